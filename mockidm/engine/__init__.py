@@ -1,0 +1,47 @@
+"""The workflow engine: pure Python, in memory, no HTTP."""
+
+from .clock import Clock, IdGenerator
+from .errors import (
+    DefinitionError,
+    EngineError,
+    HasRunningInstances,
+    IllegalArgument,
+    ObjectNotFound,
+    TaskAlreadyClaimed,
+    TaskInRunningProcess,
+)
+from .model import (
+    FormProperty,
+    Node,
+    ProcessDefinition,
+    ProcessInstance,
+    ProcessModel,
+    Task,
+    UserTask,
+    linear_process,
+)
+from .runtime import Engine
+from .store import InstanceQuery, TaskQuery
+
+__all__ = [
+    "Clock",
+    "DefinitionError",
+    "Engine",
+    "EngineError",
+    "FormProperty",
+    "HasRunningInstances",
+    "IdGenerator",
+    "IllegalArgument",
+    "InstanceQuery",
+    "Node",
+    "ObjectNotFound",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "ProcessModel",
+    "Task",
+    "TaskAlreadyClaimed",
+    "TaskInRunningProcess",
+    "TaskQuery",
+    "UserTask",
+    "linear_process",
+]

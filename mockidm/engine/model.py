@@ -1,0 +1,234 @@
+"""What the engine knows: process models, definitions, instances and tasks.
+
+A process model is a graph of nodes joined by sequence flows. Definitions declared in Python
+build a straight line of user tasks; the BPMN loader builds richer graphs of the same kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+# Node kinds the interpreter knows.
+START_EVENT = "startEvent"
+END_EVENT = "endEvent"
+USER_TASK = "userTask"
+
+
+@dataclass(frozen=True)
+class FormProperty:
+    """A form field on a start event or user task (activiti:formProperty)."""
+
+    id: str
+    name: str | None = None
+    type: str = "string"
+    values: dict[str, str] | None = None  # enum id -> label
+    date_pattern: str | None = None
+    readable: bool = True
+    writable: bool = True
+    required: bool = False
+    default: str | None = None
+    variable: str | None = None
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One BPMN flow node. Fields that a kind does not use stay empty."""
+
+    id: str
+    kind: str
+    name: str | None = None
+    documentation: str | None = None
+    assignee: str | None = None
+    candidate_users: tuple[str, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    form_key: str | None = None
+    form_properties: tuple[FormProperty, ...] = ()
+    priority: int = 50
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    source: str
+    target: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ProcessModel:
+    """An executable process: the part of a BPMN `process` element the engine runs."""
+
+    key: str
+    name: str | None
+    nodes: dict[str, Node]
+    flows: tuple[Flow, ...]
+    documentation: str | None = None
+    category: str | None = None
+    resource_name: str | None = None
+
+    def outgoing(self, node_id: str) -> list[Flow]:
+        return self._outgoing.get(node_id, [])
+
+    @cached_property
+    def _outgoing(self) -> dict[str, list[Flow]]:
+        table: dict[str, list[Flow]] = {}
+        for flow in self.flows:
+            table.setdefault(flow.source, []).append(flow)
+        return table
+
+    @property
+    def start(self) -> Node:
+        return next(node for node in self.nodes.values() if node.kind == START_EVENT)
+
+    @property
+    def user_tasks(self) -> list[Node]:
+        return [node for node in self.nodes.values() if node.kind == USER_TASK]
+
+
+@dataclass(frozen=True)
+class UserTask:
+    """A user task declared in Python: `UserTask("approve", "Approve", candidate_groups=[...])`."""
+
+    id: str
+    name: str | None = None
+    assignee: str | None = None
+    candidate_users: tuple[str, ...] | list[str] = ()
+    candidate_groups: tuple[str, ...] | list[str] = ()
+    documentation: str | None = None
+    form_key: str | None = None
+    form_properties: tuple[FormProperty, ...] | list[FormProperty] = ()
+
+    def node(self) -> Node:
+        return Node(
+            id=self.id,
+            kind=USER_TASK,
+            name=self.name,
+            documentation=self.documentation,
+            assignee=self.assignee,
+            candidate_users=tuple(self.candidate_users),
+            candidate_groups=tuple(self.candidate_groups),
+            form_key=self.form_key,
+            form_properties=tuple(self.form_properties),
+        )
+
+
+def linear_process(
+    key: str,
+    name: str | None = None,
+    tasks: list[UserTask] | tuple[UserTask, ...] = (),
+    *,
+    category: str | None = None,
+    documentation: str | None = None,
+    start_form_properties: tuple[FormProperty, ...] | list[FormProperty] = (),
+    start_form_key: str | None = None,
+) -> ProcessModel:
+    """start -> each user task in turn -> end: the shape most approval workflows have."""
+    nodes = [Node("start", START_EVENT, form_key=start_form_key,
+                  form_properties=tuple(start_form_properties))]
+    nodes += [task.node() for task in tasks]
+    nodes.append(Node("end", END_EVENT))
+    flows = tuple(
+        Flow(f"flow{i}", a.id, b.id) for i, (a, b) in enumerate(zip(nodes, nodes[1:], strict=False))
+    )
+    return ProcessModel(
+        key=key,
+        name=name,
+        nodes={node.id: node for node in nodes},
+        flows=flows,
+        documentation=documentation,
+        category=category,
+        resource_name=f"{key}.bpmn20.xml",
+    )
+
+
+@dataclass
+class Deployment:
+    id: str
+    name: str | None
+    time: datetime
+    definition_ids: list[str] = field(default_factory=list)
+    resources: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class ProcessDefinition:
+    id: str
+    key: str
+    version: int
+    deployment_id: str
+    model: ProcessModel
+    diagram_resource_name: str | None = None
+    suspended: bool = False
+
+    @property
+    def name(self) -> str | None:
+        return self.model.name
+
+
+@dataclass
+class ProcessInstance:
+    id: str
+    definition: ProcessDefinition
+    business_key: str | None
+    start_user: str | None
+    start_time: datetime
+    variables: dict[str, Any]
+    start_activity: str
+    super_instance_id: str | None = None
+    end_time: datetime | None = None
+    end_activity: str | None = None
+    delete_reason: str | None = None
+    # Activity ids the tokens of this instance wait in (empty once ended).
+    active_activities: list[str] = field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return self.end_time is not None
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.end_time is None:
+            return None
+        return int((self.end_time - self.start_time).total_seconds() * 1000)
+
+
+@dataclass
+class Task:
+    """A user task instance; kept after it ends, as the history store keeps it."""
+
+    id: str
+    instance_id: str
+    execution_id: str
+    definition_id: str
+    node: Node
+    name: str | None
+    description: str | None
+    assignee: str | None
+    candidate_users: list[str]
+    candidate_groups: list[str]
+    create_time: datetime
+    priority: int = 50
+    owner: str | None = None
+    due_date: datetime | None = None
+    claim_time: datetime | None = None
+    end_time: datetime | None = None
+    delete_reason: str | None = None
+    local_variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.node.id
+
+    @property
+    def active(self) -> bool:
+        return self.end_time is None
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.end_time is None:
+            return None
+        return int((self.end_time - self.create_time).total_seconds() * 1000)

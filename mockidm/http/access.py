@@ -1,0 +1,97 @@
+"""Authorization: IDM's default router rules for the workflow endpoints (reference section 3).
+
+Rules are tried in order and the first that passes wins; none passing is 403 `Access denied`.
+Admins pass everything but `_queryExpression`; authorized users get the narrow rights below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..engine import ObjectNotFound
+from ..identity import AUTHORIZED
+from . import shapes
+from .auth import Principal
+from .call import State
+from .crest import ACTION, CREATE, QUERY, READ, UPDATE, CrestRequest
+from .errors import IdmError, forbidden
+
+
+def processes_for_user(state: State, principal: Principal) -> list[dict[str, Any]]:
+    """What `endpoint/getprocessesforuser` lists: the definitions process-access lets them see."""
+    definitions = state.engine.definitions()
+    if state.profile.latest_processes_only:
+        latest: dict[str, Any] = {}
+        for d in definitions:
+            if d.key not in latest or d.version > latest[d.key].version:
+                latest[d.key] = d
+        definitions = list(latest.values())
+    visible = [body for body in map(shapes.definition, definitions)
+               if state.identity.may_see_process(principal.user, body)]
+    return sorted(visible, key=lambda body: body["name"] or "")
+
+
+# A cross-site form cannot send any of these, so their presence proves an AJAX client.
+_AJAX_HEADERS = ("X-Requested-With", "Authorization", "X-OpenIDM-Username")
+
+
+def authorize(state: State, principal: Principal, request: CrestRequest,
+              headers: Mapping[str, str]) -> None:
+    if request.op != READ and not any(h in headers for h in _AJAX_HEADERS):
+        raise forbidden()  # CSRF guard: only a session cookie, on a request that changes things
+    identity = state.identity
+    if identity.is_admin(principal.user):
+        if request.query_expression is not None:
+            raise forbidden()  # disallowQueryExpression()
+        return
+    if state.profile.role(AUTHORIZED) not in principal.user.roles:
+        raise forbidden()
+    path = request.path + ((request.new_resource_id,) if request.new_resource_id else ())
+    if not _authorized_user_may(state, principal, request, path):
+        raise forbidden()
+
+
+def _authorized_user_may(state: State, principal: Principal, request: CrestRequest,
+                         path: tuple[str, ...]) -> bool:
+    if path == ("endpoint", "getprocessesforuser"):
+        return request.op == READ
+    if path == ("endpoint", "gettasksview"):
+        return request.op == QUERY
+    if len(path) >= 3 and path[:2] == ("workflow", "taskinstance"):
+        if request.op == ACTION and request.action == "complete":
+            return _is_my_task(state, principal, path[2])
+        if request.op in (READ, UPDATE):
+            return _can_update_task(state, principal, path[2])
+        return False
+    if path == ("workflow", "processinstance") and request.op == CREATE:
+        return _may_start(state, principal, request.content or {})
+    if len(path) >= 3 and path[:2] == ("workflow", "processdefinition"):
+        if request.op == ACTION and request.action != "read":
+            return False
+        return any(p["_id"] == path[2] for p in processes_for_user(state, principal))
+    return False
+
+
+def _is_my_task(state: State, principal: Principal, task_id: str) -> bool:
+    try:
+        task = state.engine.task(task_id)
+    except ObjectNotFound:
+        raise IdmError(state.profile.task_not_found_status, "Task Not Found") from None
+    return task.assignee == principal.name
+
+
+def _can_update_task(state: State, principal: Principal, task_id: str) -> bool:
+    try:
+        task = state.engine.task(task_id)
+    except ObjectNotFound:
+        return False
+    return (task.assignee == principal.name or principal.name in task.candidate_users
+            or any(g in principal.user.roles for g in task.candidate_groups))
+
+
+def _may_start(state: State, principal: Principal, content: dict[str, Any]) -> bool:
+    processes = processes_for_user(state, principal)
+    definition_id, key = content.get("_processDefinitionId"), content.get("_key")
+    return any(p["_id"] == definition_id or (key is not None and p["key"] == key)
+               for p in processes)

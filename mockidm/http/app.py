@@ -1,0 +1,198 @@
+"""The aiohttp application: IDM's request pipeline, with routes taken from the spec.
+
+Every request under `/openidm` runs the same steps, in IDM's order:
+authenticate (401) -> Common REST checks (400/409/412) -> access rules (403) ->
+route (404) -> the operation's spec check -> its handler -> IDM-shaped JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..engine import Engine, EngineError
+from ..identity import Identity
+from ..profile import SUPPORTED_RESOURCE_VERSIONS, Profile, get_profile
+from ..spec import Operation, Spec, SpecError, load_spec
+from . import definitions, executions, instances, tasks  # noqa: F401  (register handlers)
+from .access import authorize
+from .auth import SESSION_COOKIE, Principal, Sessions, authenticate
+from .call import Call, Reply, State
+from .crest import CREATE, DELETE, PATCH, QUERY, READ, UPDATE, CrestRequest, parse_request
+from .errors import IdmError, not_supported
+from .operations import HANDLERS
+from .render import query_envelope, select_fields, to_json
+from .router import Router
+
+log = logging.getLogger("mockidm")
+
+BASE_PATH = "/openidm"
+JSON_TYPE = "application/json; charset=UTF-8"
+STATE = web.AppKey("state", State)
+
+# Operations that exist only from IDM 7 (the spec marks them `x-idm-since: "7.0"`).
+_SINCE_KEY = "x-idm-since"
+
+_COLLECTION_REFUSALS = {READ: "read", UPDATE: "updated", DELETE: "deleted", PATCH: "patched"}
+
+
+def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
+               identity: Identity | None = None, validate_responses: bool = False,
+               client_max_size: int = 1024 * 1024) -> web.Application:
+    """An aiohttp application serving the workflow API over `engine`.
+
+    validate_responses: check every answer against the spec (for tests; costs time).
+    """
+    profile = get_profile(profile)
+    spec = load_spec(validate_responses=validate_responses)
+    _check_handlers(spec)
+    engine = engine or Engine()
+    state = State(engine=engine, identity=identity or Identity.default(profile),
+                  profile=profile, sessions=Sessions(engine.clock))
+    pipeline = Pipeline(state, spec, validate_responses)
+    app = web.Application(middlewares=[_errors], client_max_size=client_max_size)
+    app[STATE] = state
+    app.router.add_route("*", BASE_PATH + "{tail:(/.*)?}", pipeline.handle)
+    app.router.add_route("*", "/{tail:.*}", _outside)
+    return app
+
+
+def _check_handlers(spec: Spec) -> None:
+    declared = {op.operation_id for op in spec.operations}
+    missing, extra = declared - HANDLERS.keys(), HANDLERS.keys() - declared
+    if missing or extra:
+        raise SpecError(f"operations without a handler: {sorted(missing)}; "
+                        f"handlers without an operation: {sorted(extra)}")
+
+
+def _since(op: Operation, spec: Spec) -> str | None:
+    return spec.document["paths"][op.path][op.method.lower()].get(_SINCE_KEY)
+
+
+class Pipeline:
+    def __init__(self, state: State, spec: Spec, validate_responses: bool) -> None:
+        self.state = state
+        self.validate_responses = validate_responses
+        operations = [op for op in spec.operations
+                      if state.profile.executions_and_jobs or _since(op, spec) is None]
+        self.router = Router(operations, BASE_PATH)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        state = self.state
+        body = await request.read()
+        principal = authenticate(request.headers, request.cookies, state.identity,
+                                 state.sessions)
+        try:
+            response = self._serve(request, body, principal)
+        except IdmError as error:
+            response = error_response(error)
+        if request.headers.get("X-OpenIDM-NoSession", "").lower() != "true":
+            response.set_cookie(SESSION_COOKIE, state.sessions.issue(principal.user), path="/",
+                                httponly=True)
+            response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+        return response
+
+    def _serve(self, request: web.Request, body: bytes, principal: Principal) -> web.Response:
+        state = self.state
+        raw_path = request.rel_url.raw_path[len(BASE_PATH):]
+        crest = parse_request(request.method, raw_path, request.query.items(), request.headers,
+                              body, state.profile)
+        authorize(state, principal, crest, request.headers)
+        op, path_params = self._route(crest)
+        violation = op.check_request(crest.params, crest.content)
+        if violation is not None:
+            raise IdmError(op.invalid_status, f"Invalid request for {op.operation_id}, "
+                                              f"{violation}")
+        try:
+            reply = HANDLERS[op.operation_id](Call(state, crest, principal, path_params))
+        except EngineError as exc:
+            raise IdmError(500, exc.message) from None  # IDM's providers' catch-all
+        return self._respond(request, crest, op, reply)
+
+    def _route(self, crest: CrestRequest) -> tuple[Operation, dict[str, str]]:
+        if crest.op == PATCH and crest.path[:1] == ("workflow",):
+            raise not_supported(PATCH)  # the workflow service refuses patches before routing
+        matched = self.router.match(crest.path)
+        if matched is None:
+            raise IdmError(404, f"Resource '{crest.resource_path}' not found")
+        resource, path_params = matched
+        if (self.state.profile.resource_versioning and crest.resource_version is not None
+                and crest.resource_version not in SUPPORTED_RESOURCE_VERSIONS):
+            raise IdmError(404, "Resource'' not found")
+        if resource.is_collection and crest.op in _COLLECTION_REFUSALS:
+            raise IdmError(400, f"The resource collection  cannot be "
+                                f"{_COLLECTION_REFUSALS[crest.op]}")
+        if not resource.is_collection and crest.op in (QUERY, CREATE):
+            verb = "queried" if crest.op == QUERY else "created"
+            raise IdmError(400, f"The resource instance  cannot be {verb}")
+        op = resource.operations.get(crest.op)
+        if op is None:
+            raise not_supported(crest.op)
+        return op, path_params
+
+    def _respond(self, request: web.Request, crest: CrestRequest, op: Operation,
+                 reply: Reply) -> web.Response:
+        if reply.items is not None:
+            content: Any = query_envelope([select_fields(i, crest.fields) for i in reply.items])
+        else:
+            content = select_fields(reply.content or {}, crest.fields)
+            if crest.mime_type is not None and not crest.mime_type.startswith(
+                    ("application/json", "text/")):
+                return _binary_field(content, crest)
+        if self.validate_responses:
+            violation = op.check_response(reply.status, content)
+            if violation is not None:
+                raise IdmError(500, f"mockidm broke its own spec: {violation}")
+        response = json_response(content, reply.status, crest.pretty)
+        if self.state.profile.resource_versioning:
+            response.headers["Content-API-Version"] = (
+                f"protocol={crest.protocol[0]}.{crest.protocol[1]},resource=1.0")
+        if reply.location is not None:
+            response.headers["Location"] = str(request.url.with_query(None)).rstrip("/") + (
+                f"/{reply.location}")
+        return response
+
+
+def _binary_field(content: dict[str, Any], crest: CrestRequest) -> web.Response:
+    """`_mimeType` asks for one field as raw bytes (CREST base64-decodes it)."""
+    field = (crest.fields or [""])[0].strip("/").split("/")[-1]
+    value = content.get(field)
+    if not isinstance(value, str):
+        raise IdmError(404, f"Field {field} not found")
+    return web.Response(body=base64.b64decode(value), content_type=crest.mime_type,
+                        headers={"Cache-Control": "no-cache"})
+
+
+def json_response(content: Any, status: int = 200, pretty: bool = False) -> web.Response:
+    return web.Response(body=to_json(content, pretty), status=status,
+                        headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"})
+
+
+def error_response(error: IdmError) -> web.Response:
+    return json_response(error.body(), error.status)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
+    try:
+        return await handler(request)
+    except IdmError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        return error_response(IdmError(exc.status, exc.reason))
+    except Exception as exc:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
+
+
+async def _outside(request: web.Request) -> web.Response:
+    path = request.path.strip("/")
+    raise IdmError(404, f"Resource '{path}' not found")

@@ -1,0 +1,115 @@
+"""Authentication as IDM's classic modules do it: credential headers, Basic, and a session cookie.
+
+Credentials are tried in IDM's order: a valid `session-jwt` cookie takes precedence, then the
+`X-OpenIDM-Username`/`X-OpenIDM-Password` headers, then `Authorization: Basic`. Failure is
+always 401 `Access Denied`, whatever the reason, so the answer leaks nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import unquote_to_bytes
+
+from ..engine.clock import Clock
+from ..identity import Identity, User
+from .errors import unauthorized
+
+SESSION_COOKIE = "session-jwt"
+SESSION_LIFETIME = timedelta(minutes=120)  # IDM's default maxTokenLifeMinutes
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    via: str  # "cookie", "headers" or "basic"
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+
+class Sessions:
+    """Signed, expiring session tokens in JWT form (HS256), checked against the mock's clock."""
+
+    def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
+        self.clock = clock
+        self._secret = secret or os.urandom(32)
+
+    def issue(self, user: User) -> str:
+        expires = self.clock.now() + SESSION_LIFETIME
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = _b64(json.dumps({"sub": user.name, "exp": int(expires.timestamp())}).encode())
+        return f"{header}.{claims}.{self._sign(header, claims)}"
+
+    def verify(self, token: str) -> str | None:
+        """The user name a valid, unexpired token carries; None for anything else."""
+        parts = token.split(".")
+        if len(parts) != 3 or not hmac.compare_digest(self._sign(parts[0], parts[1]), parts[2]):
+            return None
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            if claims["exp"] <= self.clock.now().timestamp():
+                return None
+            return str(claims["sub"])
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            return None
+
+    def _sign(self, header: str, claims: str) -> str:
+        return _b64(hmac.new(self._secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode_header_value(value: str) -> str:
+    """A credential header as IDM reads it: RFC 5987 (`UTF-8''...`), UTF-8 or ISO-8859-1."""
+    raw = value.encode("utf-8", "surrogateescape")
+    if raw.lower().startswith((b"utf-8''", b"iso-8859-1''")):
+        charset, _, encoded = raw.partition(b"''")
+        raw = unquote_to_bytes(encoded)
+        return raw.decode(charset.decode("ascii"), "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identity: Identity,
+                 sessions: Sessions) -> Principal:
+    token = cookies.get(SESSION_COOKIE)
+    if token:
+        name = sessions.verify(token)
+        user = identity.users.get(name) if name is not None else None
+        if user is not None:
+            return Principal(user, "cookie")
+    username, password = headers.get("X-OpenIDM-Username"), headers.get("X-OpenIDM-Password")
+    if username is not None and password is not None:
+        user = identity.authenticate(decode_header_value(username), decode_header_value(password))
+        if user is not None:
+            return Principal(user, "headers")
+        raise unauthorized()
+    authorization = headers.get("Authorization", "")
+    if authorization[:6].lower() == "basic ":
+        user = _basic(authorization[6:].strip(), identity)
+        if user is not None:
+            return Principal(user, "basic")
+    raise unauthorized()
+
+
+def _basic(encoded: str, identity: Identity) -> User | None:
+    try:
+        decoded = decode_header_value(base64.b64decode(encoded, validate=True)
+                                      .decode("utf-8", "surrogateescape"))
+    except (binascii.Error, ValueError):
+        return None
+    name, sep, password = decoded.partition(":")
+    return identity.authenticate(name, password) if sep else None

@@ -1,0 +1,54 @@
+"""What a handler gets: one authenticated CREST request and the mock it runs against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Engine
+from ..identity import Identity
+from ..profile import Profile
+from .auth import Principal, Sessions
+from .crest import CrestRequest
+
+
+@dataclass
+class State:
+    """Everything one mock server holds."""
+
+    engine: Engine
+    identity: Identity
+    profile: Profile
+    sessions: Sessions
+    # Files deployed with definitions (form templates, diagrams), by deployment id and name.
+    resources: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    state: State
+    request: CrestRequest
+    principal: Principal
+    path_params: dict[str, str]
+
+    @property
+    def engine(self) -> Engine:
+        return self.state.engine
+
+    @property
+    def profile(self) -> Profile:
+        return self.state.profile
+
+
+@dataclass
+class Reply:
+    """A handler's answer: a resource (status 200/201) or a query's items."""
+
+    content: dict[str, Any] | None = None
+    items: list[dict[str, Any]] | None = None
+    status: int = 200
+    location: str | None = None  # the new resource's id, for 201
+
+
+Handler = Callable[[Call], Reply]

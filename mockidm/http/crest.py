@@ -1,0 +1,364 @@
+"""Common REST over HTTP: turning a request into a CREST operation, and results into JSON.
+
+Everything here is generic: it is what IDM's CREST HTTP adapter does in front of every
+endpoint, before any workflow code runs (reference section 1). Messages are IDM's, verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ..engine.queryfilter import Filter, QueryFilterError
+from ..engine.queryfilter import parse as parse_query_filter
+from ..profile import Profile
+from .errors import IdmError
+
+QUERY, READ, CREATE, UPDATE, DELETE, PATCH, ACTION = (
+    "query", "read", "create", "update", "delete", "patch", "action")
+
+PROTOCOL_DEFAULT = (2, 1)
+COUNT_POLICIES = ("NONE", "EXACT", "ESTIMATE")
+
+_COMMON = ("_fields", "_prettyprint")
+_RESERVED = {
+    QUERY: {*_COMMON, "_sortkeys", "_queryid", "_queryexpression", "_queryfilter",
+            "_pagedresultscookie", "_pagedresultsoffset", "_pagesize", "_totalpagedresultspolicy"},
+    READ: {*_COMMON, "_mimetype"},
+    CREATE: {*_COMMON, "_action"},
+    ACTION: {*_COMMON, "_action"},
+    UPDATE: set(_COMMON),
+    DELETE: set(_COMMON),
+    PATCH: set(_COMMON),
+}
+_MULTI_VALUED = {"_fields", "_sortkeys"}
+_JSON_CONTENT_TYPE = re.compile(r"^application/json( *; *charset=utf-8)?$", re.IGNORECASE)
+_VERSION = re.compile(r"^(protocol|resource)=(\d+)(?:\.(\d+))?$")
+_BAD_POINTER_ESCAPE = re.compile(r"~(?![01])")
+_SORT_KEY = re.compile(r"^[+-]?[^,+-][^,]*$")
+
+Version = tuple[int, int]
+
+
+@dataclass
+class CrestRequest:
+    """One Common REST request, as the router and the providers see it."""
+
+    method: str
+    op: str
+    path: tuple[str, ...]  # decoded path elements after /openidm
+    params: dict[str, str] = field(default_factory=dict)  # the non-reserved (filter) params
+    action: str | None = None
+    content: Any = None
+    new_resource_id: str | None = None
+    if_match: str | None = None
+    fields: list[str] | None = None
+    pretty: bool = False
+    mime_type: str | None = None
+    query_id: str | None = None
+    query_filter: Filter | None = None
+    query_expression: str | None = None
+    sort_keys: list[str] = field(default_factory=list)
+    page_size: int = 0
+    paged_results_offset: int = 0
+    paged_results_cookie: str | None = None
+    count_policy: str = "NONE"
+    protocol: Version = PROTOCOL_DEFAULT
+    resource_version: Version | None = None
+
+    @property
+    def resource_path(self) -> str:
+        return "/".join(self.path)
+
+
+def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
+                  headers: Mapping[str, str], body: bytes, profile: Profile) -> CrestRequest:
+    """Check a request as CREST does and say which operation it is; raise IdmError if bad."""
+    if method == "POST" and "X-HTTP-Method-Override" in headers:
+        method = headers["X-HTTP-Method-Override"].upper()
+    protocol, resource = _parse_version(headers.get("Accept-API-Version"), profile)
+    _check_content_type(method, headers)
+    _reject_unsupported_conditionals(headers)
+    request = CrestRequest(method=method, op="", path=_parse_path(raw_path),
+                           protocol=protocol, resource_version=resource)
+    params = _group(query)
+    if method == "GET":
+        _parse_get(request, params, headers)
+    elif method == "POST":
+        _parse_post(request, params, headers, body)
+    elif method == "PUT":
+        _parse_put(request, params, headers, body)
+    elif method == "DELETE":
+        _reject_if_none_match(method, headers)
+        request.op = DELETE
+        request.if_match = headers.get("If-Match")
+    elif method == "PATCH":
+        if "If-None-Match" in headers:
+            raise IdmError(412, "Use of If-None-Match not supported for PATCH requests")
+        request.op = PATCH
+    else:
+        raise IdmError(501, f"Method {method} not supported")
+    _take_params(request, params)
+    return request
+
+
+def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Version | None]:
+    protocol, resource = PROTOCOL_DEFAULT, None
+    if value is not None:
+        parts = [p.strip() for p in value.split(",")]
+        matches = [_VERSION.match(p) for p in parts]
+        if not value.strip() or len(parts) > 2 or not all(matches):
+            raise IdmError(400, f"Version string is in an invalid format: {value}")
+        for m in matches:
+            assert m is not None
+            version = (int(m.group(2)), int(m.group(3) or 0))
+            if m.group(1) == "protocol":
+                protocol = version
+            else:
+                resource = version
+    if protocol[0] != PROTOCOL_DEFAULT[0]:
+        raise IdmError(400, f"Unsupported major version: {protocol[0]}.{protocol[1]}")
+    if protocol[1] > profile.max_protocol_minor:
+        raise IdmError(400, f"Unsupported minor version: {protocol[0]}.{protocol[1]}")
+    return protocol, resource
+
+
+def _check_content_type(method: str, headers: Mapping[str, str]) -> None:
+    content_type = headers.get("Content-Type")
+    if method == "GET" or content_type is None:
+        return
+    media_type = content_type.strip()
+    if _JSON_CONTENT_TYPE.match(media_type) or media_type.lower().startswith("multipart/form-data"):
+        return
+    raise IdmError(
+        400,
+        "The request could not be processed because it specified the content-type "
+        f"'{media_type.split(';')[0]}' when only the content-type 'application/json' and "
+        "'multipart/form-data' are supported")
+
+
+def _reject_unsupported_conditionals(headers: Mapping[str, str]) -> None:
+    for name in ("If-Modified-Since", "If-Unmodified-Since"):
+        if name in headers:
+            raise IdmError(409, f"Header {name} not supported")
+
+
+def _reject_if_none_match(method: str, headers: Mapping[str, str]) -> None:
+    if "If-None-Match" in headers:
+        raise IdmError(412, f"If-None-Match not supported for {method} requests")
+
+
+def _parse_path(raw_path: str) -> tuple[str, ...]:
+    stripped = raw_path.strip("/")
+    if not stripped:
+        return ()
+    elements = stripped.split("/")
+    if "" in elements:
+        raise IdmError(400, f"Resource path '{stripped}' contains empty path elements")
+    return tuple(unquote(e) for e in elements)
+
+
+def _group(query: Iterable[tuple[str, str]]) -> dict[str, tuple[str, list[str]]]:
+    """name (lower-cased when reserved) -> (name as sent, values)."""
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    for name, value in query:
+        key = name.lower() if name.startswith("_") else name
+        grouped.setdefault(key, (name, []))[1].append(value)
+    return grouped
+
+
+def _single(params: dict[str, tuple[str, list[str]]], key: str) -> str | None:
+    entry = params.get(key)
+    if entry is None:
+        return None
+    name, values = entry
+    if len(values) > 1:
+        raise IdmError(
+            400, f"Multiple values provided for the single-valued request parameter '{name}'")
+    return values[0]
+
+
+def _parse_get(request: CrestRequest, params: dict, headers: Mapping[str, str]) -> None:
+    if "If-Match" in headers:
+        raise IdmError(412, "If-Match not supported for GET requests")
+    if any(k in params for k in ("_queryid", "_queryfilter", "_queryexpression")):
+        _reject_if_none_match("GET", headers)
+        request.op = QUERY
+    else:
+        if headers.get("If-None-Match") == "*":
+            raise IdmError(412, "If-None-Match * not appropriate for GET requests")
+        request.op = READ
+
+
+def _parse_post(request: CrestRequest, params: dict, headers: Mapping[str, str],
+                body: bytes) -> None:
+    _reject_if_none_match("POST", headers)
+    if "If-Match" in headers:
+        raise IdmError(412, "If-Match not supported for POST requests")
+    action = _single(params, "_action")
+    if action is None and request.protocol < PROTOCOL_DEFAULT:
+        raise IdmError(400, "No values provided for the request parameter '_action'")
+    if action is None or action.lower() == "create":
+        request.op = CREATE
+        request.content = _json_object_content(headers, body)
+    else:
+        request.op = ACTION
+        request.action = action
+        request.content = _json_action_content(headers, body)
+
+
+def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
+               body: bytes) -> None:
+    if_match, if_none_match = headers.get("If-Match"), headers.get("If-None-Match")
+    if if_match is not None and if_none_match is not None:
+        raise IdmError(412, "Simultaneous use of If-Match and If-None-Match not supported "
+                            "for PUT requests")
+    request.content = _json_object_content(headers, body)
+    if if_none_match is not None and if_none_match != "*":
+        raise IdmError(400, f'"{if_none_match}" is not a supported value for If-None-Match on PUT')
+    if if_match is None:
+        # A PUT without If-Match creates a resource with the id from the path (upsert).
+        if not request.path:
+            raise IdmError(400, "No new resource ID in HTTP PUT request")
+        request.op = CREATE
+        request.new_resource_id = request.path[-1]
+        request.path = request.path[:-1]
+    else:
+        request.op = UPDATE
+        request.if_match = if_match
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+        value, end = _DECODER.raw_decode(text, _skip_space(text, 0))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IdmError(400, "The request could not be processed because the provided content "
+                            "is not valid JSON", detail=str(exc)) from None
+    if _skip_space(text, end) != len(text):
+        raise IdmError(400, "The request could not be processed because there is trailing "
+                            "data after the JSON content")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"Non-standard token '{name}'")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _json_object_content(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The content of a create or update: a JSON object (literal null counts as {})."""
+    if "Content-Type" not in headers:
+        raise IdmError(400, "The request could not be processed because the  content-type was "
+                            "not specified and is required")
+    if not body.strip():
+        raise IdmError(400, "The request could not be processed because it did not contain any "
+                            "JSON content")
+    value = _decode_json(body)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise IdmError(400, "The request could not be processed because the provided content "
+                            "is not a JSON object")
+    return value
+
+
+def _json_action_content(headers: Mapping[str, str], body: bytes) -> Any:
+    """The content of an action: any JSON, or null when there is none."""
+    if "Content-Type" not in headers or not body.strip():
+        return None
+    return _decode_json(body)
+
+
+def _int_param(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise IdmError(400, f"The value '{value}' for parameter '{name}' could not be parsed "
+                            "as a valid integer") from None
+
+
+def _take_params(request: CrestRequest, params: dict) -> None:
+    reserved = _RESERVED[request.op]
+    for key, (name, values) in params.items():
+        if key in reserved:
+            if key not in _MULTI_VALUED:
+                _single(params, key)
+            continue
+        # Queries and actions pass other parameters to the provider (filters such as `_id`);
+        # the other operations refuse any unknown `_` name.
+        if key.startswith("_") and request.op not in (QUERY, ACTION):
+            raise IdmError(400, f"Unrecognized request parameter '{name}'")
+        request.params[name] = _single(params, key)  # type: ignore[assignment]
+    if "_fields" in params:
+        request.fields = []
+        for value in params["_fields"][1]:
+            pointers = [p for p in value.split(",") if p]
+            if any(_BAD_POINTER_ESCAPE.search(p) for p in pointers):
+                raise IdmError(400, f"The value '{value}' for parameter '{params['_fields'][0]}' "
+                                    "could not be parsed as a comma separated list of JSON "
+                                    "pointers")
+            request.fields += pointers
+    pretty = _single(params, "_prettyprint")
+    request.pretty = pretty is not None and pretty.lower() == "true"
+    request.mime_type = _single(params, "_mimetype")
+    if request.mime_type is not None and (request.fields is None or len(request.fields) != 1):
+        raise IdmError(400, "The mime type parameter requires only 1 field to be specified")
+    if request.op == QUERY:
+        _take_query_params(request, params)
+
+
+def _take_query_params(request: CrestRequest, params: dict) -> None:
+    for value in params.get("_sortkeys", ("", []))[1]:
+        keys = value.split(",")
+        if not all(_SORT_KEY.match(k) for k in keys):
+            raise IdmError(400, f"The value '{value}' for parameter '{params['_sortkeys'][0]}' "
+                                "could not be parsed as a comma separated list of sort keys")
+        request.sort_keys += keys
+    request.query_id = _single(params, "_queryid")
+    request.query_expression = _single(params, "_queryexpression")
+    query_filter = _single(params, "_queryfilter")
+    if query_filter is not None:
+        try:
+            request.query_filter = parse_query_filter(query_filter)
+        except QueryFilterError:
+            raise IdmError(400, f"The value '{query_filter}' for parameter "
+                                f"'{params['_queryfilter'][0]}' could not be parsed as a valid "
+                                "query filter") from None
+    request.paged_results_cookie = _single(params, "_pagedresultscookie")
+    for key, attr in (("_pagedresultsoffset", "paged_results_offset"), ("_pagesize", "page_size")):
+        value = _single(params, key)
+        if value is not None:
+            setattr(request, attr, _int_param(params[key][0], value))
+    policy = _single(params, "_totalpagedresultspolicy")
+    if policy is not None:
+        if policy.upper() not in COUNT_POLICIES:
+            raise IdmError(400, f"The value '{policy}' for parameter "
+                                f"'{params['_totalpagedresultspolicy'][0]}' could not be parsed "
+                                "as a valid count policy")
+        request.count_policy = policy.upper()
+    _reject_exclusive(request)
+
+
+def _reject_exclusive(request: CrestRequest) -> None:
+    given = [name for name, value in (("_queryId", request.query_id),
+                                      ("_queryFilter", request.query_filter),
+                                      ("_queryExpression", request.query_expression))
+             if value is not None]
+    if len(given) > 1:
+        raise IdmError(400, f"The parameters {given[0]} and {given[1]} are mutually exclusive")
+    if request.paged_results_offset > 0 and request.paged_results_cookie is not None:
+        raise IdmError(400, "The parameters _pagedResultsOffset and _pagedResultsCookie are "
+                            "mutually exclusive")

@@ -1,0 +1,121 @@
+"""`workflow/processdefinition` and its `taskdefinition` sub-collection (reference 5.1-5.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..engine import HasRunningInstances, ObjectNotFound, ProcessDefinition
+from . import shapes
+from .call import Call, Reply
+from .errors import IdmError
+from .operations import (
+    FILTERED_QUERY,
+    QUERY_ALL_IDS,
+    SortPolicy,
+    filtered,
+    like,
+    operation,
+    query_filter_allowed,
+    sort_items,
+    unknown_query_id,
+)
+
+# The provider ignores `_sortKeys` for queries by id; only `_queryFilter` (7+) sorts.
+_SORT = SortPolicy({name: name for name in ("_id", "key", "name", "version", "category",
+                                            "deploymentId", "resourceName")}, 500)
+
+_EXACT = {"_id": "_id", "key": "key", "name": "name", "category": "category",
+          "deploymentId": "deploymentId",
+          "processDefinitionResourceName": "resourceName"}
+_LIKE = {"keyLike": "key", "nameLike": "name", "categoryLike": "category",
+         "processDefinitionResourceNameLike": "resourceName"}
+
+
+def _predicates(params: dict[str, str]) -> list[Callable[[dict[str, Any]], bool]]:
+    if "version" in params:
+        # IDM reads this parameter through a system property lookup, so the engine gets null.
+        raise IdmError(500, "version is null")
+    checks: list[Callable[[dict[str, Any]], bool]] = []
+    for param, field in _EXACT.items():
+        if param in params:
+            checks.append(lambda d, f=field, v=params[param]: d.get(f) == v)
+    for param, field in _LIKE.items():
+        if param in params:
+            pattern = like(params[param])
+            checks.append(lambda d, f=field, p=pattern: d.get(f) is not None
+                          and p.fullmatch(str(d[f])) is not None)
+    return checks
+
+
+@operation("queryProcessDefinitions")
+def query_definitions(call: Call) -> Reply:
+    query_filter_allowed(call)
+    items = [shapes.definition(d) for d in call.engine.definitions()]
+    request = call.request
+    if request.query_filter is not None:
+        return Reply(items=sort_items(filtered(items, call), request.sort_keys, _SORT))
+    if request.query_id == QUERY_ALL_IDS:
+        return Reply(items=items)
+    if request.query_id == FILTERED_QUERY:
+        checks = _predicates(request.params)
+        return Reply(items=[d for d in items if all(check(d) for check in checks)])
+    raise unknown_query_id()
+
+
+def _definition(call: Call, status: int = 404) -> ProcessDefinition:
+    try:
+        return call.engine.definition(call.path_params["processDefinitionId"])
+    except ObjectNotFound as exc:
+        raise IdmError(status, exc.message) from None
+
+
+@operation("readProcessDefinition")
+def read_definition(call: Call) -> Reply:
+    definition = _definition(call)
+    model = definition.model
+    resources = call.state.resources.get(definition.deployment_id, {})
+    form_key = model.start.form_key
+    template = resources.get(form_key) if form_key else None
+    fields = call.request.fields or []
+    wants_diagram = any(f.strip("/") == "diagram" for f in fields)
+    diagram = (resources.get(definition.diagram_resource_name)
+               if wants_diagram and definition.diagram_resource_name else None)
+    return Reply(shapes.definition_read(
+        definition, form_template=template.decode("utf-8") if template else None,
+        diagram=diagram))
+
+
+@operation("deleteProcessDefinition")
+def delete_definition(call: Call) -> Reply:
+    definition = _definition(call)
+    body = shapes.definition(definition)
+    try:
+        call.engine.delete_definition(definition.id)
+    except HasRunningInstances as exc:
+        raise IdmError(409, exc.message) from None
+    return Reply(body)
+
+
+@operation("queryTaskDefinitions")
+def query_task_definitions(call: Call) -> Reply:
+    if call.request.query_id != QUERY_ALL_IDS:
+        raise unknown_query_id()
+    # Only IllegalArgumentException is caught here in IDM: an unknown definition is a 500.
+    definition = _definition(call, status=500)
+    return Reply(items=[shapes.task_definition(definition, node)
+                        for node in definition.model.user_tasks])
+
+
+@operation("readTaskDefinition")
+def read_task_definition(call: Call) -> Reply:
+    definition = _definition(call)
+    key = call.path_params["taskDefinitionId"]
+    node = definition.model.nodes.get(key)
+    if node is None or node not in definition.model.user_tasks:
+        raise IdmError(404, f"Task definition for {key} was not found")
+    body = shapes.task_definition(definition, node)
+    if node.form_key is not None:
+        template = call.state.resources.get(definition.deployment_id, {}).get(node.form_key)
+        body["formGenerationTemplate"] = template.decode("utf-8") if template else None
+    return Reply(body)

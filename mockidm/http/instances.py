@@ -1,0 +1,125 @@
+"""`workflow/processinstance` and `workflow/processinstance/history` (reference 5.4-5.6, 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import InstanceQuery, ObjectNotFound, ProcessInstance
+from . import shapes
+from .call import Call, Reply
+from .errors import IdmError
+from .operations import (
+    FILTERED_QUERY,
+    QUERY_ALL_IDS,
+    SortPolicy,
+    filtered,
+    is_true,
+    operation,
+    query_filter_allowed,
+    sort_items,
+    unknown_query_id,
+    variables_filter,
+)
+
+RESERVED_KEYS = ("_key", "_processDefinitionId", "_businessKey")
+
+_SORT = SortPolicy({
+    "processInstanceId": "processInstanceId",
+    "processDefinitionId": "processDefinitionId",
+    "processInstanceBusinessKey": "businessKey",
+    "startTime": "startTime",
+    "endTime": "endTime",
+    "durationInMillis": "durationInMillis",
+    "tenantId": "tenantId",
+}, 500)
+
+
+@operation("createProcessInstance")
+def create_instance(call: Call) -> Reply:
+    variables: dict[str, Any] = dict(call.request.content or {})
+    key, definition_id, business_key = (variables.pop(k, None) for k in RESERVED_KEYS)
+    try:
+        instance = call.engine.start(key=key, definition_id=definition_id,
+                                     business_key=business_key, variables=variables,
+                                     user=call.principal.name)
+    except ObjectNotFound as exc:
+        raise IdmError(404, exc.message) from None
+    return Reply(shapes.created(instance), status=201, location=instance.id)
+
+
+def _query(call: Call, *, history: bool) -> Reply:
+    query_filter_allowed(call)
+    request, params = call.request, call.request.params
+    running_only = None if history else False
+    if request.query_filter is not None:
+        query = InstanceQuery(finished=running_only)
+        equality = request.query_filter.equality()
+        if (equality is not None and equality[0].strip("/") == "businessKey"
+                and isinstance(equality[1], str)):
+            # Let the business-key index narrow the scan; the filter still decides.
+            query.business_key_folded = equality[1].lower()
+        items = [shapes.instance(i) for i in call.engine.query_instances(query)]
+        return Reply(items=sort_items(filtered(items, call), request.sort_keys, _SORT))
+    if request.query_id == QUERY_ALL_IDS:
+        instances = call.engine.query_instances(InstanceQuery(finished=running_only))
+        return Reply(items=[shapes.instance(i) for i in instances])
+    if request.query_id != FILTERED_QUERY:
+        raise unknown_query_id()
+    # The running view always asks the engine for unfinished instances; a query asking for
+    # both finished and unfinished ones matches nothing.
+    states = set() if history else {"unfinished"}
+    states |= {state for state in ("finished", "unfinished") if is_true(params.get(state))}
+    if len(states) == 2:
+        return Reply(items=[])
+    finished = None if not states else "finished" in states
+    query = InstanceQuery(
+        instance_id=params.get("processInstanceId"),
+        business_key=params.get("processInstanceBusinessKey"),
+        definition_id=params.get("processDefinitionId"),
+        definition_key=params.get("processDefinitionKey"),
+        super_instance_id=params.get("superProcessInstanceId"),
+        start_user=params.get("startUserId"),
+        involved_user=params.get("involvedUserId"),
+        finished=finished,
+        variables=variables_filter(params),
+    )
+    items = [shapes.instance(i) for i in call.engine.query_instances(query)]
+    return Reply(items=sort_items(items, request.sort_keys, _SORT))
+
+
+@operation("queryProcessInstances")
+def query_instances(call: Call) -> Reply:
+    return _query(call, history=False)
+
+
+@operation("queryProcessInstanceHistory")
+def query_history(call: Call) -> Reply:
+    return _query(call, history=True)
+
+
+def _instance(call: Call) -> ProcessInstance:
+    try:
+        return call.engine.instance(call.path_params["processInstanceId"])
+    except ObjectNotFound:
+        raise IdmError(404) from None  # IDM answers with the bare reason phrase
+
+
+@operation("readProcessInstance")
+@operation("readProcessInstanceHistory")
+def read_instance(call: Call) -> Reply:
+    instance = _instance(call)
+    body = shapes.instance(instance)
+    body["tasks"] = [shapes.task_history(t) for t in call.engine.tasks_of(instance.id)]
+    return Reply(body)
+
+
+@operation("deleteProcessInstance")
+@operation("deleteProcessInstanceHistory")
+def delete_instance(call: Call) -> Reply:
+    instance = _instance(call)
+    body = shapes.instance(instance, resource_name=False)
+    try:
+        call.engine.delete_instance(instance.id)
+    except ObjectNotFound as exc:  # it has already ended
+        raise IdmError(404, exc.message) from None
+    return Reply(body)

@@ -1,0 +1,58 @@
+"""Routing a CREST resource path to a resource of the spec.
+
+Built from the spec's paths: an exact element is preferred to a template one, so
+`processinstance/history` is the history collection, not the instance with id `history`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..spec import Operation
+
+
+@dataclass
+class Resource:
+    template: str
+    elements: tuple[str, ...]  # after the base path; `{name}` for a template element
+    operations: dict[str, Operation] = field(default_factory=dict)  # CREST op -> operation
+
+    @property
+    def is_collection(self) -> bool:
+        return not self.elements[-1].startswith("{")
+
+
+class Router:
+    def __init__(self, operations: Iterable[Operation], base: str) -> None:
+        self._by_length: dict[int, list[Resource]] = {}
+        resources: dict[str, Resource] = {}
+        for op in operations:
+            if not op.path.startswith(base + "/"):
+                continue
+            resource = resources.get(op.path)
+            if resource is None:
+                elements = tuple(op.path[len(base) + 1:].split("/"))
+                resource = resources[op.path] = Resource(op.path, elements)
+                self._by_length.setdefault(len(elements), []).append(resource)
+            resource.operations[op.crest] = op
+        for candidates in self._by_length.values():
+            # Literal elements first, position by position.
+            candidates.sort(key=lambda r: [e.startswith("{") for e in r.elements])
+
+    def match(self, path: tuple[str, ...]) -> tuple[Resource, dict[str, str]] | None:
+        for resource in self._by_length.get(len(path), ()):
+            params = {}
+            for element, value in zip(resource.elements, path, strict=True):
+                if element.startswith("{"):
+                    params[element[1:-1]] = value
+                elif element != value:
+                    break
+            else:
+                return resource, params
+        return None
+
+    def collection_of(self, path: tuple[str, ...]) -> Resource | None:
+        """The collection resource exactly at `path` (for creates with a client-chosen id)."""
+        found = self.match(path)
+        return found[0] if found and found[0].is_collection else None

@@ -1,0 +1,249 @@
+"""The JSON IDM writes for each workflow resource (reference section 6).
+
+Keys follow IDM's order: `_id`, then `_rev`, then the engine entity's fields alphabetically
+(Jackson sorts them), then the extra fields the provider appends.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
+
+
+def iso(moment: datetime | None) -> str | None:
+    """IDM's date format: milliseconds and an offset (`Z` for UTC)."""
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def definition(d: ProcessDefinition) -> dict[str, Any]:
+    start = d.model.start
+    return {
+        "_id": d.id,
+        "_rev": "1",
+        "candidateStarterGroupIdExpressions": [],
+        "candidateStarterUserIdExpressions": [],
+        "category": d.model.category,
+        "deploymentId": d.deployment_id,
+        "description": d.model.documentation,
+        "eventSupport": {},
+        "executionListeners": {},
+        "graphicalNotationDefined": d.diagram_resource_name is not None,
+        "hasStartFormKey": start.form_key is not None,
+        "historyLevel": None,
+        "ioSpecification": None,
+        "key": d.key,
+        "laneSets": [],
+        "name": d.name,
+        "participantProcess": None,
+        "processDiagramResourceName": d.diagram_resource_name,
+        "properties": {},
+        "resourceName": d.model.resource_name,
+        "revisionNext": 2,
+        "startFormHandler": None,
+        "suspended": d.suspended,
+        "suspensionState": 2 if d.suspended else 1,
+        "taskDefinitions": None,
+        "tenantId": "",
+        "variables": None,
+        "version": d.version,
+    }
+
+
+def definition_read(d: ProcessDefinition, *, form_template: str | None = None,
+                    diagram: bytes | None = None) -> dict[str, Any]:
+    start = d.model.start
+    body = definition(d)
+    body["formProperties"] = [form_property(p) for p in start.form_properties]
+    body["startFormHandler"] = {
+        "deploymentId": d.deployment_id,
+        "formKey": start.form_key,
+        "formPropertyHandlers": [form_property(p, id_key="id") for p in start.form_properties],
+    }
+    body["taskDefinitions"] = {
+        node.id: task_definition(d, node, with_form_key=False) for node in d.model.user_tasks}
+    if start.form_key is not None:
+        body["formResourceKey"] = start.form_key
+        body["formGenerationTemplate"] = form_template
+    if diagram is not None:
+        body["diagram"] = base64.b64encode(diagram).decode("ascii")
+    return body
+
+
+def form_property(p: FormProperty, *, id_key: str = "_id") -> dict[str, Any]:
+    return {
+        id_key: p.id,
+        "name": p.name,
+        "defaultExpression": p.default,
+        "variableExpression": p.expression,
+        "variableName": p.variable,
+        "type": {"name": p.type, "values": p.values, "datePattern": p.date_pattern},
+        "readable": p.readable,
+        "required": p.required,
+        "writable": p.writable,
+    }
+
+
+def _expression(text: str | None) -> dict[str, str] | None:
+    return None if text is None else {"expressionText": text}
+
+
+def task_definition(d: ProcessDefinition, node: Node, *, with_form_key: bool = True
+                    ) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "_id": node.id,
+        "assignee": _expression(node.assignee),
+        "categoryExpression": None,
+        "descriptionExpression": _expression(node.documentation),
+        "dueDate": None,
+        "formProperties": {
+            "deploymentId": d.deployment_id,
+            "formKey": node.form_key,
+            "formPropertyHandlers": [form_property(p) for p in node.form_properties],
+        },
+        "name": _expression(node.name),
+        "ownerExpression": None,
+        "priority": None,
+        "taskCandidateGroup": [_expression(g) for g in node.candidate_groups],
+        "taskCandidateUser": [_expression(u) for u in node.candidate_users],
+        "taskListeners": {},
+    }
+    if with_form_key:
+        body["formResourceKey"] = node.form_key
+    return body
+
+
+def created(i: ProcessInstance) -> dict[str, Any]:
+    return {
+        "_id": i.id,
+        "processInstanceId": i.id,
+        "status": "ended" if i.ended else "suspended",
+        "businessKey": i.business_key,
+        "processDefinitionId": i.definition.id,
+    }
+
+
+def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "_id": i.id,
+        "businessKey": i.business_key,
+        "deleteReason": i.delete_reason,
+        "durationInMillis": i.duration_ms,
+        "endActivityId": i.end_activity,
+        "endTime": iso(i.end_time),
+        "processDefinitionId": i.definition.id,
+        "processInstanceId": i.id,
+        "processVariables": {},  # IDM never loads them into instance queries (reference 11.5)
+        "queryVariables": None,
+        "startActivityId": i.start_activity,
+        "startTime": iso(i.start_time),
+        "startUserId": i.start_user,
+        "superProcessInstanceId": i.super_instance_id,
+        "tenantId": "",
+    }
+    if resource_name:
+        # Named after a resource, but IDM puts the definition's name here.
+        body["processDefinitionResourceName"] = i.definition.name
+    return body
+
+
+def task(t: Task) -> dict[str, Any]:
+    return {
+        "_id": t.id,
+        "_rev": "1",
+        "activityInstanceVariables": {},
+        "assignee": t.assignee,
+        "cachedElContext": None,
+        "category": None,
+        "createTime": iso(t.create_time),
+        "delegationState": None,
+        "delegationStateString": None,
+        "deleted": False,
+        "description": t.description,
+        "dueDate": iso(t.due_date),
+        "eventName": None,
+        "executionId": t.execution_id,
+        "name": t.name,
+        "owner": t.owner,
+        "parentTaskId": None,
+        "priority": t.priority,
+        "processDefinitionId": t.definition_id,
+        "processInstanceId": t.instance_id,
+        "processVariables": {},
+        "queryVariables": None,
+        "revisionNext": 2,
+        "suspended": False,
+        "suspensionState": 1,
+        "taskDefinitionKey": t.key,
+        "taskLocalVariables": {},
+        "tenantId": "",
+    }
+
+
+# Process variables the engine keeps for itself and never shows in a task read.
+HIDDEN_VARIABLES = frozenset({"openidmcontext"})
+
+
+def task_read(t: Task, variables: dict[str, Any]) -> dict[str, Any]:
+    body = task(t)
+    body["formProperties"] = [{p.id: _form_value(p, variables)} for p in t.node.form_properties]
+    body["variables"] = {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
+    body["candidates"] = {"candidateUsers": list(t.candidate_users),
+                          "candidateGroups": list(t.candidate_groups)}
+    return body
+
+
+def _form_value(p: FormProperty, variables: dict[str, Any]) -> Any:
+    value = variables.get(p.variable or p.id, p.default)
+    return None if value is None else str(value)
+
+
+def task_history(t: Task) -> dict[str, Any]:
+    return {
+        "_id": t.id,
+        "assignee": t.assignee,
+        "category": None,
+        "claimTime": iso(t.claim_time),
+        "deleteReason": t.delete_reason,
+        "description": t.description,
+        "dueDate": iso(t.due_date),
+        "durationInMillis": t.duration_ms,
+        "endTime": iso(t.end_time),
+        "executionId": t.execution_id,
+        "formKey": t.node.form_key,
+        "name": t.name,
+        "owner": t.owner,
+        "parentTaskId": None,
+        "priority": t.priority,
+        "processDefinitionId": t.definition_id,
+        "processInstanceId": t.instance_id,
+        "processVariables": {},
+        "startTime": iso(t.create_time),
+        "taskDefinitionKey": t.key,
+        "taskLocalVariables": {},
+        "tenantId": "",
+        "time": iso(t.create_time),
+        "workTimeInMillis": None,
+    }
+
+
+def execution(i: ProcessInstance, activity_id: str | None) -> dict[str, Any]:
+    """One waiting token. IDM 7/8 do not document this shape: it is the mock's own."""
+    return {
+        "_id": i.id,
+        "activityId": activity_id,
+        "active": not i.ended,
+        "businessKey": i.business_key,
+        "ended": i.ended,
+        "name": None,
+        "parentId": None,
+        "processDefinitionId": i.definition.id,
+        "processInstanceId": i.id,
+        "superExecutionId": i.super_instance_id,
+        "suspended": False,
+        "tenantId": "",
+    }

@@ -1,0 +1,162 @@
+"""`workflow/taskinstance` and `workflow/taskinstance/history` (reference 5.7-5.9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import ObjectNotFound, Task, TaskQuery
+from . import shapes
+from .call import Call, Reply
+from .errors import IdmError
+from .operations import (
+    FILTERED_QUERY,
+    QUERY_ALL_IDS,
+    SortPolicy,
+    filtered,
+    is_true,
+    operation,
+    query_filter_allowed,
+    sort_items,
+    unknown_query_id,
+    variables_filter,
+)
+
+# This provider rethrows the engine's refusal of a sort key: 501, not 500.
+_SORT = SortPolicy({name: name for name in (
+    "_id", "name", "description", "priority", "assignee", "createTime", "processInstanceId",
+    "executionId", "dueDate", "tenantId")}, 501)
+
+_HISTORY_SORT = SortPolicy({
+    **{name: name for name in (
+        "description", "priority", "assignee", "processInstanceId", "executionId", "tenantId",
+        "_id", "processDefinitionId", "durationInMillis", "startTime", "endTime", "owner",
+        "dueDate", "deleteReason", "taskDefinitionKey")},
+    "taskId": "_id",
+    "taskName": "name",
+}, 500)
+
+UPDATABLE = ("assignee", "description", "name", "owner")
+
+
+def _groups(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(g for g in value.split(",") if g)
+
+
+def _priority(value: str | None) -> int | None:
+    return None if value is None else int(value)  # the spec has already checked it
+
+
+@operation("queryTaskInstances")
+def query_tasks(call: Call) -> Reply:
+    query_filter_allowed(call)
+    request, params = call.request, call.request.params
+    if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
+        items = filtered((shapes.task(t) for t in call.engine.query_tasks(TaskQuery())), call)
+    elif request.query_id == FILTERED_QUERY:
+        query = TaskQuery(
+            task_id=params.get("_id"),
+            instance_id=params.get("processInstanceId"),
+            execution_id=params.get("executionId"),
+            definition_id=params.get("processDefinitionId"),
+            definition_key=params.get("processDefinitionKey"),
+            assignee=params.get("assignee"),
+            unassigned=is_true(params.get("unassigned")),
+            candidate_user=params.get("taskCandidateUser"),
+            candidate_groups=_groups(params.get("taskCandidateGroup")),
+            name=params.get("name"),
+            owner=params.get("owner"),
+            description=params.get("description"),
+            priority=_priority(params.get("priority")),
+            tenant_id=params.get("tenantId"),
+            variables=variables_filter(params),
+        )
+        items = [shapes.task(t) for t in call.engine.query_tasks(query)]
+    else:
+        raise unknown_query_id()
+    return Reply(items=sort_items(items, request.sort_keys, _SORT))
+
+
+@operation("queryTaskInstanceHistory")
+def query_task_history(call: Call) -> Reply:
+    query_filter_allowed(call)
+    request, params = call.request, call.request.params
+    if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
+        tasks = call.engine.query_tasks(TaskQuery(history=True))
+        items = filtered((shapes.task_history(t) for t in tasks), call)
+        if request.query_filter is None:
+            return Reply(items=items)  # this provider ignores sort keys for query-all-ids
+    elif request.query_id == FILTERED_QUERY:
+        query = TaskQuery(
+            history=True,
+            task_id=params.get("taskId"),
+            instance_id=params.get("processInstanceId"),
+            execution_id=params.get("executionId"),
+            definition_id=params.get("processDefinitionId"),
+            definition_key=params.get("processDefinitionKey"),
+            assignee=params.get("assignee"),
+            candidate_user=params.get("taskCandidateUser"),
+            candidate_groups=_groups(params.get("taskCandidateGroup")),
+            name=params.get("taskName"),
+            owner=params.get("owner"),
+            description=params.get("description"),
+            priority=_priority(params.get("priority")),
+            tenant_id=params.get("tenantId"),
+            delete_reason=params.get("deleteReason"),
+            finished=True if is_true(params.get("finished")) else (
+                False if is_true(params.get("unfinished")) else None),
+            process_finished=True if is_true(params.get("processFinished")) else (
+                False if is_true(params.get("processUnfinished")) else None),
+            variables=variables_filter(params),
+        )
+        items = [shapes.task_history(t) for t in call.engine.query_tasks(query)]
+    else:
+        raise unknown_query_id()
+    return Reply(items=sort_items(items, request.sort_keys, _HISTORY_SORT))
+
+
+def _task(call: Call) -> Task:
+    try:
+        return call.engine.task(call.path_params["taskInstanceId"])
+    except ObjectNotFound:
+        raise IdmError(404) from None
+
+
+@operation("readTaskInstance")
+def read_task(call: Call) -> Reply:
+    task = _task(call)
+    variables = call.engine.instance(task.instance_id).variables
+    return Reply(shapes.task_read(task, {**variables, **task.local_variables}))
+
+
+@operation("updateTaskInstance")
+def update_task(call: Call) -> Reply:
+    task = _task(call)
+    content: dict[str, Any] = call.request.content or {}
+    call.engine.update_task(task.id, {k: content[k] for k in UPDATABLE if k in content})
+    return Reply({"_id": task.id, "Task updated": task.id})
+
+
+@operation("actOnTaskInstance")
+def act_on_task(call: Call) -> Reply:
+    task = _task(call)  # an unknown task is 404 before the action name is looked at
+    action, content = call.request.action, call.request.content
+    if action == "claim":
+        user = content.get("userId") if isinstance(content, dict) else None
+        if user is None:
+            # IDM dereferences the missing user id: a NullPointerException, message-less.
+            raise IdmError(500)
+        call.engine.claim(task.id, user)
+    elif action == "complete":
+        call.engine.complete(task.id, content if isinstance(content, dict) else {})
+    else:
+        raise IdmError(400, "Unknown action")
+    return Reply({"Task action performed": action})
+
+
+@operation("deleteTaskInstance")
+def delete_task(call: Call) -> Reply:
+    try:
+        call.engine.delete_task(call.path_params["taskInstanceId"])
+    except ObjectNotFound as exc:
+        raise IdmError(404, exc.message) from None
+    raise AssertionError("unreachable: the engine refuses to delete process tasks")

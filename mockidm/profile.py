@@ -1,0 +1,70 @@
+"""Version profiles: where IDM releases answer differently, the difference lives here as data.
+
+The default is PingIDM 8.1. Each field names one behaviour and says which release does what;
+docs/fidelity.md lists the sources and how sure we are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # Roles carry the `internal/role/` prefix (7+) or are bare names (<= 6).
+    role_prefix: str
+    # `_queryFilter` on workflow collections: evaluated (7+) or 400 `Unknown query-id` (<= 6).
+    query_filter: bool
+    # Resource versions are routed (7+): `Content-API-Version` is written and an unsupported
+    # `resource=` version is 404. In <= 6 the resource version is ignored.
+    resource_versioning: bool
+    # Highest protocol minor version accepted for protocol 2 (2.2 is known to 7+ CREST).
+    max_protocol_minor: int
+    # `execution` and `job` exist only from 7.
+    executions_and_jobs: bool
+    # getprocessesforuser keeps only the latest version of each key (7+) or lists all (<= 6).
+    latest_processes_only: bool
+    # A non-admin completing an unknown task: 404 `Task Not Found` (7+); <= 6 fails in the
+    # access script (500).
+    task_not_found_status: int
+
+    def role(self, name: str) -> str:
+        """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
+        return name if "/" in name else self.role_prefix + name
+
+
+PINGIDM_8_1 = Profile(
+    name="8.1",
+    role_prefix="internal/role/",
+    query_filter=True,
+    resource_versioning=True,
+    max_protocol_minor=2,
+    executions_and_jobs=True,
+    latest_processes_only=True,
+    task_not_found_status=404,
+)
+
+IDM_6_5 = Profile(
+    name="6.5",
+    role_prefix="",
+    query_filter=False,
+    resource_versioning=False,
+    max_protocol_minor=1,
+    executions_and_jobs=False,
+    latest_processes_only=False,
+    task_not_found_status=500,
+)
+
+PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5)}
+SUPPORTED_RESOURCE_VERSIONS = ((1, 0),)  # workflow endpoints are resource version 1.0
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    if isinstance(profile, Profile):
+        return profile
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None

@@ -1,0 +1,189 @@
+"""The one source of truth: `openapi.yaml` and `contracts/`, loaded and compiled once.
+
+From the spec come the operations the server routes (operationId -> handler), the request
+validators that run before a handler and the response validators used in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jsonschema_rs
+import yaml
+
+_PACKAGED = Path(__file__).parent / "_spec"  # where the wheel puts them
+_SOURCE = Path(__file__).parent.parent  # the repository, for editable installs and tests
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def spec_dir() -> Path:
+    return _PACKAGED if (_PACKAGED / "openapi.yaml").is_file() else _SOURCE
+
+
+def spec_path() -> Path:
+    return spec_dir() / "openapi.yaml"
+
+
+def contracts_dir() -> Path:
+    return spec_dir() / "contracts"
+
+
+class SpecError(Exception):
+    """The spec and the code disagree (an operation without a handler, a bad reference...)."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    where: str  # "body" or "query parameter 'name'"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class Operation:
+    operation_id: str
+    method: str  # upper case
+    path: str  # template, as in the spec
+    crest: str  # the Common REST operation it implements (x-crest-operation)
+    invalid_status: int  # how the server answers a request that breaks the spec
+    param_types: dict[str, str] = field(default_factory=dict)  # query name -> JSON type
+    _params: Any = None
+    _body: Any = None
+    _responses: dict[str, Any] = field(default_factory=dict)
+
+    def check_request(self, params: dict[str, str], body: Any) -> Violation | None:
+        if self._params is not None:
+            coerced = {name: _coerce(value, self.param_types.get(name))
+                       for name, value in params.items()}
+            for error in self._params.iter_errors(coerced):
+                name = str(error.instance_path[0]) if error.instance_path else "?"
+                return Violation(f"query parameter '{name}'", error.message)
+        if self._body is not None and body is not None:
+            for error in self._body.iter_errors(body):
+                where = "/".join(str(p) for p in error.instance_path)
+                return Violation(f"body /{where}", error.message)
+        return None
+
+    def check_response(self, status: int, body: Any) -> Violation | None:
+        validator = self._responses.get(str(status)) or self._responses.get(f"{str(status)[0]}XX")
+        if validator is None:
+            return Violation("response", f"status {status} is not documented for "
+                                         f"{self.operation_id}")
+        for error in validator.iter_errors(body):
+            where = "/".join(str(p) for p in error.instance_path)
+            return Violation(f"response /{where}", error.message)
+        return None
+
+
+def _coerce(value: str, json_type: str | None) -> Any:
+    try:
+        if json_type == "integer":
+            return int(value)
+        if json_type == "number":
+            return float(value)
+    except ValueError:
+        return value
+    if json_type == "boolean" and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+@dataclass
+class Spec:
+    document: dict[str, Any]
+    operations: list[Operation]
+
+    def operation(self, operation_id: str) -> Operation:
+        for op in self.operations:
+            if op.operation_id == operation_id:
+                return op
+        raise KeyError(operation_id)
+
+
+def _pointer(*parts: str) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _resolve_local(document: dict[str, Any], node: dict[str, Any], pointer: str
+                   ) -> tuple[dict[str, Any], str]:
+    """Follow `#/...` references inside the spec; return the node and its pointer."""
+    while "$ref" in node and str(node["$ref"]).startswith("#/"):
+        pointer = node["$ref"][1:]
+        node = document
+        for part in pointer.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node, pointer
+
+
+def _registry(path: Path, document: dict[str, Any]) -> Any:
+    resources = [(path.as_uri(), document)]
+    for contract in sorted((path.parent / "contracts").glob("*.json")):
+        resources.append((contract.as_uri(), yaml.safe_load(contract.read_text())))
+    return jsonschema_rs.Registry(resources)
+
+
+def load_spec(path: Path | None = None, *, validate_responses: bool = False) -> Spec:
+    """Read the spec and compile its validators (responses only when asked: they cost time)."""
+    path = (path or spec_path()).resolve()
+    return _load(path, validate_responses)
+
+
+@cache
+def _load(path: Path, validate_responses: bool) -> Spec:
+    document = yaml.safe_load(path.read_text())
+    registry = _registry(path, document)
+    base = path.as_uri()
+
+    def compile_ref(pointer: str) -> Any:
+        ref = base + "#" + quote(pointer, safe="/~$")
+        return jsonschema_rs.Draft202012Validator({"$ref": ref}, registry=registry,
+                                                  validate_formats=True)
+
+    operations = []
+    for template, item in document.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            raw = item[method]
+            op_pointer = _pointer("paths", template, method)
+            op = Operation(operation_id=raw["operationId"], method=method.upper(), path=template,
+                           crest=raw["x-crest-operation"],
+                           invalid_status=int(raw.get("x-mockidm-invalid-status", 400)))
+            properties = {}
+            all_params = [(p, _pointer("paths", template, "parameters", str(i)))
+                          for i, p in enumerate(item.get("parameters", []))]
+            all_params += [(p, op_pointer + _pointer("parameters", str(i)))
+                           for i, p in enumerate(raw.get("parameters", []))]
+            for param, pointer in all_params:
+                param, pointer = _resolve_local(document, param, pointer)
+                if param.get("in") != "query" or "schema" not in param:
+                    continue
+                schema, schema_pointer = _resolve_local(document, param["schema"],
+                                                        pointer + "/schema")
+                op.param_types[param["name"]] = schema.get("type", "string")
+                properties[param["name"]] = {"$ref": base + "#" + quote(schema_pointer,
+                                                                         safe="/~$")}
+            if properties:
+                op._params = jsonschema_rs.Draft202012Validator(
+                    {"type": "object", "properties": properties}, registry=registry)
+            if "requestBody" in raw:
+                body, pointer = _resolve_local(document, raw["requestBody"],
+                                               op_pointer + "/requestBody")
+                if "application/json" in body.get("content", {}):
+                    op._body = compile_ref(pointer + _pointer("content", "application/json",
+                                                               "schema"))
+            if validate_responses:
+                for status, response in raw.get("responses", {}).items():
+                    response, pointer = _resolve_local(
+                        document, response, op_pointer + _pointer("responses", str(status)))
+                    if "application/json" in response.get("content", {}):
+                        op._responses[str(status)] = compile_ref(
+                            pointer + _pointer("content", "application/json", "schema"))
+            operations.append(op)
+    return Spec(document, operations)
