@@ -6,6 +6,7 @@ build a straight line of user tasks; the BPMN loader builds richer graphs of the
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -132,7 +133,7 @@ def linear_process(
     nodes += [task.node() for task in tasks]
     nodes.append(Node("end", END_EVENT))
     flows = tuple(
-        Flow(f"flow{i}", a.id, b.id) for i, (a, b) in enumerate(zip(nodes, nodes[1:], strict=False))
+        Flow(f"flow{i}", a.id, b.id) for i, (a, b) in enumerate(itertools.pairwise(nodes))
     )
     return ProcessModel(
         key=key,

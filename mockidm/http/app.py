@@ -143,7 +143,7 @@ class Pipeline:
             if crest.mime_type is not None and not crest.mime_type.startswith(
                     ("application/json", "text/")):
                 return _binary_field(content, crest)
-        if self.validate_responses:
+        if self.validate_responses and not crest.fields:  # `_fields` answers are partial
             violation = op.check_response(reply.status, content)
             if violation is not None:
                 raise IdmError(500, f"mockidm broke its own spec: {violation}")

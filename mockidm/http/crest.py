@@ -292,7 +292,7 @@ def _int_param(name: str, value: str) -> int:
 
 def _take_params(request: CrestRequest, params: dict) -> None:
     reserved = _RESERVED[request.op]
-    for key, (name, values) in params.items():
+    for key, (name, _values) in params.items():
         if key in reserved:
             if key not in _MULTI_VALUED:
                 _single(params, key)

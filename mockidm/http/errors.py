@@ -1,4 +1,4 @@
-"""IDM's error envelope: `{"code", "reason", "message"[, "detail"]}` with an HTML-escaped message."""
+"""IDM's error envelope `{"code", "reason", "message"[, "detail"]}`, message HTML-escaped."""
 
 from __future__ import annotations
 

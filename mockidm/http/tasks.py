@@ -7,7 +7,7 @@ from typing import Any
 from ..engine import ObjectNotFound, Task, TaskQuery
 from . import shapes
 from .call import Call, Reply
-from .errors import IdmError
+from .errors import IdmError, not_supported
 from .operations import (
     FILTERED_QUERY,
     QUERY_ALL_IDS,
@@ -160,3 +160,8 @@ def delete_task(call: Call) -> Reply:
     except ObjectNotFound as exc:
         raise IdmError(404, exc.message) from None
     raise AssertionError("unreachable: the engine refuses to delete process tasks")
+
+
+@operation("readTaskInstanceHistory")
+def read_task_history(call: Call) -> Reply:
+    raise not_supported("read")  # IDM's task history answers queries only
