@@ -26,7 +26,7 @@ class Idm:
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                 auth: bool = True, **kwargs: Any) -> requests.Response:
-        """`path` is relative to /openidm, e.g. "workflow/processinstance?_queryId=query-all-ids"."""
+        """`path` is relative to /openidm: "workflow/processinstance?_queryId=query-all-ids"."""
         merged = {**(ADMIN if auth else {}), **(headers or {})}
         return self.http.request(method, f"{self.url}/{path.lstrip('/')}", headers=merged,
                                  **kwargs)
