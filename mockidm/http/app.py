@@ -118,7 +118,10 @@ class Pipeline:
             raise not_supported(PATCH)  # the workflow service refuses patches before routing
         matched = self.router.match(crest.path)
         if matched is None:
-            raise IdmError(404, f"Resource '{crest.resource_path}' not found")
+            # IDM's router names what is left of the path below the service that took it.
+            service, *rest = crest.path or ("",)
+            remaining = "/".join(rest) if service in self.router.services and rest else service
+            raise IdmError(404, f"Resource '{remaining}' not found")
         resource, path_params = matched
         if (self.state.profile.resource_versioning and crest.resource_version is not None
                 and crest.resource_version not in SUPPORTED_RESOURCE_VERSIONS):

@@ -100,6 +100,7 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
         if "If-None-Match" in headers:
             raise IdmError(412, "Use of If-None-Match not supported for PATCH requests")
         request.op = PATCH
+        request.content = _json_content(headers, body)
     else:
         raise IdmError(501, f"Method {method} not supported")
     _take_params(request, params)
@@ -120,8 +121,9 @@ def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Versio
                 protocol = version
             else:
                 resource = version
-    if protocol[0] != PROTOCOL_DEFAULT[0]:
+    if protocol[0] > PROTOCOL_DEFAULT[0]:
         raise IdmError(400, f"Unsupported major version: {protocol[0]}.{protocol[1]}")
+    # CREST compares the minor version alone, so even protocol 1.5 is refused.
     if protocol[1] > profile.max_protocol_minor:
         raise IdmError(400, f"Unsupported minor version: {protocol[0]}.{protocol[1]}")
     return protocol, resource
@@ -220,7 +222,7 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
     request.content = _json_object_content(headers, body)
     if if_none_match is not None and if_none_match != "*":
         raise IdmError(400, f'"{if_none_match}" is not a supported value for If-None-Match on PUT')
-    if if_match is None:
+    if if_match is None and request.protocol >= (2, 0):
         # A PUT without If-Match creates a resource with the id from the path (upsert).
         if not request.path:
             raise IdmError(400, "No new resource ID in HTTP PUT request")
@@ -258,15 +260,20 @@ def _skip_space(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _json_object_content(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-    """The content of a create or update: a JSON object (literal null counts as {})."""
+def _json_content(headers: Mapping[str, str], body: bytes) -> Any:
+    """The content of a create, update or patch: required, and JSON."""
     if "Content-Type" not in headers:
         raise IdmError(400, "The request could not be processed because the  content-type was "
                             "not specified and is required")
     if not body.strip():
         raise IdmError(400, "The request could not be processed because it did not contain any "
                             "JSON content")
-    value = _decode_json(body)
+    return _decode_json(body)
+
+
+def _json_object_content(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The content of a create or update: a JSON object (literal null counts as {})."""
+    value = _json_content(headers, body)
     if value is None:
         return {}
     if not isinstance(value, dict):

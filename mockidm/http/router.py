@@ -26,6 +26,7 @@ class Resource:
 class Router:
     def __init__(self, operations: Iterable[Operation], base: str) -> None:
         self._by_length: dict[int, list[Resource]] = {}
+        self.services: set[str] = set()  # first path elements, like `workflow`
         resources: dict[str, Resource] = {}
         for op in operations:
             if not op.path.startswith(base + "/"):
@@ -34,6 +35,7 @@ class Router:
             if resource is None:
                 elements = tuple(op.path[len(base) + 1:].split("/"))
                 resource = resources[op.path] = Resource(op.path, elements)
+                self.services.add(elements[0])
                 self._by_length.setdefault(len(elements), []).append(resource)
             resource.operations[op.crest] = op
         for candidates in self._by_length.values():
