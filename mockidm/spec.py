@@ -52,6 +52,9 @@ class Operation:
     path: str  # template, as in the spec
     crest: str  # the Common REST operation it implements (x-crest-operation)
     invalid_status: int  # how the server answers a request that breaks the spec
+    # How the resource answers an operation it does not declare: 501 (a provider), or 403 for
+    # IDM's script endpoints, which refuse every other method themselves.
+    other_operations_status: int = 501
     param_types: dict[str, str] = field(default_factory=dict)  # query name -> JSON type
     _params: Any = None
     _body: Any = None
@@ -154,7 +157,9 @@ def _load(path: Path, validate_responses: bool) -> Spec:
             op_pointer = _pointer("paths", template, method)
             op = Operation(operation_id=raw["operationId"], method=method.upper(), path=template,
                            crest=raw["x-crest-operation"],
-                           invalid_status=int(raw.get("x-mockidm-invalid-status", 400)))
+                           invalid_status=int(raw.get("x-mockidm-invalid-status", 400)),
+                           other_operations_status=int(raw.get("x-mockidm-other-operations",
+                                                               501)))
             properties = {}
             all_params = [(p, _pointer("paths", template, "parameters", str(i)))
                           for i, p in enumerate(item.get("parameters", []))]

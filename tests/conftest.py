@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from mockidm import Engine, create_app
-from mockidm.samples import deploy_samples
+from definitions import deploy_definitions
 from mockidm.server import ThreadedServer
 
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
@@ -37,7 +37,7 @@ class Idm:
 
 def _serve(profile: str = "8.1") -> Iterator[Idm]:
     engine = Engine()
-    deploy_samples(engine)
+    deploy_definitions(engine)
     server = ThreadedServer(lambda: create_app(engine, profile=profile, validate_responses=True))
     with server:
         yield Idm(server, engine)

@@ -12,10 +12,20 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-# Node kinds the interpreter knows.
+# Node kinds the interpreter knows (the BPMN element names).
 START_EVENT = "startEvent"
 END_EVENT = "endEvent"
 USER_TASK = "userTask"
+SCRIPT_TASK = "scriptTask"
+SERVICE_TASK = "serviceTask"
+RECEIVE_TASK = "receiveTask"
+CATCH_EVENT = "intermediateCatchEvent"
+EXCLUSIVE_GATEWAY = "exclusiveGateway"
+PARALLEL_GATEWAY = "parallelGateway"
+
+# What an intermediate catch event waits for.
+MESSAGE = "message"
+SIGNAL = "signal"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ class Node:
     form_key: str | None = None
     form_properties: tuple[FormProperty, ...] = ()
     priority: int = 50
+    default_flow: str | None = None  # gateways: the flow taken when no condition holds
+    event: str | None = None  # catch events: MESSAGE or SIGNAL
+    event_name: str | None = None  # the message or signal name it waits for
+    line: int | None = None  # where the BPMN file declares it, for error messages
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class Flow:
     id: str
     source: str
     target: str
-    condition: str | None = None
+    condition: str | None = None  # an EL expression such as `${decision == 'approve'}`
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,9 +84,15 @@ class ProcessModel:
     documentation: str | None = None
     category: str | None = None
     resource_name: str | None = None
+    graphical_notation: bool = False  # the file has BPMN diagram interchange (bpmndi) data
+    executable: bool = True
+    line: int | None = None
 
     def outgoing(self, node_id: str) -> list[Flow]:
         return self._outgoing.get(node_id, [])
+
+    def incoming_count(self, node_id: str) -> int:
+        return sum(1 for flow in self.flows if flow.target == node_id)
 
     @cached_property
     def _outgoing(self) -> dict[str, list[Flow]]:
@@ -183,8 +203,12 @@ class ProcessInstance:
     end_time: datetime | None = None
     end_activity: str | None = None
     delete_reason: str | None = None
-    # Activity ids the tokens of this instance wait in (empty once ended).
-    active_activities: list[str] = field(default_factory=list)
+    # The tokens: execution id -> the activity it waits in (empty once ended).
+    executions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active_activities(self) -> list[str]:
+        return list(self.executions.values())
 
     @property
     def ended(self) -> bool:

@@ -5,8 +5,12 @@ Pure Python and synchronous: no HTTP, no asyncio. Every public method is one eng
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+from .bpmn import ARCHIVE_SUFFIXES, diagram_resource_name, is_deployable, load_archive, load_bpmn
 
 from .clock import Clock, IdGenerator
 from .errors import (
@@ -18,8 +22,13 @@ from .errors import (
     TaskAlreadyClaimed,
     TaskInRunningProcess,
 )
+from .expressions import ExpressionError
+from .interpreter import Interpreter
 from .model import (
-    END_EVENT,
+    CATCH_EVENT,
+    MESSAGE,
+    RECEIVE_TASK,
+    SIGNAL,
     START_EVENT,
     USER_TASK,
     Deployment,
@@ -42,12 +51,8 @@ class Engine:
         self.clock = clock or Clock()
         self.ids = ids or IdGenerator()
         self.store = Store()
-        # How the interpreter enters each kind of node; the BPMN issue adds gateways and events.
-        self._enter: dict[str, Callable[[ProcessInstance, Node, str], None]] = {
-            START_EVENT: self._pass_through,
-            USER_TASK: self._create_task,
-            END_EVENT: self._end,
-        }
+        self.interpreter = Interpreter(self.store, self.clock, self.ids)
+        self._deployed_files: dict[str, tuple[str, list[str]]] = {}  # name -> (sha256, ids)
 
     # deployments ---------------------------------------------------------------------------
 
@@ -68,9 +73,12 @@ class Engine:
             version = latest.version + 1 if latest else 1
             n = self.ids.next()
             full_id = f"{model.key}:{version}:{n}"
+            diagram = (diagram_resource_name(model, model.resource_name, deployment.resources)
+                       if model.resource_name else None)
             definition = ProcessDefinition(
                 id=full_id if len(full_id) <= _MAX_DEFINITION_ID else n,
-                key=model.key, version=version, deployment_id=deployment.id, model=model)
+                key=model.key, version=version, deployment_id=deployment.id, model=model,
+                diagram_resource_name=diagram)
             self.store.add_definition(definition)
             deployment.definition_ids.append(definition.id)
             deployed.append(definition)
@@ -87,10 +95,52 @@ class Engine:
                         f"process '{model.key}': sequence flow '{flow.id}' refers to "
                         f"unknown element '{end}'")
         for node in model.nodes.values():
-            if node.kind not in self._enter:
+            if node.kind not in self.interpreter.kinds:
                 raise DefinitionError(
                     f"process '{model.key}': element '{node.id}' of type {node.kind} "
                     "is not supported")
+        try:
+            self.interpreter.check(model)
+        except ExpressionError as exc:
+            raise DefinitionError(f"process '{model.key}': {exc}") from None
+
+    def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"
+                    ) -> list[ProcessDefinition]:
+        """Deploy the executable processes of one BPMN 2.0 document."""
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        return self.deploy(load_bpmn(data, name), name=name, resources={name: data})
+
+    def deploy_file(self, path: str | Path) -> list[ProcessDefinition]:
+        """Deploy a `.bpmn20.xml` / `.bpmn` file or a `.bar` / `.zip` archive, as IDM deploys
+        what it finds in its workflow directory: a file deployed before and unchanged since
+        gives no new version."""
+        path = Path(path)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        previous = self._deployed_files.get(path.name)
+        if previous is not None and previous[0] == digest:
+            return [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
+        if path.suffix.lower() in ARCHIVE_SUFFIXES:
+            archive = load_archive(data, path.name)
+            deployed = self.deploy(archive.models, name=path.name, resources=archive.resources)
+        else:
+            deployed = self.deploy(load_bpmn(data, path.name), name=path.name,
+                                   resources={path.name: data})
+        self._deployed_files[path.name] = (digest, [d.id for d in deployed])
+        return deployed
+
+    def deploy_folder(self, folder: str | Path) -> list[ProcessDefinition]:
+        """Deploy every BPMN file and archive of a folder, in file-name order."""
+        deployed = []
+        for path in sorted(Path(folder).iterdir(), key=lambda p: p.name):
+            if path.is_file() and is_deployable(path.name):
+                deployed += self.deploy_file(path)
+        return deployed
+
+    def resource(self, deployment_id: str, name: str) -> bytes | None:
+        """A file that came with a deployment (a form template, a diagram)."""
+        deployment = self.store.deployments.get(deployment_id)
+        return deployment.resources.get(name) if deployment else None
 
     def definitions(self) -> list[ProcessDefinition]:
         return list(self.store.definitions.values())
@@ -145,7 +195,8 @@ class Engine:
             start_user=user, start_time=self.clock.now(), variables=dict(variables or {}),
             start_activity=start.id)
         self.store.add_instance(instance)
-        self._enter_node(instance, start, instance.id)
+        with self.interpreter.atomic(instance, new=True):
+            self.interpreter.start(instance)
         return instance
 
     def instance(self, instance_id: str) -> ProcessInstance:
@@ -166,9 +217,8 @@ class Engine:
         instance = self.running_instance(instance_id)
         for task in self.store.tasks_of(instance.id):
             if task.active:
-                self._end_task(task, reason)
-        instance.active_activities.clear()
-        self._finish(instance, end_activity=None, delete_reason=reason)
+                self.interpreter.end_task(task, reason)
+        self.interpreter.finish(instance, end_activity=None, delete_reason=reason)
         return instance
 
     def query_instances(self, query: InstanceQuery) -> list[ProcessInstance]:
@@ -213,10 +263,10 @@ class Engine:
         """Store the variables in the process and move its token on."""
         task = self.task(task_id)
         instance = self.store.instances[task.instance_id]
-        instance.variables.update(variables or {})
-        self._end_task(task, COMPLETED)
-        instance.active_activities.remove(task.key)
-        self._leave(instance, task.node, task.execution_id)
+        with self.interpreter.atomic(instance):
+            instance.variables.update(variables or {})
+            self.interpreter.end_task(task, COMPLETED)
+            self.interpreter.resume(instance, task.execution_id)
         return task
 
     def delete_task(self, task_id: str) -> Task:
@@ -228,11 +278,17 @@ class Engine:
 
     # executions ----------------------------------------------------------------------------
 
-    def executions(self) -> list[tuple[ProcessInstance, str | None]]:
-        """Every waiting token of every running instance, with the activity it waits in."""
-        return [(instance, activity)
+    def executions(self) -> list[tuple[ProcessInstance, str, str]]:
+        """Every waiting token: (instance, execution id, activity id)."""
+        return [(instance, execution, activity)
                 for instance in self.store.running.values()
-                for activity in (instance.active_activities or [None])]
+                for execution, activity in instance.executions.items()]
+
+    def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
+                    key: str | None = None) -> None:
+        """The variables a script or service task sets when a token passes it (the mock
+        runs no scripts): for every process, or for process `key` only."""
+        self.interpreter.outputs[(key, activity_id)] = dict(variables)
 
     def message_received(self, message_name: str | None, execution_id: str | None,
                          variables: Mapping[str, Any] | None = None) -> None:
@@ -240,75 +296,63 @@ class Engine:
             raise IllegalArgument("messageName is null")
         if execution_id is None:
             raise IllegalArgument("executionId is null")
-        self._execution(execution_id)
-        raise EngineError(f"Execution with id '{execution_id}' does not have a subscription to "
-                          f"a message event with name '{message_name}'")
+        instance, node = self._waiting(execution_id)
+        if node.event != MESSAGE or node.event_name != message_name:
+            raise EngineError(f"Execution with id '{execution_id}' does not have a subscription "
+                              f"to a message event with name '{message_name}'")
+        self._continue(instance, execution_id, variables)
 
     def signal_received(self, signal_name: str | None, execution_id: str | None = None,
-                        variables: Mapping[str, Any] | None = None) -> None:
+                        variables: Mapping[str, Any] | None = None) -> int:
+        """Deliver a signal to one execution, or to every execution waiting for it."""
         if signal_name is None:
             raise IllegalArgument("signalName is null")
-        if execution_id is None:
-            return  # a broadcast that nothing waits for
-        self._execution(execution_id)
-        raise EngineError(f"Execution '{execution_id}' has not subscribed to a signal event "
-                          f"with name '{signal_name}'.")
+        if execution_id is not None:
+            instance, node = self._waiting(execution_id)
+            if node.event != SIGNAL or node.event_name != signal_name:
+                raise EngineError(f"Execution '{execution_id}' has not subscribed to a signal "
+                                  f"event with name '{signal_name}'.")
+            self._continue(instance, execution_id, variables)
+            return 1
+        waiting = [(instance, execution) for instance, execution, activity in self.executions()
+                   if self._node(instance, activity).event == SIGNAL
+                   and self._node(instance, activity).event_name == signal_name]
+        for instance, execution in waiting:
+            if execution in instance.executions:  # an earlier delivery may have moved it
+                self._continue(instance, execution, variables)
+        return len(waiting)
 
     def trigger(self, execution_id: str | None,
                 variables: Mapping[str, Any] | None = None) -> None:
+        """Move on a token that waits in a receive task or a catch event."""
         if execution_id is None:
             raise IllegalArgument("executionId is null")
-        self._execution(execution_id)
-        raise EngineError("UserTask should not be signalled before complete")
+        instance, node = self._waiting(execution_id)
+        if node.kind == USER_TASK:
+            raise EngineError("UserTask should not be signalled before complete")
+        if node.kind not in (RECEIVE_TASK, CATCH_EVENT):
+            raise EngineError(f"Execution '{execution_id}' is not waiting in an activity that "
+                              "can be triggered")
+        self._continue(instance, execution_id, variables)
 
-    def _execution(self, execution_id: str) -> ProcessInstance:
-        found = self.store.running.get(execution_id)
-        if found is None:
-            raise ObjectNotFound(f"execution {execution_id} doesn't exist")
-        return found
+    def _waiting(self, execution_id: str) -> tuple[ProcessInstance, Node]:
+        for instance, execution, activity in self.executions():
+            if execution == execution_id:
+                return instance, self._node(instance, activity)
+        raise ObjectNotFound(f"execution {execution_id} doesn't exist")
 
-    # the interpreter -----------------------------------------------------------------------
+    @staticmethod
+    def _node(instance: ProcessInstance, activity: str) -> Node:
+        return instance.definition.model.nodes[activity]
 
-    def _enter_node(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        self._enter[node.kind](instance, node, execution_id)
+    def _continue(self, instance: ProcessInstance, execution_id: str,
+                  variables: Mapping[str, Any] | None) -> None:
+        with self.interpreter.atomic(instance):
+            instance.variables.update(variables or {})
+            self.interpreter.resume(instance, execution_id)
 
-    def _leave(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        model = instance.definition.model
-        flows = model.outgoing(node.id)
-        if not flows:
-            raise EngineError(f"No outgoing sequence flow from activity '{node.id}'")
-        self._enter_node(instance, model.nodes[flows[0].target], execution_id)
-
-    def _pass_through(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        self._leave(instance, node, execution_id)
-
-    def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        task = Task(
-            id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
-            definition_id=instance.definition.id, node=node, name=node.name,
-            description=node.documentation, assignee=node.assignee,
-            candidate_users=list(node.candidate_users),
-            candidate_groups=list(node.candidate_groups),
-            create_time=self.clock.now(), priority=node.priority)
-        instance.active_activities.append(node.id)
-        self.store.add_task(task)
-
-    def _end(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        if not instance.active_activities:
-            self._finish(instance, end_activity=node.id, delete_reason=None)
-
-    def _finish(self, instance: ProcessInstance, end_activity: str | None,
-                delete_reason: str | None) -> None:
-        instance.end_time = self.clock.now()
-        instance.end_activity = end_activity
-        instance.delete_reason = delete_reason
-        self.store.instance_ended(instance)
+    # tasks (assignment) -------------------------------------------------------------------
 
     def _assign(self, task: Task, user: str | None) -> None:
         previous, task.assignee = task.assignee, user
         self.store.assignee_changed(task, previous)
-
-    def _end_task(self, task: Task, reason: str) -> None:
-        task.end_time = self.clock.now()
-        task.delete_reason = reason
-        self.store.task_ended(task)

@@ -132,6 +132,24 @@ class Store:
     def instance_ended(self, instance: ProcessInstance) -> None:
         self.running.pop(instance.id, None)
 
+    def instance_restored(self, instance: ProcessInstance) -> None:
+        """Undo `instance_ended` (a failed command is rolled back)."""
+        if not instance.ended:
+            self.running[instance.id] = instance
+
+    def remove_instance(self, instance: ProcessInstance) -> None:
+        """Forget an instance whose start failed, with every task it made."""
+        for task in self.tasks_of(instance.id):
+            self.remove_task(task)
+        self.instances.pop(instance.id, None)
+        self.running.pop(instance.id, None)
+        _discard(self._by_business_key, instance.business_key, instance.id)
+        if instance.business_key is not None:
+            _discard(self._by_business_key_folded, instance.business_key.lower(), instance.id)
+        _discard(self._by_definition, instance.definition.id, instance.id)
+        _discard(self._by_key, instance.definition.key, instance.id)
+        _discard(self._by_start_user, instance.start_user, instance.id)
+
     def find_instances(self, query: InstanceQuery) -> list[ProcessInstance]:
         candidates = self._instance_candidates(query)
         return [i for i in candidates if self._instance_matches(i, query)]
@@ -187,6 +205,23 @@ class Store:
     def task_ended(self, task: Task) -> None:
         self.active_tasks.pop(task.id, None)
         _discard(self._active_by_assignee, task.assignee, task.id)
+
+    def remove_task(self, task: Task) -> None:
+        self.tasks.pop(task.id, None)
+        self.active_tasks.pop(task.id, None)
+        _discard(self._tasks_by_instance, task.instance_id, task.id)
+        _discard(self._active_by_assignee, task.assignee, task.id)
+
+    def restore_task(self, task: Task, saved: Task) -> None:
+        """Put a task back as it was before a failed command."""
+        _discard(self._active_by_assignee, task.assignee, task.id)
+        for name in saved.__dataclass_fields__:
+            setattr(task, name, getattr(saved, name))
+        if task.active:
+            self.active_tasks[task.id] = task
+            _add(self._active_by_assignee, task.assignee, task.id, task)
+        else:
+            self.active_tasks.pop(task.id, None)
 
     def tasks_of(self, instance_id: str) -> list[Task]:
         return list(self._tasks_by_instance.get(instance_id, {}).values())

@@ -18,12 +18,12 @@ from ..engine import Engine, EngineError
 from ..identity import Identity
 from ..profile import SUPPORTED_RESOURCE_VERSIONS, Profile, get_profile
 from ..spec import Operation, Spec, SpecError, load_spec
-from . import definitions, executions, instances, tasks  # noqa: F401  (register handlers)
+from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal, Sessions, authenticate
 from .call import Call, Reply, State
 from .crest import CREATE, DELETE, PATCH, QUERY, READ, UPDATE, CrestRequest, parse_request
-from .errors import IdmError, not_supported
+from .errors import IdmError, forbidden, not_supported
 from .operations import HANDLERS
 from .render import query_envelope, select_fields, to_json
 from .router import Router
@@ -126,6 +126,8 @@ class Pipeline:
         if (self.state.profile.resource_versioning and crest.resource_version is not None
                 and crest.resource_version not in SUPPORTED_RESOURCE_VERSIONS):
             raise IdmError(404, "Resource'' not found")
+        if crest.op not in resource.operations and resource.other_operations_status == 403:
+            raise forbidden()  # a script endpoint refuses other methods itself
         if resource.is_collection and crest.op in _COLLECTION_REFUSALS:
             raise IdmError(400, f"The resource collection  cannot be "
                                 f"{_COLLECTION_REFUSALS[crest.op]}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Engine
@@ -21,8 +21,6 @@ class State:
     identity: Identity
     profile: Profile
     sessions: Sessions
-    # Files deployed with definitions (form templates, diagrams), by deployment id and name.
-    resources: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass

@@ -73,13 +73,10 @@ def _definition(call: Call, status: int = 404) -> ProcessDefinition:
 @operation("readProcessDefinition")
 def read_definition(call: Call) -> Reply:
     definition = _definition(call)
-    model = definition.model
-    resources = call.state.resources.get(definition.deployment_id, {})
-    form_key = model.start.form_key
-    template = resources.get(form_key) if form_key else None
-    fields = call.request.fields or []
-    wants_diagram = any(f.strip("/") == "diagram" for f in fields)
-    diagram = (resources.get(definition.diagram_resource_name)
+    form_key = definition.model.start.form_key
+    template = call.engine.resource(definition.deployment_id, form_key) if form_key else None
+    wants_diagram = any(f.strip("/") == "diagram" for f in call.request.fields or [])
+    diagram = (call.engine.resource(definition.deployment_id, definition.diagram_resource_name)
                if wants_diagram and definition.diagram_resource_name else None)
     return Reply(shapes.definition_read(
         definition, form_template=template.decode("utf-8") if template else None,
@@ -116,6 +113,6 @@ def read_task_definition(call: Call) -> Reply:
         raise IdmError(404, f"Task definition for {key} was not found")
     body = shapes.task_definition(definition, node)
     if node.form_key is not None:
-        template = call.state.resources.get(definition.deployment_id, {}).get(node.form_key)
+        template = call.engine.resource(definition.deployment_id, node.form_key)
         body["formGenerationTemplate"] = template.decode("utf-8") if template else None
     return Reply(body)

@@ -33,7 +33,7 @@ def _only_true_filter(call: Call) -> None:
 def query_executions(call: Call) -> Reply:
     _only_true_filter(call)
     request = call.request
-    items = [shapes.execution(i, a) for i, a in call.engine.executions()]
+    items = [shapes.execution(i, e, a) for i, e, a in call.engine.executions()]
     if request.query_filter is not None:
         return Reply(items=items)
     if request.query_id != FILTERED_QUERY:

@@ -20,7 +20,12 @@ class Resource:
 
     @property
     def is_collection(self) -> bool:
-        return not self.elements[-1].startswith("{")
+        # A path ending in an id is an instance; so is a singleton that declares a read.
+        return not self.elements[-1].startswith("{") and "read" not in self.operations
+
+    @property
+    def other_operations_status(self) -> int:
+        return max(op.other_operations_status for op in self.operations.values())
 
 
 class Router:

@@ -231,16 +231,16 @@ def task_history(t: Task) -> dict[str, Any]:
     }
 
 
-def execution(i: ProcessInstance, activity_id: str | None) -> dict[str, Any]:
+def execution(i: ProcessInstance, execution_id: str, activity_id: str) -> dict[str, Any]:
     """One waiting token. IDM 7/8 do not document this shape: it is the mock's own."""
     return {
-        "_id": i.id,
+        "_id": execution_id,
         "activityId": activity_id,
-        "active": not i.ended,
+        "active": True,
         "businessKey": i.business_key,
-        "ended": i.ended,
+        "ended": False,
         "name": None,
-        "parentId": None,
+        "parentId": None if execution_id == i.id else i.id,
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
         "superExecutionId": i.super_instance_id,

@@ -22,7 +22,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from mockidm import Engine, create_app
-from mockidm.samples import deploy_samples
+from definitions import deploy_definitions
 from mockidm.server import ThreadedServer
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
@@ -112,7 +112,7 @@ def mend(case: Any) -> None:
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     engine = Engine()
-    deployed = deploy_samples(engine)
+    deployed = deploy_definitions(engine)
     assert tuple(d.id for d in deployed) == DEFINITION_IDS  # the hook relies on these ids
     with ThreadedServer(lambda: create_app(engine, validate_responses=True)) as server:
         yield server.origin

@@ -1,16 +1,16 @@
-"""Built-in sample definitions, so that `mockidm serve` has something to start.
+"""Definitions declared in Python for the HTTP tests: small, stable ids, one key in two versions.
 
 Written for mockidm; not taken from any IDM distribution.
 """
 
 from __future__ import annotations
 
-from .engine import Engine, FormProperty, ProcessDefinition, UserTask, linear_process
+from mockidm.engine import Engine, FormProperty, ProcessDefinition, UserTask, linear_process
 
-CATEGORY = "mockidm.samples"
+CATEGORY = "mockidm.tests"
 
 
-def deploy_samples(engine: Engine) -> list[ProcessDefinition]:
+def deploy_definitions(engine: Engine) -> list[ProcessDefinition]:
     """Deploy `contractorOnboarding` (versions 1 and 2) and `roleRequest` (version 1)."""
     decision = FormProperty("decision", "Decision", type="enum",
                             values={"approve": "Approve", "reject": "Reject"}, required=True)

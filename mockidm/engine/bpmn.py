@@ -1,0 +1,733 @@
+"""Loading BPMN 2.0 process definitions: `*.bpmn20.xml` / `*.bpmn` files and `.bar` archives.
+
+IDM deploys what it finds in its `workflow/` directory with Activiti 5 (Flowable in later
+releases). This module reads the same files into `ProcessModel`s, keeping what the mock's
+interpreter runs and refusing, with the file and line, what it cannot run. It reads:
+
+* `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
+  declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
+* each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
+* flow nodes: none start and end events, user, script, service and receive tasks, message and
+  signal intermediate catch events, exclusive and parallel gateways; script and service tasks
+  run nothing here (the engine lets a test supply the variables they would set);
+* the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
+  present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
+  priority, and `formProperty` elements with their enum `value`s;
+* sequence flows with their `conditionExpression`, compiled now so that a condition the mock
+  cannot evaluate fails the deployment instead of a running instance.
+
+Every other flow node (sub-processes, call activities, boundary events, throw events,
+inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
+not route tokens (lanes, text annotations, associations, data objects, listeners and other
+extension elements) are ignored.
+
+XML is read with defusedxml's SAX parser with DTDs forbidden, so no entity of any kind (and
+no external resource) is ever expanded. Archives are checked for size, entry count,
+compression ratio and entry names before and while they are read.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler, ErrorHandler, feature_namespaces
+from xml.sax.xmlreader import InputSource
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.expatreader import create_parser
+
+from .errors import DefinitionError
+from .expressions import ExpressionError, compile_expression
+from .model import (
+    CATCH_EVENT,
+    END_EVENT,
+    EXCLUSIVE_GATEWAY,
+    MESSAGE,
+    PARALLEL_GATEWAY,
+    RECEIVE_TASK,
+    SCRIPT_TASK,
+    SERVICE_TASK,
+    SIGNAL,
+    START_EVENT,
+    USER_TASK,
+    Flow,
+    FormProperty,
+    Node,
+    ProcessModel,
+)
+
+BPMN_NAMESPACE = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ACTIVITI_NAMESPACE = "http://activiti.org/bpmn"
+FLOWABLE_NAMESPACE = "http://flowable.org/bpmn"
+# Where extension attributes are looked up, in this order (Flowable's BpmnXMLUtil).
+EXTENSION_NAMESPACES = (FLOWABLE_NAMESPACE, ACTIVITI_NAMESPACE)
+
+# Activiti's BpmnDeployer: which deployment resources are BPMN, which are diagrams. Both
+# are matched with a plain, case-sensitive "ends with".
+BPMN_RESOURCE_SUFFIXES = ("bpmn20.xml", "bpmn")
+DIAGRAM_SUFFIXES = ("png", "jpg", "gif", "svg")
+ARCHIVE_SUFFIXES = (".bar", ".zip")
+
+# Archive limits. An archive is refused before anything is decompressed if its size, its
+# entry count, its declared expanded size or one entry's declared compression ratio is too
+# large; the same limits hold while entries are read, so a header that lies gains nothing.
+MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
+MAX_ENTRIES = 500
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100  # expanded size / compressed size, for one entry ...
+RATIO_CHECK_MIN_BYTES = 1024 * 1024  # ... that expands to more than this
+
+# Activiti's default `date` form type (ProcessEngineConfigurationImpl.initFormTypes).
+DEFAULT_DATE_PATTERN = "dd/MM/yyyy"
+FORM_TYPES = frozenset({"string", "long", "boolean", "double", "date", "enum"})
+DEFAULT_PRIORITY = 50
+
+_KINDS = frozenset({START_EVENT, END_EVENT, USER_TASK, SCRIPT_TASK, SERVICE_TASK,
+                    RECEIVE_TASK, CATCH_EVENT, EXCLUSIVE_GATEWAY, PARALLEL_GATEWAY})
+# BPMN 2.0 flow nodes the mock's interpreter cannot run.
+_UNSUPPORTED = frozenset({
+    "task", "manualTask", "sendTask", "businessRuleTask", "callActivity", "subProcess",
+    "transaction", "adHocSubProcess", "boundaryEvent", "intermediateThrowEvent",
+    "implicitThrowEvent", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+    "callChoreography", "choreographyTask", "subChoreography",
+})
+_EVENT_DEFINITIONS = frozenset({
+    "messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
+    "errorEventDefinition", "escalationEventDefinition", "compensateEventDefinition",
+    "conditionalEventDefinition", "linkEventDefinition", "cancelEventDefinition",
+    "terminateEventDefinition", "eventDefinitionRef",
+})
+_LOOPS = frozenset({"multiInstanceLoopCharacteristics", "standardLoopCharacteristics"})
+_INTEGER = re.compile(r"[+-]?\d+")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+class BpmnError(DefinitionError):
+    """A BPMN file or archive cannot be deployed. The message names the resource and, when
+    known, the line: ``onboarding.bpmn20.xml, line 12: ...``; for a file inside an archive
+    the archive comes first: ``onboarding.bar: onboarding.bpmn20.xml, line 12: ...``."""
+
+    def __init__(self, resource: str, line: int | None, problem: str, *,
+                 archive: str | None = None) -> None:
+        where = resource if line is None else f"{resource}, line {line}"
+        if archive is not None:
+            where = f"{archive}: {where}"
+        super().__init__(f"{where}: {problem}")
+        self.resource, self.line, self.problem, self.archive = resource, line, problem, archive
+
+
+@dataclass
+class Archive:
+    """A loaded `.bar`: the executable processes of its BPMN files, and every file in it by
+    name (the BPMN files themselves, forms, diagrams)."""
+
+    models: list[ProcessModel] = field(default_factory=list)
+    resources: dict[str, bytes] = field(default_factory=dict)
+
+
+def is_bpmn_resource(name: str) -> bool:
+    """Whether a deployment resource is parsed as BPMN (Activiti's BpmnDeployer rule)."""
+    return name.endswith(BPMN_RESOURCE_SUFFIXES)
+
+
+def is_deployable(name: str) -> bool:
+    """Whether a file in the workflow directory is a BPMN file or an archive."""
+    return is_bpmn_resource(name) or name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def diagram_resource_name(model: ProcessModel, resource_name: str,
+                          resources: Iterable[str]) -> str | None:
+    """The deployed image of a process, as Activiti's BpmnDeployer finds it: for a process
+    `key` in `abc.bpmn20.xml`, `abc.key.png` else `abc.png`, then the same for jpg, gif and
+    svg. The base keeps its trailing dot: only the suffix `bpmn20.xml` or `bpmn` is cut."""
+    names = set(resources)
+    base = resource_name
+    for suffix in BPMN_RESOURCE_SUFFIXES:
+        if resource_name.endswith(suffix):
+            base = resource_name[: -len(suffix)]
+            break
+    for image in DIAGRAM_SUFFIXES:
+        for candidate in (f"{base}{model.key}.{image}", f"{base}{image}"):
+            if candidate in names:
+                return candidate
+    return None
+
+
+def load_bpmn(data: bytes | str, resource_name: str) -> list[ProcessModel]:
+    """The executable processes of one BPMN 2.0 document, in document order."""
+    return _Loader(_parse(data, resource_name), resource_name).models()
+
+
+def load_archive(data: bytes, name: str) -> Archive:
+    """Read a `.bar` (a zip): every entry becomes a resource; entries ending in `bpmn20.xml`
+    or `bpmn` are loaded as BPMN. Two processes with one key are refused, as Activiti
+    refuses them in one deployment."""
+    archive = Archive()
+    origin: dict[str, str] = {}
+    for entry, content in _read_zip(data, name):
+        archive.resources[entry] = content
+        if not is_bpmn_resource(entry):
+            continue
+        try:
+            models = load_bpmn(content, entry)
+        except BpmnError as exc:
+            raise BpmnError(exc.resource, exc.line, exc.problem, archive=name) from None
+        for model in models:
+            if model.key in origin:
+                raise BpmnError(name, None, f"process '{model.key}' is defined both in "
+                                f"'{origin[model.key]}' and in '{entry}'; a deployment "
+                                "cannot hold two processes with the same key")
+            origin[model.key] = entry
+        archive.models += models
+    return archive
+
+
+# XML -------------------------------------------------------------------------------------------
+
+
+class _Element:
+    """A parsed element: namespace, local name, attributes by (namespace, name), the line of
+    its start tag, its children and its own text (not that of its children)."""
+
+    __slots__ = ("attrs", "children", "line", "name", "ns", "text")
+
+    def __init__(self, ns: str | None, name: str, attrs: dict[tuple[str | None, str], str],
+                 line: int | None) -> None:
+        self.ns, self.name, self.attrs, self.line = ns, name, attrs, line
+        self.children: list[_Element] = []
+        self.text: list[str] = []
+
+    def attr(self, name: str) -> str | None:
+        return self.attrs.get((None, name))
+
+    def ext(self, name: str) -> str | None:
+        """An `activiti:` or `flowable:` extension attribute."""
+        for namespace in EXTENSION_NAMESPACES:
+            value = self.attrs.get((namespace, name))
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def is_bpmn(self) -> bool:
+        # Activiti matches BPMN elements by local name; a file without the BPMN namespace
+        # declared as default still deploys there, so no namespace counts as BPMN too.
+        return self.ns in (BPMN_NAMESPACE, None, "")
+
+    def bpmn(self, name: str | None = None) -> Iterator[_Element]:
+        """The BPMN children, or those named `name`."""
+        return (c for c in self.children if c.is_bpmn and (name is None or c.name == name))
+
+    def content(self) -> str:
+        return "".join(self.text)
+
+    def walk(self) -> Iterator[_Element]:
+        stack = [self]
+        while stack:
+            element = stack.pop()
+            yield element
+            stack.extend(reversed(element.children))
+
+
+class _TreeBuilder(ContentHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root: _Element | None = None
+        self._stack: list[_Element] = []
+        self._locator: Any = None
+
+    def setDocumentLocator(self, locator: Any) -> None:
+        self._locator = locator
+
+    @property
+    def line(self) -> int | None:
+        return self._locator.getLineNumber() if self._locator is not None else None
+
+    def startElementNS(self, name: tuple[str | None, str], qname: str | None,
+                       attrs: Any) -> None:
+        element = _Element(name[0], name[1], dict(attrs.items()), self.line)
+        if self._stack:
+            self._stack[-1].children.append(element)
+        else:
+            self.root = element
+        self._stack.append(element)
+
+    def endElementNS(self, name: tuple[str | None, str], qname: str | None) -> None:
+        self._stack.pop()
+
+    def characters(self, content: str) -> None:
+        if self._stack:
+            self._stack[-1].text.append(content)
+
+
+class _Strict(ErrorHandler):
+    """Every problem is fatal (the default handler prints warnings to stdout)."""
+
+    def error(self, exception: Exception) -> None:
+        raise exception
+
+    def fatalError(self, exception: Exception) -> None:
+        raise exception
+
+    def warning(self, exception: Exception) -> None:
+        raise exception
+
+
+def _parse(data: bytes | str, resource_name: str) -> _Element:
+    builder = _TreeBuilder()
+    parser = create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser.setFeature(feature_namespaces, True)
+    parser.setContentHandler(builder)
+    parser.setErrorHandler(_Strict())
+    source = InputSource(resource_name)
+    if isinstance(data, str):
+        source.setCharacterStream(io.StringIO(data))
+    else:
+        source.setByteStream(io.BytesIO(data))
+    try:
+        parser.parse(source)
+    except SAXParseException as exc:
+        raise BpmnError(resource_name, exc.getLineNumber(),
+                        f"malformed XML: {exc.getMessage()}") from None
+    except DTDForbidden:
+        raise BpmnError(resource_name, builder.line, "a document type declaration "
+                        "(<!DOCTYPE ...>) is not allowed in a BPMN file") from None
+    except EntitiesForbidden:  # pragma: no cover (a DTD is refused before its entities)
+        raise BpmnError(resource_name, builder.line,
+                        "entity declarations are not allowed in a BPMN file") from None
+    except ExternalReferenceForbidden:  # pragma: no cover (likewise)
+        raise BpmnError(resource_name, builder.line,
+                        "external entity references are not allowed in a BPMN file") from None
+    assert builder.root is not None  # expat reports a document without an element
+    return builder.root
+
+
+# BPMN ------------------------------------------------------------------------------------------
+
+
+def _local(reference: str) -> str:
+    """`tns:approved` -> `approved`: refs to messages and signals may carry a prefix."""
+    return reference.rsplit(":", 1)[-1]
+
+
+def _delimited(text: str | None) -> tuple[str, ...]:
+    """Split a comma-separated list, keeping `${a, b}` whole (BpmnXMLUtil.parseDelimitedList:
+    `$` or `{` opens an expression, `}` closes it). Empty items are dropped."""
+    if not text:
+        return ()
+    items, current, inside = [], [], False
+    for char in text:
+        if char in "{$":
+            inside = True
+        elif char == "}":
+            inside = False
+        elif char == "," and not inside:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current).strip())
+    return tuple(item for item in items if item)
+
+
+def _boolean(text: str | None, default: bool) -> bool:
+    """Java's Boolean.valueOf for a non-empty attribute: "true" in any case, else false."""
+    return default if not text else text.lower() == "true"
+
+
+class _Loader:
+    def __init__(self, root: _Element, resource_name: str) -> None:
+        self.root, self.resource_name = root, resource_name
+        self.category = root.attr("targetNamespace")
+        self.messages = self._declared("message")
+        self.signals = self._declared("signal")
+        # Activiti marks every process of the file as graphically defined as soon as the
+        # file places one shape (a BPMNShape with its Bounds).
+        self.graphical = any(
+            element.name == "BPMNShape"
+            and any(child.name.lower() == "bounds" for child in element.children)
+            for element in root.walk())
+
+    def error(self, where: _Element | int | None, problem: str) -> BpmnError:
+        line = where.line if isinstance(where, _Element) else where
+        return BpmnError(self.resource_name, line, problem)
+
+    def _declared(self, kind: str) -> dict[str, str]:
+        """Message or signal declarations: id -> name (the id when unnamed)."""
+        return {el.attr("id") or "": el.attr("name") or el.attr("id") or ""
+                for el in self.root.bpmn(kind) if el.attr("id")}
+
+    def models(self) -> list[ProcessModel]:
+        if not (self.root.is_bpmn and self.root.name == "definitions"):
+            raise self.error(self.root, f"not a BPMN 2.0 document: the root element is "
+                             f"'{self.root.name}', not 'definitions'")
+        processes = list(self.root.bpmn("process"))
+        models: list[ProcessModel] = []
+        for element in processes:
+            key = element.attr("id")
+            if not key:
+                raise self.error(element, "a process needs an id (its key)")
+            if not _boolean(element.attr("isExecutable"), True):
+                continue  # Activiti ignores non-executable processes
+            if any(model.key == key for model in models):
+                raise self.error(element, f"process '{key}' is defined twice in this file")
+            models.append(self.process(element, key))
+        if not models:
+            raise self.error(self.root, "the file defines no process" if not processes else
+                             "every process of the file is non-executable "
+                             "(isExecutable=\"false\"); at least one must be executable")
+        return models
+
+    # process -----------------------------------------------------------------------------------
+
+    def process(self, element: _Element, key: str) -> ProcessModel:
+        nodes: dict[str, Node] = {}
+        flow_elements: list[_Element] = []
+        ids: dict[str, _Element] = {}
+        for child in element.bpmn():
+            if child.name == "sequenceFlow":
+                flow_elements.append(child)
+                if flow_id := child.attr("id"):
+                    self.claim(ids, flow_id, child)
+                continue
+            if child.name in _UNSUPPORTED:
+                raise self.error(child, f"{self.describe(child)} is not supported by mockidm")
+            if child.name not in _KINDS:
+                continue  # lanes, annotations, associations, data objects, extensions, ...
+            node = self.node(child)
+            self.claim(ids, node.id, child)
+            nodes[node.id] = node
+        flows = self.flows(flow_elements, nodes, ids)
+        self.check_start(element, key, nodes)
+        self.check_gateways(nodes, flows, ids)
+        return ProcessModel(
+            key=key, name=element.attr("name"), nodes=nodes, flows=tuple(flows),
+            documentation=self.documentation(element), category=self.category,
+            resource_name=self.resource_name, graphical_notation=self.graphical,
+            executable=True, line=element.line)
+
+    def claim(self, ids: dict[str, _Element], element_id: str, element: _Element) -> None:
+        if element_id in ids:
+            raise self.error(element, f"id '{element_id}' is used twice in one process "
+                             f"(first on line {ids[element_id].line})")
+        ids[element_id] = element
+
+    @staticmethod
+    def describe(element: _Element) -> str:
+        element_id = element.attr("id")
+        suffix = f" (id '{element_id}')" if element_id else ""
+        return f"element '{element.name}'{suffix}"
+
+    @staticmethod
+    def documentation(element: _Element) -> str | None:
+        """The text of the last non-empty `documentation` child, trimmed (DocumentationParser)."""
+        texts = [d.content().strip() for d in element.bpmn("documentation")]
+        texts = [text for text in texts if text]
+        return texts[-1] if texts else None
+
+    def check_start(self, element: _Element, key: str, nodes: dict[str, Node]) -> None:
+        starts = [node for node in nodes.values() if node.kind == START_EVENT]
+        if not starts:
+            raise self.error(element, f"process '{key}' has no start event")
+        if len(starts) > 1:
+            raise self.error(starts[1].line, f"process '{key}' has more than one start event "
+                             f"({', '.join(repr(s.id) for s in starts)}); mockidm runs "
+                             "processes with exactly one none start event")
+
+    # flow nodes --------------------------------------------------------------------------------
+
+    def node(self, element: _Element) -> Node:
+        kind = element.name
+        node_id = element.attr("id")
+        if not node_id:
+            raise self.error(element, f"element '{kind}' has no id")
+        for child in element.bpmn():
+            if child.name in _LOOPS:
+                raise self.error(child, f"{self.describe(element)} has {child.name}, which "
+                                 "mockidm does not support")
+        default = element.attr("default") or None
+        if default is not None and kind != EXCLUSIVE_GATEWAY:
+            raise self.error(element, f"{self.describe(element)} has a default flow; mockidm "
+                             "supports default flows on exclusive gateways only")
+        definitions = [c for c in element.bpmn() if c.name in _EVENT_DEFINITIONS]
+        common: dict[str, Any] = {
+            "id": node_id, "kind": kind, "name": element.attr("name"),
+            "documentation": self.documentation(element), "line": element.line}
+        if kind in (START_EVENT, END_EVENT) and definitions:
+            raise self.error(definitions[0], f"{self.describe(element)} with a "
+                             f"{definitions[0].name} is not supported by mockidm (only none "
+                             f"{'start' if kind == START_EVENT else 'end'} events)")
+        if kind == START_EVENT:
+            return Node(**common, form_key=element.ext("formKey"),
+                        form_properties=self.form_properties(element))
+        if kind == USER_TASK:
+            return self.user_task(element, common)
+        if kind == CATCH_EVENT:
+            return self.catch_event(element, definitions, common)
+        if kind == EXCLUSIVE_GATEWAY:
+            return Node(**common, default_flow=default)
+        return Node(**common)
+
+    def user_task(self, element: _Element, common: dict[str, Any]) -> Node:
+        assignee = element.ext("assignee")
+        users = list(_delimited(element.ext("candidateUsers")))
+        groups = list(_delimited(element.ext("candidateGroups")))
+        # The standard BPMN assignment, which Activiti reads as well.
+        for performer in element.bpmn("humanPerformer"):
+            text = self.formal_expression(performer)
+            if text:
+                assignee = text
+        for owner in element.bpmn("potentialOwner"):
+            for item in _delimited(self.formal_expression(owner)):
+                if item.startswith("user(") and item.endswith(")"):
+                    users.append(item[5:-1].strip())
+                elif item.startswith("group(") and item.endswith(")"):
+                    groups.append(item[6:-1].strip())
+                else:
+                    groups.append(item)
+        priority = element.ext("priority")
+        return Node(
+            **common, assignee=assignee or None, candidate_users=tuple(users),
+            candidate_groups=tuple(groups), form_key=element.ext("formKey"),
+            form_properties=self.form_properties(element),
+            priority=int(priority) if priority and _INTEGER.fullmatch(priority.strip())
+            else DEFAULT_PRIORITY)
+
+    @staticmethod
+    def formal_expression(role: _Element) -> str | None:
+        for assignment in role.bpmn("resourceAssignmentExpression"):
+            for expression in assignment.bpmn("formalExpression"):
+                return expression.content().strip()
+        return None
+
+    def catch_event(self, element: _Element, definitions: list[_Element],
+                    common: dict[str, Any]) -> Node:
+        if not definitions:
+            raise self.error(element, f"{self.describe(element)} has no event definition; "
+                             "mockidm supports message and signal catch events")
+        if len(definitions) > 1:
+            raise self.error(definitions[1], f"{self.describe(element)} has "
+                             f"{len(definitions)} event definitions; mockidm supports one")
+        definition = definitions[0]
+        if definition.name == "messageEventDefinition":
+            event, attribute, declared = MESSAGE, "messageRef", self.messages
+        elif definition.name == "signalEventDefinition":
+            event, attribute, declared = SIGNAL, "signalRef", self.signals
+        else:
+            raise self.error(definition, f"{self.describe(element)} with a {definition.name} "
+                             "is not supported by mockidm (only message and signal events)")
+        reference = definition.attr(attribute)
+        if not reference:
+            raise self.error(definition, f"{self.describe(element)}: attribute "
+                             f"'{attribute}' is required")
+        name = declared.get(_local(reference))
+        if name is None:
+            raise self.error(definition, f"{self.describe(element)}: {attribute} "
+                             f"'{reference}' names no {event} declared in this file")
+        return Node(**common, event=event, event_name=name)
+
+    # forms -------------------------------------------------------------------------------------
+
+    def form_properties(self, element: _Element) -> tuple[FormProperty, ...]:
+        found = []
+        for extensions in element.bpmn("extensionElements"):
+            for child in extensions.children:
+                if child.name == "formProperty":
+                    found.append(self.form_property(child))
+        return tuple(found)
+
+    def form_property(self, element: _Element) -> FormProperty:
+        property_id = element.attr("id")
+        if not property_id:
+            raise self.error(element, "a formProperty needs an id")
+        kind = element.attr("type") or "string"
+        if kind not in FORM_TYPES:
+            raise self.error(element, f"form property '{property_id}' has the unknown type "
+                             f"'{kind}' (known: {', '.join(sorted(FORM_TYPES))})")
+        values = None
+        if kind == "enum":
+            values = {v.attr("id") or "": v.attr("name") or "" for v in element.children
+                      if v.name.lower() == "value"}
+        pattern = element.attr("datePattern") or None
+        if kind == "date" and pattern is None:
+            pattern = DEFAULT_DATE_PATTERN
+        return FormProperty(
+            id=property_id, name=element.attr("name"), type=kind, values=values,
+            date_pattern=pattern, readable=_boolean(element.attr("readable"), True),
+            writable=_boolean(element.attr("writable"), True),
+            required=_boolean(element.attr("required"), False),
+            default=element.attr("default"), variable=element.attr("variable"),
+            expression=element.attr("expression"))
+
+    # sequence flows ----------------------------------------------------------------------------
+
+    def flows(self, elements: list[_Element], nodes: dict[str, Node],
+              ids: dict[str, _Element]) -> list[Flow]:
+        taken = {element.attr("id") for element in elements}
+        flows = []
+        for number, element in enumerate(elements, start=1):
+            flow_id = element.attr("id")
+            if not flow_id:
+                # Older IDM samples leave flows unnamed; Activiti accepts that. A name with
+                # '#' cannot be an XML id, so it clashes with no real one.
+                flow_id = f"#flow{number}"
+                while flow_id in taken or flow_id in ids:
+                    flow_id += "_"
+            for attribute in ("sourceRef", "targetRef"):
+                reference = element.attr(attribute)
+                if not reference:
+                    raise self.error(element, f"sequence flow '{flow_id}' has no {attribute}")
+                if reference not in nodes:
+                    raise self.error(element, f"sequence flow '{flow_id}' refers to unknown "
+                                     f"element '{reference}'")
+            flows.append(Flow(flow_id, element.attr("sourceRef") or "",
+                              element.attr("targetRef") or "", self.condition(element, flow_id)))
+        return flows
+
+    def condition(self, element: _Element, flow_id: str) -> str | None:
+        expressions = list(element.bpmn("conditionExpression"))
+        if not expressions:
+            return None
+        text = expressions[-1].content().strip()
+        if not text:
+            return None  # Activiti treats an empty condition as none
+        try:
+            compile_expression(text)
+        except ExpressionError as exc:
+            raise self.error(expressions[-1], f"sequence flow '{flow_id}': {exc}") from None
+        return text
+
+    def check_gateways(self, nodes: dict[str, Node], flows: list[Flow],
+                       ids: dict[str, _Element]) -> None:
+        """Activiti's ExclusiveGatewayValidator, and that the default flow exists."""
+        by_id = {flow.id: flow for flow in flows}
+        for node in nodes.values():
+            if node.kind != EXCLUSIVE_GATEWAY:
+                continue
+            outgoing = [flow for flow in flows if flow.source == node.id]
+            if not outgoing:
+                raise self.error(node.line, f"exclusive gateway '{node.id}' has no outgoing "
+                                 "sequence flow")
+            if len(outgoing) == 1 and outgoing[0].condition is not None:
+                raise self.error(ids.get(outgoing[0].id, node.line), f"exclusive gateway "
+                                 f"'{node.id}' has only one outgoing sequence flow, which "
+                                 "may not have a condition")
+            if node.default_flow is None:
+                continue
+            default = by_id.get(node.default_flow)
+            if default is None:
+                raise self.error(node.line, f"exclusive gateway '{node.id}': its default flow "
+                                 f"'{node.default_flow}' does not exist")
+            if default.source != node.id:
+                raise self.error(node.line, f"exclusive gateway '{node.id}': its default flow "
+                                 f"'{default.id}' is not one of its outgoing sequence flows")
+            if default.condition is not None:
+                raise self.error(ids.get(default.id, node.line), f"exclusive gateway "
+                                 f"'{node.id}': its default flow '{default.id}' has a "
+                                 "condition, which is not allowed")
+
+
+# archives --------------------------------------------------------------------------------------
+
+
+def _declared_entry_count(data: bytes) -> int | None:
+    """The entry count of the end-of-central-directory record, read before zipfile builds
+    an object per entry (None when absent or in a zip64 record)."""
+    position = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if position < 0 or position + 22 > len(data):
+        return None
+    (count,) = struct.unpack_from("<H", data, position + 10)
+    return None if count == 0xFFFF else count
+
+
+def _check_entry_name(entry: str, archive: str) -> None:
+    if not entry or any(ord(char) < 32 for char in entry):
+        raise BpmnError(archive, None, f"entry {entry!r} has an invalid name")
+    if "\\" in entry:
+        raise BpmnError(archive, None, f"entry {entry!r} has a backslash in its name")
+    if entry.startswith("/") or _DRIVE.match(entry):
+        raise BpmnError(archive, None, f"entry {entry!r} has an absolute path")
+    if ".." in entry.split("/"):
+        raise BpmnError(archive, None, f"entry {entry!r} leaves the archive ('..')")
+
+
+def _read_zip(data: bytes, name: str) -> Iterator[tuple[str, bytes]]:
+    """(entry name, content) for every file of the archive, directories left out, once the
+    whole archive has passed every check."""
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise BpmnError(name, None, f"the archive is {len(data)} bytes; mockidm accepts "
+                        f"archives up to {MAX_ARCHIVE_BYTES} bytes")
+    declared = _declared_entry_count(data)
+    if declared is not None and declared > MAX_ENTRIES:
+        raise BpmnError(name, None, f"the archive has {declared} entries; mockidm accepts "
+                        f"up to {MAX_ENTRIES}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
+        raise BpmnError(name, None, f"not a valid zip archive: {exc}") from None
+    with archive:
+        infos = archive.infolist()
+        _check_declared(infos, name)
+        files = [info for info in infos if not info.is_dir()]
+        contents = [_read_entry(archive, info, name) for info in files]
+    return zip((info.filename for info in files), contents, strict=True)
+
+
+def _check_declared(infos: list[zipfile.ZipInfo], name: str) -> None:
+    if len(infos) > MAX_ENTRIES:
+        raise BpmnError(name, None, f"the archive has {len(infos)} entries; mockidm accepts "
+                        f"up to {MAX_ENTRIES}")
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        entry = info.filename
+        _check_entry_name(entry, name)
+        if entry in seen:
+            raise BpmnError(name, None, f"entry '{entry}' appears twice")
+        seen.add(entry)
+        if info.flag_bits & 0x1:
+            raise BpmnError(name, None, f"entry '{entry}' is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise BpmnError(name, None, f"entry '{entry}' uses compression method "
+                            f"{info.compress_type}; only stored and deflated are supported")
+        _check_ratio(entry, info.file_size, info.compress_size, name)
+        total += info.file_size
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise BpmnError(name, None, f"the archive expands to more than "
+                            f"{MAX_UNCOMPRESSED_BYTES} bytes")
+
+
+def _check_ratio(entry: str, size: int, compressed: int, name: str) -> None:
+    if size > RATIO_CHECK_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(compressed, 1):
+        raise BpmnError(name, None, f"entry '{entry}' expands {size} bytes from {compressed} "
+                        f"(more than {MAX_COMPRESSION_RATIO}:1); refused as a zip bomb")
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """Read one entry in chunks, trusting no header: the reader is told the entry may be one
+    byte longer than declared, so an entry that inflates beyond its declared size is seen
+    (and stopped) instead of being cut short silently."""
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + 1
+    chunks, size = [], 0
+    try:
+        with archive.open(probe) as stream:
+            while chunk := stream.read(64 * 1024):
+                size += len(chunk)
+                if size > info.file_size:
+                    raise BpmnError(name, None, f"entry '{info.filename}' expands beyond the "
+                                    f"{info.file_size} bytes its header declares")
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise BpmnError(name, None, f"entry '{info.filename}' is corrupt or larger than its "
+                        f"header declares ({exc})") from None
+    _check_ratio(info.filename, size, info.compress_size, name)
+    return b"".join(chunks)
