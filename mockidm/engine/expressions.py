@@ -1,0 +1,973 @@
+"""Unified EL (JUEL) expressions as IDM's workflow engine reads them in ``conditionExpression``.
+
+IDM runs BPMN on Activiti, whose embedded JUEL 2.2.1 (``org.activiti.engine.impl.juel``) parses
+and evaluates ``${...}``. This module takes the subset that sequence-flow conditions use, parses
+it once, and evaluates it against process variables holding JSON values, with JUEL's rules.
+
+Grammar (JUEL's ``Parser``, highest precedence last)::
+
+    eval    = ('${' | '#{') expr '}'              the whole text, nothing around it
+    expr    = or ('?' expr ':' expr)?             right-associative
+    or      = and (('||' | 'or') and)*
+    and     = eq (('&&' | 'and') eq)*
+    eq      = cmp (('==' | 'eq' | '!=' | 'ne') cmp)*
+    cmp     = unary (('<' | 'lt' | '>' | 'gt' | '<=' | 'le' | '>=' | 'ge') unary)*
+    unary   = ('!' | 'not' | '-' | 'empty') unary | value
+    value   = (IDENTIFIER | literal | '(' expr ')') ('.' IDENTIFIER | '[' expr ']')*
+    literal = 'true' | 'false' | 'null' | INTEGER | FLOAT | STRING
+
+Everything else JUEL knows is refused when compiling, with an :class:`ExpressionError` naming
+the expression and the offending part: arithmetic (``+ - * / div % mod``), method and function
+calls, ``instanceof``, EL 3 syntax JUEL lacks (assignment, lambdas, ``;``, ``+=``, collection
+literals), literal text around ``${...}``, and the engine objects ``execution`` and
+``authenticatedUserId`` that Activiti resolves before any process variable.
+
+Evaluation follows JUEL's ``BooleanOperations`` and ``TypeConverterImpl``; a JSON value plays the
+Java type Jackson gives it (str → String, int → Integer/Long, float → Double, bool → Boolean,
+dict → LinkedHashMap, list → ArrayList):
+
+* ``==``/``!=``: identical or both null → equal; one null → not equal; then the first rule that
+  applies: a Double on either side → both coerced to double; an integer → both to long (so
+  ``'5' == 5`` but ``'5.0' == 5`` fails to coerce); a Boolean → both to boolean (``'TRUE' ==
+  true``, and ``1 == true`` fails); a String → both to string; otherwise Java ``equals``.
+* ``< > <= >=``: null on either side → false (``null <= null`` → true); then double, long,
+  string (UTF-16 order); booleans order false < true; maps and lists cannot be compared.
+* ``&& || ! ?:`` coerce to boolean: null and ``''`` → false, a string → ``equalsIgnoreCase
+  ("true")``, any other type fails. ``&&`` and ``||`` short-circuit; ``?:`` evaluates one branch.
+* ``empty``: true for null, ``''``, an empty map or list; false for anything else.
+* ``a.b`` and ``a['b']``: a null base gives null, a map gives its entry or null, a list takes an
+  index (out of range → null), any other base fails.
+* An identifier that is not a variable fails at evaluation, not at compile time, as in
+  Activiti: "Unknown property used in expression: ${x}", caused by "Cannot resolve identifier
+  'x'". A variable that holds null is not missing.
+
+A condition must come out a real boolean: Activiti's ``UelExpressionCondition`` refuses null
+("condition expression returns null") and anything else ("... returns non-Boolean: ...") rather
+than coercing; :meth:`Expression.evaluate_condition` does the same. :func:`to_boolean` is EL's
+coercion, for whoever wants it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from .errors import EngineError
+
+__all__ = [
+    "EvaluationError",
+    "Expression",
+    "ExpressionError",
+    "compile_expression",
+    "to_boolean",
+]
+
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+# Parentheses and prefix operators count one or two each (about 50 nested parentheses), and the
+# tree may be this deep at most: plenty for a condition, far from Python's recursion limit.
+_MAX_DEPTH = 100
+
+# Identifiers Activiti's VariableScopeElResolver answers before looking at process variables.
+_ENGINE_OBJECTS = {
+    "execution": "the current execution",
+    "authenticatedUserId": "the id of the authenticated user",
+}
+
+
+class ExpressionError(ValueError):
+    """The text is not an expression of the supported subset (raised when compiling)."""
+
+    def __init__(
+        self, expression: str, reason: str, *, position: int | None = None, part: str | None = None
+    ) -> None:
+        where = "" if position is None else f" at position {position}"
+        super().__init__(f"Cannot compile expression {expression!r}: {reason}{where}")
+        self.expression = expression
+        self.reason = reason
+        self.position = position
+        self.part = part
+
+
+class EvaluationError(EngineError):
+    """Evaluating failed: an unknown variable, a value EL cannot coerce, a non-Boolean condition.
+
+    ``message`` is the ActivitiException's message; ``cause``, when there is one, is the message
+    of the EL exception under it.
+    """
+
+    def __init__(self, message: str, *, cause: str | None = None, expression: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.expression = expression
+
+
+class _Failure(Exception):
+    """An EL exception inside evaluation; Expression.evaluate wraps it as Activiti does."""
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.not_found = not_found  # a PropertyNotFoundException rather than an ELException
+
+
+# --------------------------------------------------------------------------------------------
+# Values as Java sees them
+
+
+def _java_class(value: Any) -> str:
+    if isinstance(value, bool):
+        return "java.lang.Boolean"
+    if isinstance(value, int):
+        if _INT_MIN <= value <= _INT_MAX:
+            return "java.lang.Integer"
+        return "java.lang.Long" if _LONG_MIN <= value <= _LONG_MAX else "java.math.BigInteger"
+    if isinstance(value, float):
+        return "java.lang.Double"
+    if isinstance(value, str):
+        return "java.lang.String"
+    if isinstance(value, Mapping):
+        return "java.util.LinkedHashMap"
+    if isinstance(value, list | tuple):
+        return "java.util.ArrayList"
+    return f"python.{type(value).__qualname__}"
+
+
+def _java_double(value: float) -> str:
+    """``Double.toString``: shortest digits, plain from 10^-3 up to 10^7, else ``d.dddE±n``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0.0"
+    decimal = Decimal(repr(abs(value)))  # repr: the shortest digits that read back the same
+    digits = "".join(map(str, decimal.as_tuple().digits)).rstrip("0") or "0"
+    exponent = decimal.adjusted()
+    if -3 <= exponent < 7:
+        if exponent >= 0:
+            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+            fraction = digits[exponent + 1 :] or "0"
+        else:
+            whole, fraction = "0", "0" * (-exponent - 1) + digits
+        return f"{sign}{whole}.{fraction}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
+
+
+def _java_string(value: Any) -> str:
+    """``String.valueOf``: what ``toString`` gives for each JSON type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _java_double(value)
+    if isinstance(value, Mapping):
+        return (
+            "{" + ", ".join(f"{_java_string(k)}={_java_string(v)}" for k, v in value.items()) + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_java_string(v) for v in value) + "]"
+    return str(value)
+
+
+def _coerce_failure(value: Any, target: str) -> _Failure:
+    if isinstance(value, str):
+        return _Failure(f"Cannot coerce '{value}' to class {target}")
+    return _Failure(f"Cannot coerce from class {_java_class(value)} to class {target}")
+
+
+def to_boolean(value: Any) -> bool:
+    """EL's coercion to boolean: null and '' → false, a string → equalsIgnoreCase("true")."""
+    try:
+        return _to_boolean(value)
+    except _Failure as failure:
+        raise EvaluationError(failure.message, cause=failure.message) from None
+
+
+def _to_boolean(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.lower() == "true"  # Boolean.valueOf; '' is false too
+    raise _coerce_failure(value, "java.lang.Boolean")
+
+
+_JAVA_INTEGER = re.compile(r"[+-]?\d+")  # Long.valueOf: Character.digit accepts any Nd digit
+_JAVA_DOUBLE = re.compile(
+    r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)"
+)
+_JAVA_HEX_DOUBLE = re.compile(
+    r"([+-]?)0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP]([+-]?[0-9]+)[fFdD]?"
+)
+_JAVA_TRIM = "".join(chr(c) for c in range(0x21))  # String.trim drops every char <= ' '
+
+
+def _is_long(value: int) -> bool:
+    return _LONG_MIN <= value <= _LONG_MAX
+
+
+def _to_long(value: Any, *, big: bool = False) -> int:
+    """``coerceToLong`` (or ``coerceToBigInteger`` when ``big``)."""
+    target = "java.math.BigInteger" if big else "java.lang.Long"
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise _coerce_failure(value, target)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):  # Number.longValue(): a saturating cast, NaN → 0
+        if math.isnan(value):
+            return 0
+        if value >= 2.0**63:
+            return _LONG_MAX
+        if value <= -(2.0**63):
+            return _LONG_MIN
+        return int(value)
+    if isinstance(value, str):
+        if _JAVA_INTEGER.fullmatch(value):
+            number = int(value)
+            if big or _is_long(number):
+                return number
+        raise _coerce_failure(value, target)
+    raise _coerce_failure(value, target)
+
+
+def _to_double(value: Any) -> float:
+    """``coerceToDouble``; a string reads as ``Double.valueOf`` reads it."""
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, bool):
+        raise _coerce_failure(value, "java.lang.Double")
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        text = value.strip(_JAVA_TRIM)
+        if _JAVA_DOUBLE.fullmatch(text):
+            return float(text.rstrip("fFdD"))
+        hexadecimal = _JAVA_HEX_DOUBLE.fullmatch(text)
+        if hexadecimal:
+            sign, mantissa, exponent = hexadecimal.groups()
+            return float.fromhex(f"{sign}0x{mantissa}p{exponent}")
+        raise _coerce_failure(value, "java.lang.Double")
+    raise _coerce_failure(value, "java.lang.Double")
+
+
+def _to_string(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else _java_string(value)
+
+
+def _double_equals(a: float, b: float) -> bool:
+    """``Double.equals``: NaN equals NaN, 0.0 does not equal -0.0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _java_equals(a: Any, b: Any) -> bool:
+    """``Object.equals`` for what is left once EL's coercions have not applied: maps, lists."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_java_equals(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_java_equals(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, float) and isinstance(b, float):
+        return _double_equals(a, b)
+    if isinstance(a, float) or isinstance(b, float):
+        return False  # Double.equals(Integer) is false
+    return bool(a == b)
+
+
+def _is_number(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _is_big(value: Any) -> bool:
+    return _is_number(value, int) and not _is_long(value)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    if _is_number(a, float) or _is_number(b, float):
+        return _double_equals(_to_double(a), _to_double(b))
+    if _is_big(a) or _is_big(b):
+        return _to_long(a, big=True) == _to_long(b, big=True)
+    if _is_number(a, int) or _is_number(b, int):
+        return _to_long(a) == _to_long(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return _to_boolean(a) == _to_boolean(b)
+    if isinstance(a, str) or isinstance(b, str):
+        return _to_string(a) == _to_string(b)
+    return _java_equals(a, b)
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-be", "surrogatepass")  # String.compareTo compares UTF-16 units
+
+
+def _ordered(a: Any, b: Any, less: bool) -> bool:
+    """``lt0`` (``less``) or ``gt0``: JUEL's strict comparison of two non-null values."""
+    if _is_number(a, float) or _is_number(b, float):
+        x, y = _to_double(a), _to_double(b)
+    elif _is_big(a) or _is_big(b):
+        x, y = _to_long(a, big=True), _to_long(b, big=True)
+    elif _is_number(a, int) or _is_number(b, int):
+        x, y = _to_long(a), _to_long(b)
+    elif isinstance(a, str) or isinstance(b, str):
+        x, y = _utf16(_to_string(a)), _utf16(_to_string(b))
+    elif isinstance(a, bool) and isinstance(b, bool):
+        x, y = a, b  # Boolean.compareTo: false < true
+    elif isinstance(a, bool) or isinstance(b, bool):
+        other = b if isinstance(a, bool) else a
+        raise _Failure(f"{_java_class(other)} cannot be cast to java.lang.Boolean")
+    else:
+        raise _Failure(f"Cannot compare 'class {_java_class(a)}' and 'class {_java_class(b)}'")
+    return x < y if less else x > y
+
+
+def _lt(a: Any, b: Any) -> bool:
+    return a is not b and a is not None and b is not None and _ordered(a, b, True)
+
+
+def _gt(a: Any, b: Any) -> bool:
+    return a is not b and a is not None and b is not None and _ordered(a, b, False)
+
+
+def _le(a: Any, b: Any) -> bool:
+    return a is b or (a is not None and b is not None and not _ordered(a, b, False))
+
+
+def _ge(a: Any, b: Any) -> bool:
+    return a is b or (a is not None and b is not None and not _ordered(a, b, True))
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": _eq,
+    "!=": lambda a, b: not _eq(a, b),
+    "<": _lt,
+    ">": _gt,
+    "<=": _le,
+    ">=": _ge,
+}
+
+
+def _empty(value: Any) -> bool:
+    if value is None or value == "":
+        return True
+    if isinstance(value, Mapping | list | tuple):
+        return len(value) == 0
+    return False
+
+
+def _negate(value: Any) -> Any:
+    """``NumberOperations.neg``: null → 0, a string reads as a double if it has . e or E."""
+    if value is None:
+        return 0
+    if _is_number(value, int) or _is_number(value, float):
+        return -value
+    if isinstance(value, str):
+        if any(c in value for c in ".eE"):
+            return -_to_double(value)
+        return -_to_long(value)
+    raise _Failure(f"Cannot negate 'class {_java_class(value)}'")
+
+
+def _list_index(key: Any) -> int:
+    """``ListELResolver.toIndex``: a Number's intValue, a String's Integer.valueOf, a Boolean."""
+    if isinstance(key, bool):
+        return 1 if key else 0
+    if isinstance(key, int):
+        return (key - _INT_MIN) % 2**32 + _INT_MIN  # Long.intValue keeps the low 32 bits
+    if isinstance(key, float):  # Double.intValue(): a saturating cast, NaN → 0
+        if math.isnan(key):
+            return 0
+        return _INT_MAX if key >= _INT_MAX else _INT_MIN if key <= _INT_MIN else int(key)
+    if isinstance(key, str):
+        if _JAVA_INTEGER.fullmatch(key) and _INT_MIN <= int(key) <= _INT_MAX:
+            return int(key)
+        raise _Failure(f"Cannot parse list index: {key}")
+    raise _Failure(f"Cannot coerce property to list index: {_java_string(key)}")
+
+
+def _property(base: Any, key: Any) -> Any:
+    """``AstProperty.eval`` through Activiti's resolvers (List, Map, then Bean)."""
+    if base is None or key is None:
+        return None
+    if isinstance(base, Mapping):  # JSON keys are Strings: no other key equals one in Java
+        return base.get(key) if isinstance(key, str) else None
+    if isinstance(base, list | tuple):
+        index = _list_index(key)
+        return base[index] if 0 <= index < len(base) else None
+    # BeanELResolver: a JSON scalar has no bean properties this mock could model.
+    raise _Failure(
+        f"Could not find property {_java_string(key)} in class {_java_class(base)}",
+        not_found=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Syntax tree
+
+
+class _Node:
+    __slots__ = ()
+    children: tuple[str, ...] = ()  # the slots holding sub-nodes
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class _Literal(_Node):
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return self.value
+
+
+class _Identifier(_Node):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        try:
+            return variables[self.name]
+        except KeyError:
+            raise _Failure(f"Cannot resolve identifier '{self.name}'", not_found=True) from None
+
+
+class _Dot(_Node):
+    __slots__ = ("base", "name")
+    children = ("base",)
+
+    def __init__(self, base: _Node, name: str) -> None:
+        self.base, self.name = base, name
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return _property(self.base.eval(variables), self.name)
+
+
+class _Bracket(_Node):
+    __slots__ = ("base", "key")
+    children = ("base", "key")
+
+    def __init__(self, base: _Node, key: _Node) -> None:
+        self.base, self.key = base, key
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        base = self.base.eval(variables)
+        if base is None:
+            return None  # JUEL evaluates the key only once the base is not null
+        return _property(base, self.key.eval(variables))
+
+
+class _Unary(_Node):
+    __slots__ = ("function", "operand")
+    children = ("operand",)
+
+    def __init__(self, function: Callable[[Any], Any], operand: _Node) -> None:
+        self.function, self.operand = function, operand
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return self.function(self.operand.eval(variables))
+
+
+class _Binary(_Node):
+    __slots__ = ("function", "left", "right")
+    children = ("left", "right")
+
+    def __init__(self, function: Callable[[Any, Any], bool], left: _Node, right: _Node) -> None:
+        self.function, self.left, self.right = function, left, right
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return self.function(self.left.eval(variables), self.right.eval(variables))
+
+
+class _And(_Node):
+    __slots__ = ("left", "right")
+    children = ("left", "right")
+
+    def __init__(self, left: _Node, right: _Node) -> None:
+        self.left, self.right = left, right
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return _to_boolean(self.left.eval(variables)) and _to_boolean(self.right.eval(variables))
+
+
+class _Or(_Node):
+    __slots__ = ("left", "right")
+    children = ("left", "right")
+
+    def __init__(self, left: _Node, right: _Node) -> None:
+        self.left, self.right = left, right
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        return _to_boolean(self.left.eval(variables)) or _to_boolean(self.right.eval(variables))
+
+
+class _Choice(_Node):
+    __slots__ = ("no", "question", "yes")
+    children = ("question", "yes", "no")
+
+    def __init__(self, question: _Node, yes: _Node, no: _Node) -> None:
+        self.question, self.yes, self.no = question, yes, no
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        branch = self.yes if _to_boolean(self.question.eval(variables)) else self.no
+        return branch.eval(variables)
+
+
+# --------------------------------------------------------------------------------------------
+# Scanner (JUEL's Scanner, inside '${' ... '}')
+
+_KEYWORDS = {
+    "true": "true",
+    "false": "false",
+    "null": "null",
+    "empty": "empty",
+    "not": "!",
+    "and": "&&",
+    "or": "||",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+    "instanceof": "instanceof",
+}
+_TWO_CHAR = {"==", "!=", "<=", ">=", "&&", "||"}
+_ONE_CHAR = set("<>!()[].,?:+-*/%")
+_ARITHMETIC = {"+", "-", "*", "/", "%"}
+
+
+class _Token:
+    __slots__ = ("image", "kind", "position", "value")
+
+    def __init__(self, kind: str, image: str, position: int, value: Any = None) -> None:
+        self.kind = kind  # 'identifier', 'string', 'integer', 'float', 'end', or the operator
+        self.image = image
+        self.position = position
+        self.value = value
+
+
+def _is_java_whitespace(c: str) -> bool:
+    if c in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f":
+        return True
+    return unicodedata.category(c) in ("Zs", "Zl", "Zp") and c not in "\xa0\u2007\u202f"
+
+
+def _is_identifier_start(c: str) -> bool:
+    category = unicodedata.category(c)
+    return category[0] == "L" or category in ("Sc", "Pc", "Nl")
+
+
+def _is_identifier_part(c: str) -> bool:
+    if _is_identifier_start(c) or unicodedata.category(c) in ("Nd", "Mn", "Mc", "Cf"):
+        return True
+    code = ord(c)
+    return code <= 0x08 or 0x0E <= code <= 0x1B or 0x7F <= code <= 0x9F
+
+
+class _Scanner:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, position: int, part: str, reason: str) -> ExpressionError:
+        return ExpressionError(self.source, reason, position=position, part=part)
+
+    def tokens(self, start: int) -> tuple[list[_Token], int]:
+        """The tokens from ``start`` to the closing '}' (an 'end' token) and where that is."""
+        source, i, out = self.source, start, []
+        while True:
+            while i < len(source) and _is_java_whitespace(source[i]):
+                i += 1
+            if i == len(source):
+                raise self.fail(i, source[start - 2 :], "missing the closing '}'")
+            c = source[i]
+            if c == "}":
+                out.append(_Token("end", "}", i))
+                return out, i
+            token = self.next(i)
+            out.append(token)
+            i += len(token.image)
+
+    def next(self, i: int) -> _Token:
+        source = self.source
+        c, pair = source[i], source[i : i + 2]
+        if pair == "+=":
+            raise self.fail(i, pair, "the string concatenation operator '+=' is not supported")
+        if pair == "->":
+            raise self.fail(i, pair, "lambda expressions ('->') are not supported")
+        if pair in _TWO_CHAR:
+            return _Token(pair, pair, i)
+        if c == "=":
+            raise self.fail(i, c, "assignment ('=') is not supported; did you mean '=='?")
+        if c == ";":
+            raise self.fail(i, c, "';' (a sequence of expressions) is not supported")
+        if c == "{":
+            raise self.fail(i, c, "set and map literals ('{...}') are not supported")
+        if c in "'\"":
+            return self.string(i)
+        if "0" <= c <= "9" or (c == "." and "0" <= source[i + 1 : i + 2] <= "9"):
+            return self.number(i)
+        if c in _ONE_CHAR:
+            return _Token(c, c, i)
+        if _is_identifier_start(c):
+            end = i + 1
+            while end < len(source) and _is_identifier_part(source[end]):
+                end += 1
+            word = source[i:end]
+            return _Token(_KEYWORDS.get(word, "identifier"), word, i, word)
+        raise self.fail(i, c, f"invalid character {c!r}")
+
+    def string(self, start: int) -> _Token:
+        source, quote = self.source, self.source[start]
+        chars, i = [], start + 1
+        while i < len(source):
+            c = source[i]
+            if c == "\\":
+                escaped = source[i + 1 : i + 2]
+                if escaped in ("\\", quote):
+                    chars.append(escaped)
+                    i += 2
+                    continue
+                if not escaped:
+                    break
+                raise self.fail(
+                    i,
+                    c + escaped,
+                    f"invalid escape sequence {c + escaped!r} in a string in {quote}...{quote}"
+                    f" (EL knows only \\{quote} and \\\\ there)",
+                )
+            if c == quote:
+                return _Token("string", source[start : i + 1], start, "".join(chars))
+            chars.append(c)
+            i += 1
+        raise self.fail(start, source[start:], f"unterminated string (no closing {quote})")
+
+    def number(self, start: int) -> _Token:
+        source, i, kind = self.source, start, "integer"
+
+        def digits(i: int) -> int:
+            while i < len(source) and "0" <= source[i] <= "9":
+                i += 1
+            return i
+
+        i = digits(i)
+        if source[i : i + 1] == ".":
+            i, kind = digits(i + 1), "float"
+        if source[i : i + 1] in ("e", "E"):
+            exponent = i + 1 + (source[i + 1 : i + 2] in ("+", "-"))
+            if digits(exponent) > exponent:  # else the 'e' is not part of the number
+                i, kind = digits(exponent), "float"
+        image = source[start:i]
+        if kind == "float":
+            return _Token(kind, image, start, float(image))
+        value = int(image)
+        if value > _LONG_MAX:
+            raise self.fail(start, image, f"integer literal {image} does not fit a Java long")
+        return _Token(kind, image, start, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Parser (JUEL's Parser, less what the subset leaves out)
+
+_EXPECTED_VALUE = "a value (variable, literal, '(', '!', 'not', '-' or 'empty')"
+_COMPARISON_KINDS = ("<", ">", "<=", ">=")
+
+
+class _Parser:
+    def __init__(self, source: str, tokens: list[_Token]) -> None:
+        self.source = source
+        self.tokens = tokens
+        self.index = 0
+        self.depth = 0
+        self.identifiers: set[str] = set()
+
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.index]
+
+    def peek(self, offset: int = 1) -> _Token:
+        return self.tokens[min(self.index + offset, len(self.tokens) - 1)]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def fail(self, token: _Token, reason: str, part: str | None = None) -> ExpressionError:
+        part = token.image if part is None else part
+        return ExpressionError(self.source, reason, position=token.position, part=part)
+
+    def unexpected(self, expected: str) -> ExpressionError:
+        token = self.token
+        if token.kind == "instanceof":
+            return self.fail(token, "the 'instanceof' operator is not supported")
+        if token.kind in _ARITHMETIC:
+            return self.fail(token, f"arithmetic operator {token.image!r} is not supported")
+        found = "the closing '}'" if token.kind == "end" else repr(token.image)
+        return self.fail(token, f"syntax error: found {found}, expected {expected}")
+
+    def expect(self, kind: str, expected: str) -> _Token:
+        if self.token.kind != kind:
+            raise self.unexpected(expected)
+        return self.advance()
+
+    def parse(self) -> _Node:
+        node = self.expr()
+        if self.token.kind != "end":
+            raise self.unexpected("an operator or the closing '}'")
+        return node
+
+    def nested(self, parse: Callable[[], _Node]) -> _Node:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.fail(self.token, "the expression is nested too deeply")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
+    def expr(self) -> _Node:
+        return self.nested(self._expr)
+
+    def _expr(self) -> _Node:
+        node = self.or_()
+        if self.token.kind == "?":
+            self.advance()
+            yes = self.expr()
+            self.expect(":", "':' of the conditional operator '?:'")
+            node = _Choice(node, yes, self.expr())
+        return node
+
+    def or_(self) -> _Node:
+        node = self.and_()
+        while self.token.kind == "||":
+            self.advance()
+            node = _Or(node, self.and_())
+        return node
+
+    def and_(self) -> _Node:
+        node = self.equality()
+        while self.token.kind == "&&":
+            self.advance()
+            node = _And(node, self.equality())
+        return node
+
+    def equality(self) -> _Node:
+        node = self.comparison()
+        while self.token.kind in ("==", "!="):
+            function = _COMPARISONS[self.advance().kind]
+            node = _Binary(function, node, self.comparison())
+        return node
+
+    def comparison(self) -> _Node:
+        # JUEL's add and mul levels would come between this one and unary; with them left out, an
+        # arithmetic operator is a token nothing accepts, and unexpected() names it.
+        node = self.unary()
+        while self.token.kind in _COMPARISON_KINDS:
+            function = _COMPARISONS[self.advance().kind]
+            node = _Binary(function, node, self.unary())
+        return node
+
+    def unary(self) -> _Node:
+        return self.nested(self._unary)
+
+    def _unary(self) -> _Node:
+        kind = self.token.kind
+        if kind == "!":
+            self.advance()
+            return _Unary(lambda v: not _to_boolean(v), self.unary())
+        if kind == "-":
+            self.advance()
+            return _Unary(_negate, self.unary())
+        if kind == "empty":
+            self.advance()
+            return _Unary(_empty, self.unary())
+        return self.value()
+
+    def value(self) -> _Node:
+        start = self.token
+        node = self.primary()
+        while self.token.kind in (".", "["):
+            if self.advance().kind == ".":
+                if self.token.kind != "identifier":
+                    raise self.unexpected("a property name after '.'")
+                name = self.advance().image
+                node = _Dot(node, name)
+                if self.token.kind == "(":
+                    raise self.call("method call", start)
+            else:
+                key = self.expr()
+                self.expect("]", "']'")
+                node = _Bracket(node, key)
+                if self.token.kind == "(":
+                    raise self.call("method call", start)
+        if start.kind == "identifier" and start.image in _ENGINE_OBJECTS:
+            raise self.fail(
+                start,
+                f"{start.image!r} is an engine object ({_ENGINE_OBJECTS[start.image]}) that"
+                " Activiti resolves before any process variable; only process variables are"
+                " supported",
+            )
+        return node
+
+    def call(self, what: str, start: _Token) -> ExpressionError:
+        """Refuse the call whose '(' is the current token and whose callee began at ``start``."""
+        callee = self.source[start.position : self.token.position].rstrip()
+        return self.fail(start, f"{what} {callee + '(...)'!r} is not supported", callee + "(")
+
+    def primary(self) -> _Node:
+        token = self.token
+        kind = token.kind
+        if kind == "identifier":
+            self.advance()
+            namespaced = self.peek().kind == "identifier" and self.peek(2).kind == "("
+            if self.token.kind == ":" and namespaced:  # prefix:name(...)
+                self.index += 2
+                raise self.call("function call", token)
+            if self.token.kind == "(":
+                raise self.call("function call", token)
+            self.identifiers.add(token.image)
+            return _Identifier(token.image)
+        if kind == "(":
+            self.advance()
+            node = self.expr()
+            self.expect(")", "')'")
+            return node
+        if kind in ("string", "integer", "float"):
+            self.advance()
+            return _Literal(token.value)
+        if kind in ("true", "false", "null"):
+            self.advance()
+            return _Literal({"true": True, "false": False, "null": None}[kind])
+        if kind == "[":
+            raise self.fail(token, "list literals ('[...]') are not supported")
+        raise self.unexpected(_EXPECTED_VALUE)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+class Expression:
+    """A compiled ``${...}``: evaluate it as often as needed against process variables."""
+
+    __slots__ = ("_root", "deferred", "text", "variables")
+
+    def __init__(self, text: str, root: _Node, variables: frozenset[str], deferred: bool) -> None:
+        self.text = text
+        self.variables = variables  # the top-level identifiers it reads
+        self.deferred = deferred  # written '#{...}'; evaluates the same
+        self._root = root
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        """The value, as JUEL computes it; errors carry Activiti's JuelExpression messages."""
+        try:
+            return self._root.eval(variables)
+        except _Failure as failure:
+            if failure.not_found:
+                message = f"Unknown property used in expression: {self.text}"
+            else:
+                message = f"Error while evaluating expression: {self.text}"
+            raise EvaluationError(message, cause=failure.message, expression=self.text) from None
+
+    def evaluate_condition(self, variables: Mapping[str, Any]) -> bool:
+        """The value of a sequence-flow condition: a Boolean, or an error as in Activiti."""
+        result = self.evaluate(variables)
+        if result is None:
+            raise EvaluationError("condition expression returns null", expression=self.text)
+        if not isinstance(result, bool):
+            raise EvaluationError(
+                f"condition expression returns non-Boolean: {_java_string(result)}"
+                f" ({_java_class(result)})",
+                expression=self.text,
+            )
+        return result
+
+
+def compile_expression(text: str) -> Expression:
+    """Parse ``text``, the whole ``${...}`` (or ``#{...}``), surrounding whitespace allowed."""
+    if not isinstance(text, str):
+        raise TypeError(f"an expression is a str, not {type(text).__name__}")
+    return _compile(text)
+
+
+def _depth(root: _Node) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((getattr(node, name), depth + 1) for name in node.children)
+    return deepest
+
+
+@lru_cache(maxsize=1024)
+def _compile(text: str) -> Expression:
+    source = text.strip(_JAVA_TRIM)  # ExpressionManager.createExpression trims it
+    if not source:
+        raise ExpressionError(source, "the expression is empty", position=0, part="")
+    opening = source[:2]
+    if opening not in ("${", "#{"):
+        found = [i for i in (source.find("${"), source.find("#{")) if i >= 0]
+        if found:
+            start = min(found)
+            raise ExpressionError(
+                source,
+                f"literal text {source[:start]!r} before {source[start : start + 2]!r}"
+                " (text around an expression is not supported)",
+                position=0,
+                part=source[:start],
+            )
+        raise ExpressionError(
+            source,
+            "it is not an EL expression: write it as '${...}' (the engine reads plain text as a"
+            " String, and a condition that is a String fails)",
+            position=0,
+            part=source,
+        )
+    scanner = _Scanner(source)
+    tokens, end = scanner.tokens(2)
+    if len(tokens) == 1:
+        raise ExpressionError(source, "the expression is empty", position=2, part=source)
+    rest = source[end + 1 :]
+    if rest:
+        raise ExpressionError(
+            source,
+            f"text {rest!r} after the closing '}}' (text around an expression is not supported)",
+            position=end + 1,
+            part=rest,
+        )
+    parser = _Parser(source, tokens)
+    root = parser.parse()
+    if _depth(root) > _MAX_DEPTH:
+        raise ExpressionError(source, "the expression is nested too deeply", part=source)
+    return Expression(text, root, frozenset(parser.identifiers), opening == "#{")
