@@ -61,13 +61,14 @@ class Operation:
     _responses: dict[str, Any] = field(default_factory=dict)
 
     def check_request(self, params: dict[str, str], body: Any) -> Violation | None:
-        if self._params is not None:
+        if self._params is not None and params:
             coerced = {name: _coerce(value, self.param_types.get(name))
                        for name, value in params.items()}
-            for error in self._params.iter_errors(coerced):
+            for error in () if self._params.is_valid(coerced) else self._params.iter_errors(
+                    coerced):
                 name = str(error.instance_path[0]) if error.instance_path else "?"
                 return Violation(f"query parameter '{name}'", error.message)
-        if self._body is not None and body is not None:
+        if self._body is not None and body is not None and not self._body.is_valid(body):
             for error in self._body.iter_errors(body):
                 where = "/".join(str(p) for p in error.instance_path)
                 return Violation(f"body /{where}", error.message)

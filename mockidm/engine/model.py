@@ -101,11 +101,11 @@ class ProcessModel:
             table.setdefault(flow.source, []).append(flow)
         return table
 
-    @property
+    @cached_property
     def start(self) -> Node:
         return next(node for node in self.nodes.values() if node.kind == START_EVENT)
 
-    @property
+    @cached_property
     def user_tasks(self) -> list[Node]:
         return [node for node in self.nodes.values() if node.kind == USER_TASK]
 
@@ -190,7 +190,7 @@ class ProcessDefinition:
         return self.model.name
 
 
-@dataclass
+@dataclass(slots=True)
 class ProcessInstance:
     id: str
     definition: ProcessDefinition
@@ -221,7 +221,7 @@ class ProcessInstance:
         return int((self.end_time - self.start_time).total_seconds() * 1000)
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     """A user task instance; kept after it ends, as the history store keeps it."""
 

@@ -33,7 +33,7 @@ def processes_for_user(state: State, principal: Principal) -> list[dict[str, Any
 
 
 # A cross-site form cannot send any of these, so their presence proves an AJAX client.
-_AJAX_HEADERS = ("X-Requested-With", "Authorization", "X-OpenIDM-Username")
+_AJAX_HEADERS = ("x-requested-with", "authorization", "x-openidm-username")
 
 
 def authorize(state: State, principal: Principal, request: CrestRequest,

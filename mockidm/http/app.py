@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +21,17 @@ from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal, Sessions, authenticate
 from .call import Call, Reply, State
-from .crest import CREATE, DELETE, PATCH, QUERY, READ, UPDATE, CrestRequest, parse_request
+from .crest import (
+    CREATE,
+    DELETE,
+    PATCH,
+    QUERY,
+    READ,
+    UPDATE,
+    CrestRequest,
+    lower_case_headers,
+    parse_request,
+)
 from .errors import IdmError, forbidden, not_supported
 from .operations import HANDLERS
 from .render import query_envelope, select_fields, to_json
@@ -54,7 +63,7 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
     state = State(engine=engine, identity=identity or Identity.default(profile),
                   profile=profile, sessions=Sessions(engine.clock))
     pipeline = Pipeline(state, spec, validate_responses)
-    app = web.Application(middlewares=[_errors], client_max_size=client_max_size)
+    app = web.Application(client_max_size=client_max_size)
     app[STATE] = state
     app.router.add_route("*", BASE_PATH + "{tail:(/.*)?}", pipeline.handle)
     app.router.add_route("*", "/{tail:.*}", _outside)
@@ -82,26 +91,41 @@ class Pipeline:
         self.router = Router(operations, BASE_PATH)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
+        try:
+            return await self._handle(request)
+        except IdmError as error:
+            return error_response(error)
+        except web.HTTPException as exc:  # e.g. a body over the size limit
+            return error_response(IdmError(exc.status, exc.reason))
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         body = await request.read()
-        principal = authenticate(request.headers, request.cookies, state.identity,
-                                 state.sessions)
+        headers = lower_case_headers(request.headers.items())
+        # Parsing cookies costs time: only when there are some.
+        cookies = request.cookies if "cookie" in headers else {}
+        principal = authenticate(headers, cookies, state.identity, state.sessions)
         try:
-            response = self._serve(request, body, principal)
+            response = self._serve(request, headers, body, principal)
         except IdmError as error:
             response = error_response(error)
-        if request.headers.get("X-OpenIDM-NoSession", "").lower() != "true":
+        if headers.get("x-openidm-nosession", "").lower() != "true":
             response.set_cookie(SESSION_COOKIE, state.sessions.issue(principal.user), path="/",
                                 httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return response
 
-    def _serve(self, request: web.Request, body: bytes, principal: Principal) -> web.Response:
+    def _serve(self, request: web.Request, headers: dict[str, str], body: bytes,
+               principal: Principal) -> web.Response:
         state = self.state
         raw_path = request.rel_url.raw_path[len(BASE_PATH):]
-        crest = parse_request(request.method, raw_path, request.query.items(), request.headers,
-                              body, state.profile)
-        authorize(state, principal, crest, request.headers)
+        crest = parse_request(request.method, raw_path, request.query.items(), headers, body,
+                              state.profile)
+        authorize(state, principal, crest, headers)
         op, path_params = self._route(crest)
         violation = op.check_request(crest.params, crest.content)
         if violation is not None:
@@ -157,8 +181,8 @@ class Pipeline:
             response.headers["Content-API-Version"] = (
                 f"protocol={crest.protocol[0]}.{crest.protocol[1]},resource=1.0")
         if reply.location is not None:
-            response.headers["Location"] = str(request.url.with_query(None)).rstrip("/") + (
-                f"/{reply.location}")
+            base = f"{request.scheme}://{request.host}{request.path.rstrip('/')}"
+            response.headers["Location"] = f"{base}/{reply.location}"
         return response
 
 
@@ -181,23 +205,5 @@ def error_response(error: IdmError) -> web.Response:
     return json_response(error.body(), error.status)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
-    try:
-        return await handler(request)
-    except IdmError as error:
-        return error_response(error)
-    except web.HTTPException as exc:
-        return error_response(IdmError(exc.status, exc.reason))
-    except Exception as exc:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
-
-
 async def _outside(request: web.Request) -> web.Response:
-    path = request.path.strip("/")
-    raise IdmError(404, f"Resource '{path}' not found")
+    return error_response(IdmError(404, f"Resource '{request.path.strip('/')}' not found"))

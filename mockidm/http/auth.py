@@ -72,6 +72,8 @@ def _b64(data: bytes) -> str:
 
 def decode_header_value(value: str) -> str:
     """A credential header as IDM reads it: RFC 5987 (`UTF-8''...`), UTF-8 or ISO-8859-1."""
+    if value.isascii() and "''" not in value:
+        return value
     raw = value.encode("utf-8", "surrogateescape")
     if raw.lower().startswith((b"utf-8''", b"iso-8859-1''")):
         charset, _, encoded = raw.partition(b"''")
@@ -85,19 +87,20 @@ def decode_header_value(value: str) -> str:
 
 def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identity: Identity,
                  sessions: Sessions) -> Principal:
+    """`headers` has lower-case names."""
     token = cookies.get(SESSION_COOKIE)
     if token:
         name = sessions.verify(token)
         user = identity.users.get(name) if name is not None else None
         if user is not None:
             return Principal(user, "cookie")
-    username, password = headers.get("X-OpenIDM-Username"), headers.get("X-OpenIDM-Password")
+    username, password = headers.get("x-openidm-username"), headers.get("x-openidm-password")
     if username is not None and password is not None:
         user = identity.authenticate(decode_header_value(username), decode_header_value(password))
         if user is not None:
             return Principal(user, "headers")
         raise unauthorized()
-    authorization = headers.get("Authorization", "")
+    authorization = headers.get("authorization", "")
     if authorization[:6].lower() == "basic ":
         user = _basic(authorization[6:].strip(), identity)
         if user is not None:

@@ -44,7 +44,7 @@ _SORT_KEY = re.compile(r"^[+-]?[^,+-][^,]*$")
 Version = tuple[int, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class CrestRequest:
     """One Common REST request, as the router and the providers see it."""
 
@@ -77,10 +77,12 @@ class CrestRequest:
 
 def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
                   headers: Mapping[str, str], body: bytes, profile: Profile) -> CrestRequest:
-    """Check a request as CREST does and say which operation it is; raise IdmError if bad."""
-    if method == "POST" and "X-HTTP-Method-Override" in headers:
-        method = headers["X-HTTP-Method-Override"].upper()
-    protocol, resource = _parse_version(headers.get("Accept-API-Version"), profile)
+    """Check a request as CREST does and say which operation it is; raise IdmError if bad.
+
+    `headers` has lower-case names (see `lower_case_headers`)."""
+    if method == "POST" and "x-http-method-override" in headers:
+        method = headers["x-http-method-override"].upper()
+    protocol, resource = _parse_version(headers.get("accept-api-version"), profile)
     _check_content_type(method, headers)
     _reject_unsupported_conditionals(headers)
     request = CrestRequest(method=method, op="", path=_parse_path(raw_path),
@@ -95,9 +97,9 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
     elif method == "DELETE":
         _reject_if_none_match(method, headers)
         request.op = DELETE
-        request.if_match = headers.get("If-Match")
+        request.if_match = headers.get("if-match")
     elif method == "PATCH":
-        if "If-None-Match" in headers:
+        if "if-none-match" in headers:
             raise IdmError(412, "Use of If-None-Match not supported for PATCH requests")
         request.op = PATCH
         request.content = _json_content(headers, body)
@@ -105,6 +107,11 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
         raise IdmError(501, f"Method {method} not supported")
     _take_params(request, params)
     return request
+
+
+def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """One plain dict with lower-case names: cheaper to ask than a case-insensitive multidict."""
+    return {name.lower(): value for name, value in headers}
 
 
 def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Version | None]:
@@ -130,7 +137,7 @@ def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Versio
 
 
 def _check_content_type(method: str, headers: Mapping[str, str]) -> None:
-    content_type = headers.get("Content-Type")
+    content_type = headers.get("content-type")
     if method == "GET" or content_type is None:
         return
     media_type = content_type.strip()
@@ -145,12 +152,12 @@ def _check_content_type(method: str, headers: Mapping[str, str]) -> None:
 
 def _reject_unsupported_conditionals(headers: Mapping[str, str]) -> None:
     for name in ("If-Modified-Since", "If-Unmodified-Since"):
-        if name in headers:
+        if name.lower() in headers:
             raise IdmError(409, f"Header {name} not supported")
 
 
 def _reject_if_none_match(method: str, headers: Mapping[str, str]) -> None:
-    if "If-None-Match" in headers:
+    if "if-none-match" in headers:
         raise IdmError(412, f"If-None-Match not supported for {method} requests")
 
 
@@ -161,7 +168,7 @@ def _parse_path(raw_path: str) -> tuple[str, ...]:
     elements = stripped.split("/")
     if "" in elements:
         raise IdmError(400, f"Resource path '{stripped}' contains empty path elements")
-    return tuple(unquote(e) for e in elements)
+    return tuple(unquote(e) if "%" in e else e for e in elements)
 
 
 def _group(query: Iterable[tuple[str, str]]) -> dict[str, tuple[str, list[str]]]:
@@ -185,13 +192,13 @@ def _single(params: dict[str, tuple[str, list[str]]], key: str) -> str | None:
 
 
 def _parse_get(request: CrestRequest, params: dict, headers: Mapping[str, str]) -> None:
-    if "If-Match" in headers:
+    if "if-match" in headers:
         raise IdmError(412, "If-Match not supported for GET requests")
     if any(k in params for k in ("_queryid", "_queryfilter", "_queryexpression")):
         _reject_if_none_match("GET", headers)
         request.op = QUERY
     else:
-        if headers.get("If-None-Match") == "*":
+        if headers.get("if-none-match") == "*":
             raise IdmError(412, "If-None-Match * not appropriate for GET requests")
         request.op = READ
 
@@ -199,7 +206,7 @@ def _parse_get(request: CrestRequest, params: dict, headers: Mapping[str, str]) 
 def _parse_post(request: CrestRequest, params: dict, headers: Mapping[str, str],
                 body: bytes) -> None:
     _reject_if_none_match("POST", headers)
-    if "If-Match" in headers:
+    if "if-match" in headers:
         raise IdmError(412, "If-Match not supported for POST requests")
     action = _single(params, "_action")
     if action is None and request.protocol < PROTOCOL_DEFAULT:
@@ -215,7 +222,7 @@ def _parse_post(request: CrestRequest, params: dict, headers: Mapping[str, str],
 
 def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
                body: bytes) -> None:
-    if_match, if_none_match = headers.get("If-Match"), headers.get("If-None-Match")
+    if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
     if if_match is not None and if_none_match is not None:
         raise IdmError(412, "Simultaneous use of If-Match and If-None-Match not supported "
                             "for PUT requests")
@@ -262,7 +269,7 @@ def _skip_space(text: str, pos: int) -> int:
 
 def _json_content(headers: Mapping[str, str], body: bytes) -> Any:
     """The content of a create, update or patch: required, and JSON."""
-    if "Content-Type" not in headers:
+    if "content-type" not in headers:
         raise IdmError(400, "The request could not be processed because the  content-type was "
                             "not specified and is required")
     if not body.strip():
@@ -284,7 +291,7 @@ def _json_object_content(headers: Mapping[str, str], body: bytes) -> dict[str, A
 
 def _json_action_content(headers: Mapping[str, str], body: bytes) -> Any:
     """The content of an action: any JSON, or null when there is none."""
-    if "Content-Type" not in headers or not body.strip():
+    if "content-type" not in headers or not body.strip():
         return None
     return _decode_json(body)
 
@@ -299,16 +306,21 @@ def _int_param(name: str, value: str) -> int:
 
 def _take_params(request: CrestRequest, params: dict) -> None:
     reserved = _RESERVED[request.op]
-    for key, (name, _values) in params.items():
-        if key in reserved:
-            if key not in _MULTI_VALUED:
-                _single(params, key)
-            continue
-        # Queries and actions pass other parameters to the provider (filters such as `_id`);
-        # the other operations refuse any unknown `_` name.
-        if key.startswith("_") and request.op not in (QUERY, ACTION):
+    single: dict[str, str] = {}  # reserved single-valued parameters, by lower-case name
+    for key, (name, values) in params.items():
+        if key not in reserved and key.startswith("_") and request.op not in (QUERY, ACTION):
+            # Queries and actions pass unknown parameters to the provider (filters such as
+            # `_id`); the other operations refuse any unknown `_` name.
             raise IdmError(400, f"Unrecognized request parameter '{name}'")
-        request.params[name] = _single(params, key)  # type: ignore[assignment]
+        if key in _MULTI_VALUED:
+            continue
+        if len(values) > 1:
+            raise IdmError(400, "Multiple values provided for the single-valued request "
+                                f"parameter '{name}'")
+        if key in reserved:
+            single[key] = values[0]
+        else:
+            request.params[name] = values[0]
     if "_fields" in params:
         request.fields = []
         for value in params["_fields"][1]:
@@ -318,25 +330,26 @@ def _take_params(request: CrestRequest, params: dict) -> None:
                                     "could not be parsed as a comma separated list of JSON "
                                     "pointers")
             request.fields += pointers
-    pretty = _single(params, "_prettyprint")
-    request.pretty = pretty is not None and pretty.lower() == "true"
-    request.mime_type = _single(params, "_mimetype")
-    if request.mime_type is not None and (request.fields is None or len(request.fields) != 1):
-        raise IdmError(400, "The mime type parameter requires only 1 field to be specified")
+    if single:
+        request.pretty = single.get("_prettyprint", "").lower() == "true"
+        request.mime_type = single.get("_mimetype")
+        if request.mime_type is not None and (request.fields is None
+                                              or len(request.fields) != 1):
+            raise IdmError(400, "The mime type parameter requires only 1 field to be specified")
     if request.op == QUERY:
-        _take_query_params(request, params)
+        _take_query_params(request, params, single)
 
 
-def _take_query_params(request: CrestRequest, params: dict) -> None:
+def _take_query_params(request: CrestRequest, params: dict, single: dict[str, str]) -> None:
     for value in params.get("_sortkeys", ("", []))[1]:
         keys = value.split(",")
         if not all(_SORT_KEY.match(k) for k in keys):
             raise IdmError(400, f"The value '{value}' for parameter '{params['_sortkeys'][0]}' "
                                 "could not be parsed as a comma separated list of sort keys")
         request.sort_keys += keys
-    request.query_id = _single(params, "_queryid")
-    request.query_expression = _single(params, "_queryexpression")
-    query_filter = _single(params, "_queryfilter")
+    request.query_id = single.get("_queryid")
+    request.query_expression = single.get("_queryexpression")
+    query_filter = single.get("_queryfilter")
     if query_filter is not None:
         try:
             request.query_filter = parse_query_filter(query_filter)
@@ -344,12 +357,11 @@ def _take_query_params(request: CrestRequest, params: dict) -> None:
             raise IdmError(400, f"The value '{query_filter}' for parameter "
                                 f"'{params['_queryfilter'][0]}' could not be parsed as a valid "
                                 "query filter") from None
-    request.paged_results_cookie = _single(params, "_pagedresultscookie")
+    request.paged_results_cookie = single.get("_pagedresultscookie")
     for key, attr in (("_pagedresultsoffset", "paged_results_offset"), ("_pagesize", "page_size")):
-        value = _single(params, key)
-        if value is not None:
-            setattr(request, attr, _int_param(params[key][0], value))
-    policy = _single(params, "_totalpagedresultspolicy")
+        if key in single:
+            setattr(request, attr, _int_param(params[key][0], single[key]))
+    policy = single.get("_totalpagedresultspolicy")
     if policy is not None:
         if policy.upper() not in COUNT_POLICIES:
             raise IdmError(400, f"The value '{policy}' for parameter "

@@ -6,13 +6,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def select_fields(resource: Mapping[str, Any], fields: list[str] | None) -> dict[str, Any]:
+def select_fields(resource: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     """Keep the requested top-level fields (`_id` always); the leaf name becomes the key."""
     if not fields:
-        return dict(resource)
+        return resource  # type: ignore[return-value]
     selected: dict[str, Any] = {}
     if "_id" in resource:
         selected["_id"] = resource["_id"]
@@ -43,7 +45,10 @@ def query_envelope(items: list[dict[str, Any]], *, cookie: str | None = None,
 def to_json(value: Any, pretty: bool = False) -> bytes:
     """Compact JSON, or what Jackson's default pretty printer writes for `_prettyPrint=true`."""
     if not pretty:
-        return _compact(value).encode("utf-8")
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # an integer beyond 64 bits, which only the json module writes
+            return _compact(value).encode("utf-8")
     parts: list[str] = []
     _pretty(value, 0, parts)
     return "".join(parts).encode("utf-8")

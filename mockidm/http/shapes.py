@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
@@ -15,9 +16,12 @@ from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Tas
 
 def iso(moment: datetime | None) -> str | None:
     """IDM's date format: milliseconds and an offset (`Z` for UTC)."""
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return None if moment is None else _iso(moment)
+
+
+@lru_cache(maxsize=65536)  # the same start and create times are written again and again
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def definition(d: ProcessDefinition) -> dict[str, Any]:
