@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
-from .engine import Engine
+from .engine import DefinitionError, Engine
 from .http.app import create_app
 from .profile import PROFILES
 from .samples import deploy_samples
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--profile", choices=sorted(PROFILES), default="8.1",
                        help="IDM release to imitate where releases differ (default 8.1)")
+    serve.add_argument("--workflow-dir", metavar="DIR", type=Path,
+                       help="deploy every BPMN file (*.bpmn20.xml, *.bpmn) and archive (*.bar, "
+                            "*.zip) in DIR at start, in file-name order, as IDM deploys its "
+                            "workflow directory; the built-in samples are then not deployed")
     serve.add_argument("--no-samples", action="store_true",
                        help="start with no process definitions deployed")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
@@ -46,13 +51,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log = logging.getLogger("mockidm")
     engine = Engine()
-    if not args.no_samples:
-        deployed = deploy_samples(engine)
-        logging.getLogger("mockidm").info(
-            "deployed %s", ", ".join(d.id for d in deployed))
+    try:
+        if args.workflow_dir is not None:
+            deployed = engine.deploy_folder(args.workflow_dir)
+        else:
+            deployed = [] if args.no_samples else deploy_samples(engine)
+    except (OSError, DefinitionError) as exc:
+        log.error("cannot deploy: %s", exc)
+        return 2
+    log.info("deployed %s", ", ".join(d.id for d in deployed) or "nothing")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("mockidm").warning(
+        log.warning(
             "listening on %s: the mock is reachable from other machines", args.host)
     app = create_app(engine, profile=args.profile)
     # web.run_app handles SIGINT and SIGTERM: it stops accepting, lets requests finish, exits.

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import requests
+from definitions import deploy_definitions
 
 from mockidm import Engine, create_app
-from definitions import deploy_definitions
 from mockidm.server import ThreadedServer
 
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mockidm.engine import Engine, FormProperty, ProcessDefinition, UserTask, linear_process
 
-CATEGORY = "mockidm.tests"
+CATEGORY = "mockidm.samples"
 
 
 def deploy_definitions(engine: Engine) -> list[ProcessDefinition]:

@@ -74,6 +74,8 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "queryExecutions": ("get", f"{WF}/execution", "query"),
     "actOnExecutions": ("post", f"{WF}/execution", "action"),
     "queryJobs": ("get", f"{WF}/job", "query"),
+    "getProcessesForUser": ("get", "/openidm/endpoint/getprocessesforuser", "read"),
+    "getTasksView": ("get", "/openidm/endpoint/gettasksview", "query"),
 }
 # IDM routes these but its provider refuses them (501), so they never succeed.
 NEVER_SUCCEEDS = {"readTaskInstanceHistory"}
@@ -83,7 +85,7 @@ WITH_501 = {
     "readTaskInstanceHistory",
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200
-TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job"}
+TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint"}
 
 
 # ----------------------------------------------------------------------------- loading helpers
@@ -639,10 +641,8 @@ def test_openapi_header() -> None:
     assert schemes["idmPassword"]["name"] == "X-OpenIDM-Password"
     assert schemes["basicAuth"]["scheme"] == "basic"
     assert (schemes["sessionJwt"]["in"], schemes["sessionJwt"]["name"]) == ("cookie", "session-jwt")
-    assert all(
-        path.startswith("/openidm/workflow/") or path == "/openidm/workflow"
-        for path in doc["paths"]
-    )
+    assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/"))
+               for path in doc["paths"])
 
 
 @pytest.mark.parametrize("path", CONTRACT_FILES, ids=lambda p: p.name)

@@ -83,6 +83,9 @@ class Interpreter:
                flows: list[Flow] | None = None) -> None:
         model = instance.definition.model
         if flows is None:
+            if not model.outgoing(node.id):
+                self._end(instance, node, execution_id)  # the engine ends such a path quietly
+                return
             # An activity with several outgoing flows takes every one whose condition holds.
             flows = [f for f in model.outgoing(node.id) if self._holds(instance, f)]
         if not flows:

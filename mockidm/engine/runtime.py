@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from .bpmn import ARCHIVE_SUFFIXES, diagram_resource_name, is_deployable, load_archive, load_bpmn
-
 from .clock import Clock, IdGenerator
 from .errors import (
     DefinitionError,

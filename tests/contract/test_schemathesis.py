@@ -19,10 +19,10 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from definitions import deploy_definitions
 from schemathesis import GenerationMode
 
 from mockidm import Engine, create_app
-from definitions import deploy_definitions
 from mockidm.server import ThreadedServer
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"

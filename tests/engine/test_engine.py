@@ -459,6 +459,6 @@ def test_executions_are_the_waiting_tokens_of_running_instances(engine):
     instance = engine.start(key="onboarding")
     finished = engine.start(key="onboarding")
     engine.delete_instance(finished.id)
-    assert engine.executions() == [(instance, "approve")]
+    assert engine.executions() == [(instance, instance.id, "approve")]
     engine.complete(active_tasks(engine, instance.id)[0].id)
-    assert engine.executions() == [(instance, "setup")]
+    assert engine.executions() == [(instance, instance.id, "setup")]

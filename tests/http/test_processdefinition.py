@@ -7,7 +7,6 @@ import re
 import pytest
 
 from mockidm import UserTask, linear_process
-from mockidm.http.app import STATE
 
 DEFS = "workflow/processdefinition"
 REASONS = {400: "Bad Request", 404: "Not Found", 409: "Conflict",
@@ -280,7 +279,8 @@ def test_read_of_a_definition_with_a_start_form_key_adds_the_form(idm):
                                         start_form_key="start.html"))
 
     def add_resource():
-        idm.server.app[STATE].resources[form.deployment_id] = {"start.html": b"<form>hi</form>"}
+        resources = idm.engine.store.deployments[form.deployment_id].resources
+        resources["start.html"] = b"<form>hi</form>"
     idm.server.call(add_resource)
     body = idm.request("GET", f"{DEFS}/{form.id}").json()
     assert body["hasStartFormKey"] is True
@@ -295,7 +295,7 @@ def add_diagram(idm, definition_id):
     def run():
         definition = idm.engine.definition(definition_id)
         definition.diagram_resource_name = f"{definition.key}.{definition.key}.png"
-        resources = idm.server.app[STATE].resources.setdefault(definition.deployment_id, {})
+        resources = idm.engine.store.deployments[definition.deployment_id].resources
         resources[definition.diagram_resource_name] = PNG
     idm.server.call(run)
 
@@ -471,7 +471,7 @@ def test_read_a_task_definition_with_a_form_key_adds_the_form(idm):
                                         [UserTask("fill", "Fill", form_key="fill.html")]))
 
     def add_resource():
-        idm.server.app[STATE].resources[form.deployment_id] = {"fill.html": b"<form/>"}
+        idm.engine.store.deployments[form.deployment_id].resources.update({"fill.html": b"<form/>"})
     idm.server.call(add_resource)
     body = idm.request("GET", f"{DEFS}/{form.id}/taskdefinition/fill").json()
     assert body["formResourceKey"] == "fill.html"

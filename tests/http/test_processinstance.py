@@ -573,13 +573,11 @@ def add_diagram(idm, definition_id):
     def run():
         definition = idm.engine.definition(definition_id)
         definition.diagram_resource_name = f"{definition.key}.{definition.key}.png"
-        resources = idm.server.app[STATE].resources.setdefault(definition.deployment_id, {})
+        resources = idm.engine.store.deployments[definition.deployment_id].resources
         resources[definition.diagram_resource_name] = PNG
     idm.server.call(run)
 
 
-@pytest.mark.xfail(strict=True, reason="mock bug: a processinstance read ignores "
-                                       "_fields=diagram (reference 5.5 adds a Base64 PNG)")
 def test_read_a_running_instance_with_fields_diagram_adds_a_png(idm, role):
     add_diagram(idm, role)
     instance = start(idm, {"_key": "roleRequest"})
@@ -588,8 +586,6 @@ def test_read_a_running_instance_with_fields_diagram_adds_a_png(idm, role):
     assert response.json()["diagram"].startswith("iVBORw")
 
 
-@pytest.mark.xfail(strict=True, reason="mock bug: _fields=diagram on a finished instance "
-                                       "answers 200 without a diagram (reference 5.5: 500)")
 def test_read_a_finished_instance_with_fields_diagram_is_500(idm, role):
     add_diagram(idm, role)
     instance = start(idm, {"_key": "roleRequest"})
