@@ -65,8 +65,9 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
     pipeline = Pipeline(state, spec, validate_responses)
     app = web.Application(client_max_size=client_max_size)
     app[STATE] = state
-    app.router.add_route("*", BASE_PATH + "{tail:(/.*)?}", pipeline.handle)
-    app.router.add_route("*", "/{tail:.*}", _outside)
+    # `[\s\S]` and not `.`: a path may carry an encoded newline.
+    app.router.add_route("*", BASE_PATH + r"{tail:(/[\s\S]*)?}", pipeline.handle)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _outside)
     return app
 
 

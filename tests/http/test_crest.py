@@ -725,3 +725,10 @@ def test_patch_anything_under_workflow_is_not_supported(idm, path):
 def test_get_with_action_is_refused(idm, path):
     assert_error(idm.request("GET", path), 400,
                  "Unrecognized request parameter &#39;_action&#39;")
+
+
+def test_an_encoded_newline_in_an_id_is_still_routed(idm):
+    response = idm.request("GET", "workflow/processinstance/a%0Ab")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert response.json() == {"code": 404, "reason": "Not Found", "message": "Not Found"}
