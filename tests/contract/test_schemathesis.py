@@ -52,7 +52,8 @@ CONFIG = schemathesis.Config.from_dict({
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 
 DEFINITION_IDS = ("contractorOnboarding:1:2", "contractorOnboarding:2:4", "roleRequest:1:5")
-QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "queryExecutions": None,
+QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "getTasksView": "gettasksview",
+             "queryExecutions": None,
              "queryJobs": None}
 # Sort keys each endpoint accepts (reference 5.4, 5.7, 5.9).
 SORT_KEYS = {"queryProcessInstances": "-startTime", "queryProcessInstanceHistory": "endTime",
