@@ -28,6 +28,10 @@ def spec_path() -> Path:
     return spec_dir() / "openapi.yaml"
 
 
+def admin_spec_path() -> Path:
+    return spec_dir() / "admin-openapi.yaml"
+
+
 def contracts_dir() -> Path:
     return spec_dir() / "contracts"
 
