@@ -178,7 +178,8 @@ class MockIDM:
     def expire_sessions(self) -> None:
         """Every session cookie issued until now is refused from now on."""
         with self.state.lock:
-            self.state.faults.auth.sessions_expired_at = self.engine.clock.now().timestamp()
+            self.state.faults.auth.sessions_expired = True
+            self.state.sessions.expire_all()
 
     def fault(self, *, method: str | None = None, path: str | None = None,
               operation: str | None = None, query: Mapping[str, str] | None = None,
@@ -287,12 +288,14 @@ class MockIDM:
 
     def reset(self) -> None:
         """Back to a new mock's state: no definitions or instances, the default users and
-        access rules, a running clock, ids from 1, no failures, an empty journal."""
+        access rules, a running clock, ids from 1, no sessions, no failures, an empty
+        journal."""
         with self.state.lock:
             engine = Engine()
             self.state.engine = engine
             self.state.identity = Identity.default(self.profile)
             self.state.sessions.clock = engine.clock
+            self.state.sessions.expire_all()  # a new mock knows no session
             self.state.faults.clear()
             self.state.journal.clear()
 

@@ -74,7 +74,7 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
     app[STATE] = state
     # `[\s\S]` and not `.`: a path may carry an encoded newline.
     app.router.add_route("*", BASE_PATH + r"{tail:(/[\s\S]*)?}", pipeline.handle)
-    app.router.add_route("*", r"/{tail:[\s\S]*}", _outside)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", pipeline.outside)
     return app
 
 
@@ -115,15 +115,26 @@ class Pipeline:
             return await self._handle(request)
         except IdmError as error:
             return error_response(error)
-        except ConnectionDropped:
-            if request.transport is not None:
-                request.transport.abort()
-            raise
         except web.HTTPException as exc:  # e.g. a body over the size limit
             return error_response(IdmError(exc.status, exc.reason))
         except Exception as exc:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
+
+    async def outside(self, request: web.Request) -> web.Response:
+        """A path outside /openidm: IDM's 404, and a request the mock could not serve."""
+        state = self.state
+        headers = lower_case_headers(request.headers.items())
+        body = await request.read()
+        with state.lock:
+            exchange = state.journal.open(state.engine.clock.now(), request.method,
+                                          request.rel_url.raw_path, request.query.items(),
+                                          headers, body)
+        exchange.unserved = "outside /openidm"
+        response = error_response(IdmError(404, f"Resource '{request.path.strip('/')}' "
+                                                "not found"))
+        exchange.status, exchange.raw_response = response.status, response.body
+        return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
@@ -136,6 +147,10 @@ class Pipeline:
             response = await self._answer(request, raw_path, headers, body, exchange)
         except IdmError as error:
             response = error_response(error)
+        except ConnectionDropped:  # a scripted failure: no answer at all
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=499)  # never sent: the connection is gone
         exchange.status = response.status
         exchange.raw_response = response.body if isinstance(response.body, bytes) else b""
         return response
@@ -188,12 +203,11 @@ class Pipeline:
             exchange.fault = "refuse the next requests with 401"
             raise unauthorized()
         token = cookies.get(SESSION_COOKIE)
-        if token and auth_faults.sessions_expired_at is not None:
+        if token and auth_faults.sessions_expired:
             claims = state.sessions.claims(token)
-            if claims is not None and claims["iat"] <= auth_faults.sessions_expired_at:
+            if claims is not None and state.sessions.expired(claims):
                 auth_faults.expired_cookies_refused += 1
                 exchange.fault = "expired session cookie"
-                cookies = {}
         principal = authenticate(headers, cookies, state.identity, state.sessions)
         name = principal.name if principal.via == "cookie" else attempted_user(headers)
         for refusals, what in ((auth_faults.locked_out, "locked out"),
@@ -303,5 +317,4 @@ def error_response(error: IdmError) -> web.Response:
     return json_response(error.body(), error.status)
 
 
-async def _outside(request: web.Request) -> web.Response:
-    return error_response(IdmError(404, f"Resource '{request.path.strip('/')}' not found"))
+

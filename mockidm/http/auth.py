@@ -43,18 +43,29 @@ class Sessions:
     def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
         self.clock = clock
         self._secret = secret or os.urandom(32)
+        # Tokens of an earlier generation are refused: `expire_all` is a scripted failure.
+        self.generation = 0
+
+    def expire_all(self) -> None:
+        """Every token issued so far stops being accepted."""
+        self.generation += 1
+
+    def expired(self, claims: Mapping[str, Any]) -> bool:
+        return claims.get("gen", 0) < self.generation
 
     def issue(self, user: User) -> str:
         now = self.clock.now()
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         claims = _b64(json.dumps({"sub": user.name, "iat": now.timestamp(),
-                                  "exp": int((now + SESSION_LIFETIME).timestamp())}).encode())
+                                  "exp": int((now + SESSION_LIFETIME).timestamp()),
+                                  "gen": self.generation}).encode())
         return f"{header}.{claims}.{self._sign(header, claims)}"
 
     def verify(self, token: str) -> str | None:
         """The user name a valid, unexpired token carries; None for anything else."""
         claims = self.claims(token)
-        if claims is None or claims["exp"] <= self.clock.now().timestamp():
+        if (claims is None or claims["exp"] <= self.clock.now().timestamp()
+                or self.expired(claims)):
             return None
         return str(claims["sub"])
 

@@ -58,7 +58,7 @@ class Fault:
     def matches(self, method: str, path: str, operation: str | None,
                 params: Mapping[str, str]) -> bool:
         return ((self.method is None or self.method == method)
-                and (self.path is None or fnmatch.fnmatchcase(path, self.path.strip("/")))
+                and (self.path is None or fnmatch.fnmatchcase(path, _relative(self.path)))
                 and (self.operation is None or self.operation == operation)
                 and (self.query is None
                      or all(params.get(k) == v for k, v in self.query.items())))
@@ -82,12 +82,18 @@ class Fault:
             self.times is not None and self.fired >= self.times)
 
 
+def _relative(path: str) -> str:
+    """A path glob as written in the journal (`/openidm/workflow/...`) or below /openidm."""
+    path = path.strip("/")
+    return path[len("openidm/"):] if path.startswith("openidm/") else path
+
+
 @dataclass
 class AuthFaults:
     refuse_next: int = 0  # the next N requests get 401 whatever their credentials
     rejected_passwords: dict[str, int] = field(default_factory=dict)  # user -> times refused
     locked_out: dict[str, int] = field(default_factory=dict)  # user -> times refused
-    sessions_expired_at: float | None = None  # cookies issued until then (a timestamp) refused
+    sessions_expired: bool = False  # the cookies issued until then are refused
     expired_cookies_refused: int = 0
     refused: int = 0  # how many refuse_next requests were refused
 
@@ -123,6 +129,6 @@ class Faults:
         unused += [f"reject the password of {user!r}"
                    for user, n in auth.rejected_passwords.items() if n == 0]
         unused += [f"lock out {user!r}" for user, n in auth.locked_out.items() if n == 0]
-        if auth.sessions_expired_at is not None and auth.expired_cookies_refused == 0:
+        if auth.sessions_expired and auth.expired_cookies_refused == 0:
             unused.append("expire the session cookies (no expired cookie was presented)")
         return unused

@@ -70,7 +70,8 @@ class Exchange:
         return f"{self.path}?{query}" if query else self.path
 
     def render(self) -> str:
-        parts = [f"#{self.seq} {self.method} {self.target} -> {self.status}"]
+        answer = str(self.status) if self.status else "no answer"
+        parts = [f"#{self.seq} {self.method} {self.target} -> {answer}"]
         if self.operation:
             parts.append(self.operation)
         if self.user:
@@ -113,6 +114,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._seq = 0
 
     def render(self, entries: Iterable[Exchange] | None = None) -> str:
         return "\n".join(e.render() for e in (self._entries if entries is None else entries))
