@@ -118,7 +118,9 @@ class Engine:
         digest = hashlib.sha256(data).hexdigest()
         previous = self._deployed_files.get(path.name)
         if previous is not None and previous[0] == digest:
-            return [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
+            existing = [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
+            if existing:  # unless they were deleted since: then it deploys again
+                return existing
         if path.suffix.lower() in ARCHIVE_SUFFIXES:
             archive = load_archive(data, path.name)
             deployed = self.deploy(archive.models, name=path.name, resources=archive.resources)

@@ -82,7 +82,7 @@ def _mend_positive(case: Any) -> None:
         case.path_parameters["processDefinitionId"] = DEFINITION_IDS[1]
     if op == "readTaskDefinition":
         case.path_parameters["taskDefinitionId"] = "managerApproval"
-    if op == "createProcessInstance":
+    if op in ("createProcessInstance", "createProcessInstanceHistory"):
         body = case.body if isinstance(case.body, dict) else {}
         body.pop("_processDefinitionId", None)
         body["_key"] = "contractorOnboarding"
