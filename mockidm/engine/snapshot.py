@@ -443,7 +443,7 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
         definition = instance.definition
         if store.definitions.get(definition.id) is not definition:
             removed.setdefault(definition.id, definition)
-    frozen: datetime | None = engine.clock._frozen  # no public way to tell a frozen clock
+    frozen: datetime | None = engine.clock.frozen
     try:
         return {
             "version": SNAPSHOT_VERSION,
@@ -488,7 +488,7 @@ def load_engine(data: Mapping[str, Any], engine: Engine | None = None) -> Engine
     if engine is None:
         return built
     # Nothing below can fail: the target changes all at once or not at all.
-    frozen = built.clock._frozen
+    frozen = built.clock.frozen
     if frozen is None:
         engine.clock.unfreeze()
     else:
