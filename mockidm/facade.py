@@ -27,6 +27,7 @@ from .http.faults import Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule
 from .profile import Profile, get_profile
+from .samples import deploy_samples
 from .server import ThreadedServer
 
 ADMIN = "openidm-admin"
@@ -41,7 +42,7 @@ class MockIDM:
                            profile=self.profile, sessions=Sessions(engine.clock),
                            journal=Journal(journal_limit))
         self._server: ThreadedServer | None = None
-        self._allow_unserved = False
+        self._baseline: dict[str, Any] | None = None
 
     # hosting -------------------------------------------------------------------------------
 
@@ -95,6 +96,11 @@ class MockIDM:
         with self.state.lock:
             return self.engine.deploy_folder(path)
 
+    def deploy_samples(self) -> list[ProcessDefinition]:
+        """The built-in sample workflows (see mockidm/samples)."""
+        with self.state.lock:
+            return deploy_samples(self.engine)
+
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
                     key: str | None = None) -> None:
         """The variables a script or service task would set (the mock runs no scripts)."""
@@ -139,7 +145,8 @@ class MockIDM:
         with self.state.lock:
             return self.engine.query_tasks(TaskQuery(instance_id=instance_id))
 
-    def claim(self, task_id: str, user: str) -> Task:
+    def claim(self, task_id: str, user: str | None) -> Task:
+        """Claim for `user` (None gives the task back)."""
         with self.state.lock:
             return self.engine.claim(task_id, user)
 
@@ -152,6 +159,10 @@ class MockIDM:
     def freeze_time(self, at: datetime | None = None) -> None:
         with self.state.lock:
             self.engine.clock.freeze(at)
+
+    def unfreeze_time(self) -> None:
+        with self.state.lock:
+            self.engine.clock.unfreeze()
 
     def advance_time(self, by: timedelta | float) -> None:
         """Move a frozen (or, from now, frozen) clock forward; a number is seconds."""
@@ -192,6 +203,11 @@ class MockIDM:
                       drop=drop, nth=nth, times=times, seconds=seconds)
         with self.state.lock:
             return self.state.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Forget every scripted failure, fired or not."""
+        with self.state.lock:
+            self.state.faults.clear()
 
     # the journal ---------------------------------------------------------------------------
 
@@ -274,6 +290,10 @@ class MockIDM:
     def journal(self) -> Journal:
         return self.state.journal
 
+    def clear_journal(self) -> None:
+        with self.state.lock:
+            self.state.journal.clear()
+
     # fail loud -----------------------------------------------------------------------------
 
     def problems(self) -> list[str]:
@@ -286,15 +306,22 @@ class MockIDM:
 
     # lifecycle -----------------------------------------------------------------------------
 
+    def keep_as_initial(self) -> None:
+        """Make the present state what `reset()` returns to (a server's startup state)."""
+        self._baseline = self.snapshot()
+
     def reset(self) -> None:
-        """Back to a new mock's state: no definitions or instances, the default users and
-        access rules, a running clock, ids from 1, no sessions, no failures, an empty
-        journal."""
+        """Back to the initial state: a new mock's (no definitions or instances, the default
+        users and access rules, a running clock, ids from 1) or the one `keep_as_initial`
+        kept; and always no sessions, no failures, an empty journal."""
         with self.state.lock:
-            engine = Engine()
-            self.state.engine = engine
-            self.state.identity = Identity.default(self.profile)
-            self.state.sessions.clock = engine.clock
+            if self._baseline is not None:
+                self.restore(self._baseline)
+            else:
+                engine = Engine()
+                self.state.engine = engine
+                self.state.identity = Identity.default(self.profile)
+                self.state.sessions.clock = engine.clock
             self.state.sessions.expire_all()  # a new mock knows no session
             self.state.faults.clear()
             self.state.journal.clear()
@@ -306,6 +333,9 @@ class MockIDM:
                     "identity": self.state.identity.to_json()}
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
+        if snapshot.get("profile") != self.profile.name:
+            raise ValueError(f"a snapshot of a {snapshot.get('profile')} mock cannot be "
+                             f"restored into a {self.profile.name} one")
         engine = load_engine(snapshot["engine"])
         identity = Identity.from_json(self.profile, snapshot["identity"])
         with self.state.lock:

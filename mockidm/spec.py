@@ -161,7 +161,7 @@ def _load(path: Path, validate_responses: bool) -> Spec:
             raw = item[method]
             op_pointer = _pointer("paths", template, method)
             op = Operation(operation_id=raw["operationId"], method=method.upper(), path=template,
-                           crest=raw["x-crest-operation"],
+                           crest=raw.get("x-crest-operation", ""),
                            invalid_status=int(raw.get("x-mockidm-invalid-status", 400)),
                            other_operations_status=int(raw.get("x-mockidm-other-operations",
                                                                501)))
