@@ -78,10 +78,12 @@ class MockIDM:
 
     # definitions ---------------------------------------------------------------------------
 
-    def deploy(self, *models: ProcessModel) -> list[ProcessDefinition]:
-        """Deploy process models declared in Python (`linear_process(...)`), one deployment."""
+    def deploy(self, *models: ProcessModel, name: str | None = None,
+               resources: Mapping[str, bytes] | None = None) -> list[ProcessDefinition]:
+        """Deploy process models (declared in Python with `linear_process(...)`, or parsed
+        BPMN) as one deployment, with the files that came with them."""
         with self.state.lock:
-            return self.engine.deploy(models)
+            return self.engine.deploy(models, name=name, resources=resources)
 
     def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"
                     ) -> list[ProcessDefinition]:
@@ -296,13 +298,21 @@ class MockIDM:
 
     # fail loud -----------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """Requests the mock could not serve and scripted failures that never fired."""
+    def unserved(self) -> list[str]:
+        """Requests the mock could not serve: outside /openidm, outside the spec, or
+        rejected by it."""
         with self.state.lock:
-            unserved = [f"request not served ({e.unserved}): {e.method} {e.target}"
-                        for e in self.state.journal.entries() if e.unserved]
-            return unserved + [f"scripted failure never used: {u}"
-                               for u in self.state.faults.unused()]
+            return [f"request not served ({e.unserved}): {e.method} {e.target}"
+                    for e in self.state.journal.entries() if e.unserved]
+
+    def unused_failures(self) -> list[str]:
+        """Scripted failures that never fired."""
+        with self.state.lock:
+            return [f"scripted failure never used: {u}" for u in self.state.faults.unused()]
+
+    def problems(self) -> list[str]:
+        """Both: what a test should hear about when it ends."""
+        return self.unserved() + self.unused_failures()
 
     # lifecycle -----------------------------------------------------------------------------
 
