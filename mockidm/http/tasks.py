@@ -46,6 +46,42 @@ def _priority(value: str | None) -> int | None:
     return None if value is None else int(value)  # the spec has already checked it
 
 
+def _task_query(params: dict[str, str], *, history: bool) -> TaskQuery:
+    """The filters of a filtered-query. The history provider names two of them differently
+    (`taskId`, `taskName`) and adds those about ending; only active tasks can be unassigned."""
+    query = TaskQuery(
+        history=history,
+        task_id=params.get("taskId" if history else "_id"),
+        name=params.get("taskName" if history else "name"),
+        instance_id=params.get("processInstanceId"),
+        execution_id=params.get("executionId"),
+        definition_id=params.get("processDefinitionId"),
+        definition_key=params.get("processDefinitionKey"),
+        assignee=params.get("assignee"),
+        candidate_user=params.get("taskCandidateUser"),
+        candidate_groups=_groups(params.get("taskCandidateGroup")),
+        owner=params.get("owner"),
+        description=params.get("description"),
+        priority=_priority(params.get("priority")),
+        tenant_id=params.get("tenantId"),
+        variables=variables_filter(params),
+    )
+    if history:
+        query.delete_reason = params.get("deleteReason")
+        query.finished = _either(params, "finished", "unfinished")
+        query.process_finished = _either(params, "processFinished", "processUnfinished")
+    else:
+        query.unassigned = is_true(params.get("unassigned"))
+    return query
+
+
+def _either(params: dict[str, str], yes: str, no: str) -> bool | None:
+    """True for `yes=true`, False for `no=true`, None (either) otherwise."""
+    if is_true(params.get(yes)):
+        return True
+    return False if is_true(params.get(no)) else None
+
+
 @operation("queryTaskInstances")
 def query_tasks(call: Call) -> Reply:
     query_filter_allowed(call)
@@ -53,23 +89,7 @@ def query_tasks(call: Call) -> Reply:
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         items = filtered((shapes.task(t) for t in call.engine.query_tasks(TaskQuery())), call)
     elif request.query_id == FILTERED_QUERY:
-        query = TaskQuery(
-            task_id=params.get("_id"),
-            instance_id=params.get("processInstanceId"),
-            execution_id=params.get("executionId"),
-            definition_id=params.get("processDefinitionId"),
-            definition_key=params.get("processDefinitionKey"),
-            assignee=params.get("assignee"),
-            unassigned=is_true(params.get("unassigned")),
-            candidate_user=params.get("taskCandidateUser"),
-            candidate_groups=_groups(params.get("taskCandidateGroup")),
-            name=params.get("name"),
-            owner=params.get("owner"),
-            description=params.get("description"),
-            priority=_priority(params.get("priority")),
-            tenant_id=params.get("tenantId"),
-            variables=variables_filter(params),
-        )
+        query = _task_query(params, history=False)
         items = [shapes.task(t) for t in call.engine.query_tasks(query)]
     else:
         raise unknown_query_id()
@@ -86,28 +106,7 @@ def query_task_history(call: Call) -> Reply:
         if request.query_filter is None:
             return Reply(items=items)  # this provider ignores sort keys for query-all-ids
     elif request.query_id == FILTERED_QUERY:
-        query = TaskQuery(
-            history=True,
-            task_id=params.get("taskId"),
-            instance_id=params.get("processInstanceId"),
-            execution_id=params.get("executionId"),
-            definition_id=params.get("processDefinitionId"),
-            definition_key=params.get("processDefinitionKey"),
-            assignee=params.get("assignee"),
-            candidate_user=params.get("taskCandidateUser"),
-            candidate_groups=_groups(params.get("taskCandidateGroup")),
-            name=params.get("taskName"),
-            owner=params.get("owner"),
-            description=params.get("description"),
-            priority=_priority(params.get("priority")),
-            tenant_id=params.get("tenantId"),
-            delete_reason=params.get("deleteReason"),
-            finished=True if is_true(params.get("finished")) else (
-                False if is_true(params.get("unfinished")) else None),
-            process_finished=True if is_true(params.get("processFinished")) else (
-                False if is_true(params.get("processUnfinished")) else None),
-            variables=variables_filter(params),
-        )
+        query = _task_query(params, history=True)
         items = [shapes.task_history(t) for t in call.engine.query_tasks(query)]
     else:
         raise unknown_query_id()
