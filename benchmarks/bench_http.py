@@ -99,13 +99,8 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def server(*, trivial: bool = False, instances: int = 0, body_bytes: int = 0
-           ) -> Iterator[str]:
-    """Run benchmarks/serve.py in its own process; yield its origin; always stop it."""
-    port = _free_port()
-    command = [sys.executable, str(SERVE), "--port", str(port)]
-    command += (["--trivial", "--trivial-body-bytes", str(body_bytes)] if trivial
-                else ["--instances", str(instances)])
+def background(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server command in its own process until it listens on `port`; always stop it."""
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
@@ -117,7 +112,7 @@ def server(*, trivial: bool = False, instances: int = 0, body_bytes: int = 0
                     raise BenchError(f"server {' '.join(command[1:])} did not start "
                                      f"(exit {process.poll()}):\n{log}")
                 time.sleep(0.02)
-            yield f"http://{HOST}:{port}"
+            yield process
         finally:
             process.terminate()
             try:
@@ -125,6 +120,18 @@ def server(*, trivial: bool = False, instances: int = 0, body_bytes: int = 0
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@contextmanager
+def server(*, trivial: bool = False, instances: int = 0, body_bytes: int = 0
+           ) -> Iterator[str]:
+    """Run benchmarks/serve.py in its own process; yield its origin."""
+    port = _free_port()
+    command = [sys.executable, str(SERVE), "--port", str(port)]
+    command += (["--trivial", "--trivial-body-bytes", str(body_bytes)] if trivial
+                else ["--instances", str(instances)])
+    with background(command, port):
+        yield f"http://{HOST}:{port}"
 
 
 def check(origin: str, kind: Kind, *, expect_results: int | None = None) -> int:

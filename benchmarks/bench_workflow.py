@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench_http.py, when this file is imported rather than run
 
-from bench_http import HEADERS, HOST, BenchError, _answers, _free_port  # noqa: E402
+from bench_http import HEADERS, HOST, BenchError, _free_port, background  # noqa: E402
 
 WORKFLOW = "/openidm/workflow"
 USER = "openidm-admin"
@@ -144,32 +143,15 @@ class Server:
 
 @contextmanager
 def server(definitions: int) -> Iterator[Server]:
-    """Run this file with --serve in its own process; yield it once it listens; always stop it."""
+    """Run this file with --serve in its own process; yield it once it listens."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "deploy.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--serve", "--port", str(port),
                    "--definitions", str(definitions), "--report", str(report)]
-        with open(Path(scratch) / "stderr", "w+b") as stderr:
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-            try:
-                deadline = time.monotonic() + STARTUP_TIMEOUT
-                while not _answers(port):
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        stderr.seek(0)
-                        log = stderr.read().decode(errors="replace").strip()
-                        raise BenchError(f"the server did not start (exit {process.poll()}):"
-                                         f"\n{log}")
-                    time.sleep(0.05)
-                deploy = json.loads(report.read_text(encoding="utf-8"))
-                yield Server(f"http://{HOST}:{port}", process.pid, deploy)
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        with background(command, port) as process:
+            deploy = json.loads(report.read_text(encoding="utf-8"))
+            yield Server(f"http://{HOST}:{port}", process.pid, deploy)
 
 
 # the client ----------------------------------------------------------------------------------
