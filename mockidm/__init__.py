@@ -1,18 +1,42 @@
-"""mockidm: a faithful mock of the PingIDM workflow REST API, and a kit to check real servers."""
+"""mockidm: a faithful mock of the PingIDM workflow REST API, and a kit to check real servers.
 
-from .engine import Engine, FormProperty, UserTask, linear_process
-from .http.app import create_app
-from .identity import Identity
-from .profile import Profile, get_profile
+The public names load on first use, so that `import mockidm` (and the pytest plugin, which
+every test run of a project that installs mockidm loads) stays cheap until they are needed.
+"""
 
-__all__ = [
-    "Engine",
-    "FormProperty",
-    "Identity",
-    "Profile",
-    "UserTask",
-    "create_app",
-    "get_profile",
-    "linear_process",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .admin_client import AdminClient
+    from .engine import Engine, FormProperty, UserTask, linear_process
+    from .facade import MockIDM
+    from .http.app import create_app
+    from .identity import Identity
+    from .profile import Profile, get_profile
+
+_WHERE = {
+    "AdminClient": ".admin_client",
+    "Engine": ".engine",
+    "FormProperty": ".engine",
+    "UserTask": ".engine",
+    "linear_process": ".engine",
+    "MockIDM": ".facade",
+    "create_app": ".http.app",
+    "Identity": ".identity",
+    "Profile": ".profile",
+    "get_profile": ".profile",
+}
+__all__ = ["AdminClient", "Engine", "FormProperty", "Identity", "MockIDM", "Profile",
+           "UserTask", "create_app", "get_profile", "linear_process"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'mockidm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value

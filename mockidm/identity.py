@@ -76,6 +76,25 @@ class Identity:
         return any(rule.allows(definition, user.roles, self.profile)
                    for rule in self.process_access)
 
+    def to_json(self) -> dict[str, Any]:
+        """Users (with their passwords: a snapshot must restore them) and access rules."""
+        return {
+            "users": [{"name": u.name, "password": u.password, "roles": list(u.roles)}
+                      for u in self.users.values()],
+            "processAccess": {"workflowAccess": [
+                {"propertiesCheck": {"property": r.property, "matches": r.matches,
+                                     "requiresRole": r.requires_role}}
+                for r in self.process_access]},
+        }
+
+    @classmethod
+    def from_json(cls, profile: Profile, data: Mapping[str, Any]) -> Identity:
+        identity = cls(profile)
+        for user in data["users"]:
+            identity.add_user(user["name"], user["password"], user["roles"])
+        identity.process_access = cls.parse_process_access(data["processAccess"])
+        return identity
+
     @staticmethod
     def parse_process_access(document: Mapping[str, Any]) -> list[ProcessAccessRule]:
         """Rules from the JSON of a process-access.json file."""

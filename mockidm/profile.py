@@ -23,7 +23,8 @@ class Profile:
     max_protocol_minor: int
     # `execution` and `job` exist only from 7.
     executions_and_jobs: bool
-    # getprocessesforuser keeps only the latest version of each key (7+) or lists all (<= 6).
+    # getprocessesforuser keeps only the latest version of each key, sorted by name (7+), or
+    # lists every version in query-all-ids order (<= 6).
     latest_processes_only: bool
     # A non-admin completing an unknown task: 404 `Task Not Found` (7+); <= 6 fails in the
     # access script (500).

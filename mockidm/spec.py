@@ -28,6 +28,10 @@ def spec_path() -> Path:
     return spec_dir() / "openapi.yaml"
 
 
+def admin_spec_path() -> Path:
+    return spec_dir() / "admin-openapi.yaml"
+
+
 def contracts_dir() -> Path:
     return spec_dir() / "contracts"
 
@@ -157,7 +161,7 @@ def _load(path: Path, validate_responses: bool) -> Spec:
             raw = item[method]
             op_pointer = _pointer("paths", template, method)
             op = Operation(operation_id=raw["operationId"], method=method.upper(), path=template,
-                           crest=raw["x-crest-operation"],
+                           crest=raw.get("x-crest-operation", ""),
                            invalid_status=int(raw.get("x-mockidm-invalid-status", 400)),
                            other_operations_status=int(raw.get("x-mockidm-other-operations",
                                                                501)))

@@ -54,6 +54,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "readProcessInstance": ("get", f"{WF}/processinstance/{{processInstanceId}}", "read"),
     "deleteProcessInstance": ("delete", f"{WF}/processinstance/{{processInstanceId}}", "delete"),
     "queryProcessInstanceHistory": ("get", f"{WF}/processinstance/history", "query"),
+    "createProcessInstanceHistory": ("post", f"{WF}/processinstance/history", "create"),
     "readProcessInstanceHistory": (
         "get",
         f"{WF}/processinstance/history/{{processInstanceId}}",
@@ -81,7 +82,8 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 NEVER_SUCCEEDS = {"readTaskInstanceHistory"}
 COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500"}
 WITH_501 = {
-    "createProcessInstance", "updateTaskInstance", "queryTaskInstances", "actOnExecutions",
+    "createProcessInstance", "createProcessInstanceHistory", "updateTaskInstance",
+    "queryTaskInstances", "actOnExecutions",
     "readTaskInstanceHistory",
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200

@@ -9,6 +9,11 @@ class Clock:
     def __init__(self) -> None:
         self._frozen: datetime | None = None
 
+    @property
+    def frozen(self) -> datetime | None:
+        """The time it is frozen at, or None while it runs."""
+        return self._frozen
+
     def now(self) -> datetime:
         return self._frozen if self._frozen is not None else datetime.now(UTC)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,16 @@ class Engine:
     # deployments ---------------------------------------------------------------------------
 
     def deploy(self, models: ProcessModel | Iterable[ProcessModel], *, name: str | None = None,
-               resources: Mapping[str, bytes] | None = None) -> list[ProcessDefinition]:
-        """Deploy models together (one deployment); each key gets its next version."""
+               resources: Mapping[str, bytes] | None = None, file_digest: str | None = None
+               ) -> list[ProcessDefinition]:
+        """Deploy models together (one deployment); each key gets its next version.
+
+        file_digest: the models come from the file `name` with this SHA-256; the same file
+        unchanged deploys nothing new (see `deploy_data`)."""
+        if file_digest is not None and name is not None:
+            existing = self._unchanged(name, file_digest)
+            if existing:
+                return existing
         models = [models] if isinstance(models, ProcessModel) else list(models)
         if not models:
             raise DefinitionError("a deployment needs at least one process")
@@ -81,6 +90,8 @@ class Engine:
             self.store.add_definition(definition)
             deployment.definition_ids.append(definition.id)
             deployed.append(definition)
+        if file_digest is not None and name is not None:
+            self._deployed_files[name] = (file_digest, [d.id for d in deployed])
         return deployed
 
     def _check(self, model: ProcessModel) -> None:
@@ -107,26 +118,31 @@ class Engine:
                     ) -> list[ProcessDefinition]:
         """Deploy the executable processes of one BPMN 2.0 document."""
         data = text.encode("utf-8") if isinstance(text, str) else text
-        return self.deploy(load_bpmn(data, name), name=name, resources={name: data})
+        models, resources = _parse(name, data)
+        return self.deploy(models, name=name, resources=resources)
 
     def deploy_file(self, path: str | Path) -> list[ProcessDefinition]:
-        """Deploy a `.bpmn20.xml` / `.bpmn` file or a `.bar` / `.zip` archive, as IDM deploys
-        what it finds in its workflow directory: a file deployed before and unchanged since
-        gives no new version."""
+        """Deploy a `.bpmn20.xml` / `.bpmn` file or a `.bar` / `.zip` archive."""
         path = Path(path)
-        data = path.read_bytes()
+        return self.deploy_data(path.name, path.read_bytes())
+
+    def deploy_data(self, name: str, data: bytes) -> list[ProcessDefinition]:
+        """Deploy the bytes of a file named `name`, as IDM deploys what it finds in its
+        workflow directory: a file deployed before and unchanged since gives no new version
+        (unless its definitions were deleted since)."""
         digest = hashlib.sha256(data).hexdigest()
-        previous = self._deployed_files.get(path.name)
-        if previous is not None and previous[0] == digest:
-            return [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
-        if path.suffix.lower() in ARCHIVE_SUFFIXES:
-            archive = load_archive(data, path.name)
-            deployed = self.deploy(archive.models, name=path.name, resources=archive.resources)
-        else:
-            deployed = self.deploy(load_bpmn(data, path.name), name=path.name,
-                                   resources={path.name: data})
-        self._deployed_files[path.name] = (digest, [d.id for d in deployed])
-        return deployed
+        existing = self._unchanged(name, digest)
+        if existing:
+            return existing
+        models, resources = _parse(name, data)
+        return self.deploy(models, name=name, resources=resources, file_digest=digest)
+
+    def _unchanged(self, name: str, digest: str) -> list[ProcessDefinition]:
+        """The definitions a file with this content gave, if they are still deployed."""
+        previous = self._deployed_files.get(name)
+        if previous is None or previous[0] != digest:
+            return []
+        return [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
 
     def deploy_folder(self, folder: str | Path) -> list[ProcessDefinition]:
         """Deploy every BPMN file and archive of a folder, in file-name order."""
@@ -355,3 +371,13 @@ class Engine:
     def _assign(self, task: Task, user: str | None) -> None:
         previous, task.assignee = task.assignee, user
         self.store.assignee_changed(task, previous)
+
+
+@lru_cache(maxsize=256)
+def _parse(name: str, data: bytes) -> tuple[list[ProcessModel], dict[str, bytes]]:
+    """Models and resources of a file, parsed once: a test suite deploys the same files again
+    and again, and models are immutable. (Callers copy the resources dict.)"""
+    if name.lower().endswith(ARCHIVE_SUFFIXES):
+        archive = load_archive(data, name)
+        return archive.models, archive.resources
+    return load_bpmn(data, name), {name: data}

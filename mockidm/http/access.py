@@ -29,7 +29,9 @@ def processes_for_user(state: State, principal: Principal) -> list[dict[str, Any
         definitions = list(latest.values())
     visible = [body for body in map(shapes.definition, definitions)
                if state.identity.may_see_process(principal.user, body)]
-    return sorted(visible, key=lambda body: body["name"] or "")
+    if state.profile.latest_processes_only:  # IDM 7's script also sorts by name
+        visible.sort(key=lambda body: body["name"] or "")
+    return visible
 
 
 # A cross-site form cannot send any of these, so their presence proves an AJAX client.

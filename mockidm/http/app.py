@@ -7,8 +7,11 @@ route (404) -> the operation's spec check -> its handler -> IDM-shaped JSON.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +22,7 @@ from ..profile import SUPPORTED_RESOURCE_VERSIONS, Profile, get_profile
 from ..spec import Operation, Spec, SpecError, load_spec
 from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
-from .auth import SESSION_COOKIE, Principal, Sessions, authenticate
+from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user, authenticate
 from .call import Call, Reply, State
 from .crest import (
     CREATE,
@@ -32,7 +35,8 @@ from .crest import (
     lower_case_headers,
     parse_request,
 )
-from .errors import IdmError, forbidden, not_supported
+from .errors import IdmError, forbidden, not_supported, unauthorized
+from .journal import Exchange
 from .operations import HANDLERS
 from .render import query_envelope, select_fields, to_json
 from .router import Router
@@ -51,23 +55,26 @@ _COLLECTION_REFUSALS = {READ: "read", UPDATE: "updated", DELETE: "deleted", PATC
 
 def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
                identity: Identity | None = None, validate_responses: bool = False,
-               client_max_size: int = 1024 * 1024) -> web.Application:
-    """An aiohttp application serving the workflow API over `engine`.
+               client_max_size: int = 1024 * 1024, state: State | None = None
+               ) -> web.Application:
+    """An aiohttp application serving the workflow API over `engine` (or over `state`, which
+    a MockIDM shares with the app so that a test can script it while it serves).
 
     validate_responses: check every answer against the spec (for tests; costs time).
     """
-    profile = get_profile(profile)
+    if state is None:
+        profile = get_profile(profile)
+        engine = engine or Engine()
+        state = State(engine=engine, identity=identity or Identity.default(profile),
+                      profile=profile, sessions=Sessions(engine.clock))
     spec = load_spec(validate_responses=validate_responses)
     _check_handlers(spec)
-    engine = engine or Engine()
-    state = State(engine=engine, identity=identity or Identity.default(profile),
-                  profile=profile, sessions=Sessions(engine.clock))
     pipeline = Pipeline(state, spec, validate_responses)
     app = web.Application(client_max_size=client_max_size)
     app[STATE] = state
     # `[\s\S]` and not `.`: a path may carry an encoded newline.
     app.router.add_route("*", BASE_PATH + r"{tail:(/[\s\S]*)?}", pipeline.handle)
-    app.router.add_route("*", r"/{tail:[\s\S]*}", _outside)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", pipeline.outside)
     return app
 
 
@@ -81,6 +88,17 @@ def _check_handlers(spec: Spec) -> None:
 
 def _since(op: Operation, spec: Spec) -> str | None:
     return spec.document["paths"][op.path][op.method.lower()].get(_SINCE_KEY)
+
+
+class ConnectionDropped(Exception):
+    """A scripted failure: the connection closes with no answer."""
+
+
+@dataclass
+class Prepared:
+    crest: CrestRequest
+    op: Operation
+    path_params: dict[str, str]
 
 
 class Pipeline:
@@ -103,37 +121,130 @@ class Pipeline:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
 
+    async def outside(self, request: web.Request) -> web.Response:
+        """A path outside /openidm: IDM's 404, and a request the mock could not serve."""
+        state = self.state
+        headers = lower_case_headers(request.headers.items())
+        body = await request.read()
+        with state.lock:
+            exchange = state.journal.open(state.engine.clock.now(), request.method,
+                                          request.rel_url.raw_path, request.query.items(),
+                                          headers, body)
+        exchange.unserved = "outside /openidm"
+        response = error_response(IdmError(404, f"Resource '{request.path.strip('/')}' "
+                                                "not found"))
+        exchange.status, exchange.raw_response = response.status, response.body
+        return response
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         body = await request.read()
         headers = lower_case_headers(request.headers.items())
-        # Parsing cookies costs time: only when there are some.
-        cookies = request.cookies if "cookie" in headers else {}
-        principal = authenticate(headers, cookies, state.identity, state.sessions)
+        raw_path = request.rel_url.raw_path[len(BASE_PATH):]
+        exchange = state.journal.open(state.engine.clock.now(), request.method,
+                                      BASE_PATH + raw_path, request.query.items(), headers, body)
         try:
-            response = self._serve(request, headers, body, principal)
+            response = await self._answer(request, raw_path, headers, body, exchange)
         except IdmError as error:
             response = error_response(error)
+        except ConnectionDropped:  # a scripted failure: no answer at all
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=499)  # never sent: the connection is gone
+        exchange.status = response.status
+        exchange.raw_response = response.body if isinstance(response.body, bytes) else b""
+        return response
+
+    async def _answer(self, request: web.Request, raw_path: str, headers: dict[str, str],
+                      body: bytes, exchange: Exchange) -> web.Response:
+        state = self.state
+        # Parsing cookies costs time: only when there are some.
+        cookies = request.cookies if "cookie" in headers else {}
+        with state.lock:
+            principal = self._authenticate(headers, cookies, exchange)
+            exchange.user = principal.name
+            try:
+                prepared: Prepared | IdmError = self._prepare(request, raw_path, headers, body,
+                                                              principal, exchange)
+            except IdmError as error:
+                prepared = error
+            operation = prepared.op.operation_id if isinstance(prepared, Prepared) else None
+            fault = (state.faults.route_fault(request.method, raw_path.strip("/"), operation,
+                                              exchange.params)
+                     if state.faults.routes else None)
+        if fault is not None:
+            exchange.fault = fault.describe()
+            if fault.latency:
+                await asyncio.sleep(fault.latency)
+            if fault.drop:
+                raise ConnectionDropped()
+            if fault.status is not None:
+                prepared = IdmError(fault.status, fault.message, fault.detail)
+        if isinstance(prepared, IdmError):
+            response = error_response(prepared)
+        else:
+            with state.lock:
+                try:
+                    response = self._execute(request, prepared, principal)
+                except IdmError as error:
+                    response = error_response(error)
         if headers.get("x-openidm-nosession", "").lower() != "true":
             response.set_cookie(SESSION_COOKIE, state.sessions.issue(principal.user), path="/",
                                 httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return response
 
-    def _serve(self, request: web.Request, headers: dict[str, str], body: bytes,
-               principal: Principal) -> web.Response:
+    def _authenticate(self, headers: dict[str, str], cookies: Mapping[str, str],
+                      exchange: Exchange) -> Principal:
+        state, auth_faults = self.state, self.state.faults.auth
+        if auth_faults.refuse_next:
+            auth_faults.refuse_next -= 1
+            auth_faults.refused += 1
+            exchange.fault = "refuse the next requests with 401"
+            raise unauthorized()
+        token = cookies.get(SESSION_COOKIE)
+        if token and auth_faults.sessions_expired:
+            claims = state.sessions.claims(token)
+            if claims is not None and state.sessions.expired(claims):
+                auth_faults.expired_cookies_refused += 1
+                exchange.fault = "expired session cookie"
+        principal = authenticate(headers, cookies, state.identity, state.sessions)
+        name = principal.name if principal.via == "cookie" else attempted_user(headers)
+        for refusals, what in ((auth_faults.locked_out, "locked out"),
+                               (auth_faults.rejected_passwords, "password rejected")):
+            if name in refusals and (what == "locked out" or principal.via != "cookie"):
+                refusals[name] += 1
+                exchange.fault = f"{name}: {what}"
+                raise unauthorized()
+        return principal
+
+    def _prepare(self, request: web.Request, raw_path: str, headers: dict[str, str],
+                 body: bytes, principal: Principal, exchange: Exchange) -> Prepared:
+        """Everything up to the handler: Common REST, access rules, routing, the spec."""
         state = self.state
-        raw_path = request.rel_url.raw_path[len(BASE_PATH):]
         crest = parse_request(request.method, raw_path, request.query.items(), headers, body,
                               state.profile)
         authorize(state, principal, crest, headers)
-        op, path_params = self._route(crest)
+        try:
+            op, path_params = self._route(crest)
+        except IdmError as error:
+            if error.status == 404 and "not found" in (error.message or ""):
+                exchange.unserved = "no such path in the spec"
+            raise
+        exchange.operation = op.operation_id
         violation = op.check_request(crest.params, crest.content)
         if violation is not None:
+            exchange.unserved = f"the spec rejects it ({violation})"
             raise IdmError(op.invalid_status, f"Invalid request for {op.operation_id}, "
                                               f"{violation}")
+        return Prepared(crest, op, path_params)
+
+    def _execute(self, request: web.Request, prepared: Prepared,
+                 principal: Principal) -> web.Response:
+        crest, op = prepared.crest, prepared.op
         try:
-            reply = HANDLERS[op.operation_id](Call(state, crest, principal, path_params))
+            reply = HANDLERS[op.operation_id](Call(self.state, crest, principal,
+                                                   prepared.path_params))
         except EngineError as exc:
             raise IdmError(500, exc.message) from None  # IDM's providers' catch-all
         return self._respond(request, crest, op, reply)
@@ -206,5 +317,4 @@ def error_response(error: IdmError) -> web.Response:
     return json_response(error.body(), error.status)
 
 
-async def _outside(request: web.Request) -> web.Response:
-    return error_response(IdmError(404, f"Resource '{request.path.strip('/')}' not found"))
+

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..engine.clock import Clock
@@ -42,24 +43,41 @@ class Sessions:
     def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
         self.clock = clock
         self._secret = secret or os.urandom(32)
+        # Tokens of an earlier generation are refused: `expire_all` is a scripted failure.
+        self.generation = 0
+
+    def expire_all(self) -> None:
+        """Every token issued so far stops being accepted."""
+        self.generation += 1
+
+    def expired(self, claims: Mapping[str, Any]) -> bool:
+        return claims.get("gen", 0) < self.generation
 
     def issue(self, user: User) -> str:
-        expires = self.clock.now() + SESSION_LIFETIME
+        now = self.clock.now()
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = _b64(json.dumps({"sub": user.name, "exp": int(expires.timestamp())}).encode())
+        claims = _b64(json.dumps({"sub": user.name, "iat": now.timestamp(),
+                                  "exp": int((now + SESSION_LIFETIME).timestamp()),
+                                  "gen": self.generation}).encode())
         return f"{header}.{claims}.{self._sign(header, claims)}"
 
     def verify(self, token: str) -> str | None:
         """The user name a valid, unexpired token carries; None for anything else."""
+        claims = self.claims(token)
+        if (claims is None or claims["exp"] <= self.clock.now().timestamp()
+                or self.expired(claims)):
+            return None
+        return str(claims["sub"])
+
+    def claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this mock signed, expired or not."""
         parts = token.split(".")
         if len(parts) != 3 or not hmac.compare_digest(self._sign(parts[0], parts[1]), parts[2]):
             return None
         try:
             claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-            if claims["exp"] <= self.clock.now().timestamp():
-                return None
-            return str(claims["sub"])
-        except (ValueError, KeyError, TypeError, binascii.Error):
+            return claims if {"sub", "iat", "exp"} <= claims.keys() else None
+        except (ValueError, TypeError, binascii.Error, AttributeError):
             return None
 
     def _sign(self, header: str, claims: str) -> str:
@@ -83,6 +101,21 @@ def decode_header_value(value: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def attempted_user(headers: Mapping[str, str]) -> str | None:
+    """The user name a request's credentials claim, before any password is checked."""
+    username = headers.get("x-openidm-username")
+    if username is not None:
+        return decode_header_value(username)
+    authorization = headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return decode_header_value(decoded.decode("utf-8", "surrogateescape")).partition(":")[0]
+    return None
 
 
 def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identity: Identity,

@@ -36,6 +36,7 @@ _SORT = SortPolicy({
 
 
 @operation("createProcessInstance")
+@operation("createProcessInstanceHistory")
 def create_instance(call: Call) -> Reply:
     variables: dict[str, Any] = dict(call.request.content or {})
     key, definition_id, business_key = (variables.pop(k, None) for k in RESERVED_KEYS)

@@ -36,7 +36,7 @@ def definition(d: ProcessDefinition) -> dict[str, Any]:
         "description": d.model.documentation,
         "eventSupport": {},
         "executionListeners": {},
-        "graphicalNotationDefined": d.diagram_resource_name is not None,
+        "graphicalNotationDefined": d.model.graphical_notation,
         "hasStartFormKey": start.form_key is not None,
         "historyLevel": None,
         "ioSpecification": None,

@@ -317,7 +317,7 @@ def test_read_without_diagram_field_has_no_diagram(idm, role):
     add_diagram(idm, role)
     body = idm.request("GET", f"{DEFS}/{role}").json()
     assert "diagram" not in body
-    assert body["graphicalNotationDefined"] is True
+    assert body["graphicalNotationDefined"] is False  # a picture is not diagram data (DI)
     assert body["processDiagramResourceName"] == "roleRequest.roleRequest.png"
 
 

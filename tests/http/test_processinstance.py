@@ -766,9 +766,6 @@ def test_history_read_equals_the_running_read(idm):
         idm.request("GET", f"{INSTANCES}/{instance}").json()
 
 
-@pytest.mark.xfail(strict=True, reason="mock bug (reference row marked inferred): "
-                                       "POST processinstance/history?_action=create is 501 "
-                                       "CREATE; reference 5.6 says it starts a process")
 def test_create_on_the_history_collection_starts_a_process(idm, role):
     response = idm.request("POST", f"{HISTORY}?_action=create", json={"_key": "roleRequest"})
     assert response.status_code == 201

@@ -1,0 +1,362 @@
+"""MockIDM: the one object a test scripts.
+
+It holds a mock IDM's whole state (definitions, instances, users, access rules, the clock,
+scripted failures, the request journal) and reaches it three ways: from Python, from the
+pytest plugin, and, for a server in another process, through the admin API. Every method
+takes the state's lock, so a test can script the mock while its server thread serves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .engine import Engine, ProcessDefinition, ProcessInstance, ProcessModel, Task, TaskQuery
+from .engine.snapshot import dump_engine, load_engine
+from .http.app import create_app
+from .http.auth import Sessions
+from .http.call import State
+from .http.faults import Fault
+from .http.journal import Exchange, Journal
+from .identity import AUTHORIZED, Identity, ProcessAccessRule
+from .profile import Profile, get_profile
+from .samples import deploy_samples
+from .server import ThreadedServer
+
+ADMIN = "openidm-admin"
+
+
+class MockIDM:
+    def __init__(self, profile: str | Profile = "8.1", *, journal_limit: int | None = None
+                 ) -> None:
+        self.profile = get_profile(profile)
+        engine = Engine()
+        self.state = State(engine=engine, identity=Identity.default(self.profile),
+                           profile=self.profile, sessions=Sessions(engine.clock),
+                           journal=Journal(journal_limit))
+        self._server: ThreadedServer | None = None
+        self._baseline: dict[str, Any] | None = None
+
+    # hosting -------------------------------------------------------------------------------
+
+    def app(self, *, validate_responses: bool = False) -> web.Application:
+        """An aiohttp application serving this mock (several may share it)."""
+        return create_app(state=self.state, validate_responses=validate_responses)
+
+    @contextmanager
+    def serve(self, *, validate_responses: bool = False) -> Iterator[MockIDM]:
+        """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set."""
+        with ThreadedServer(lambda: self.app(validate_responses=validate_responses)) as server:
+            self._server = server
+            try:
+                yield self
+            finally:
+                self._server = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the API, ending in /openidm."""
+        if self._server is None:
+            raise RuntimeError("the mock is not serving: use `with mock.serve():`")
+        return self._server.url
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The default administrator's credential headers."""
+        return {"X-OpenIDM-Username": ADMIN, "X-OpenIDM-Password": ADMIN}
+
+    @property
+    def engine(self) -> Engine:
+        return self.state.engine
+
+    # definitions ---------------------------------------------------------------------------
+
+    def deploy(self, *models: ProcessModel, name: str | None = None,
+               resources: Mapping[str, bytes] | None = None) -> list[ProcessDefinition]:
+        """Deploy process models (declared in Python with `linear_process(...)`, or parsed
+        BPMN) as one deployment, with the files that came with them."""
+        with self.state.lock:
+            return self.engine.deploy(models, name=name, resources=resources)
+
+    def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"
+                    ) -> list[ProcessDefinition]:
+        with self.state.lock:
+            return self.engine.deploy_bpmn(text, name)
+
+    def deploy_file(self, path: str | Path) -> list[ProcessDefinition]:
+        with self.state.lock:
+            return self.engine.deploy_file(path)
+
+    def deploy_folder(self, path: str | Path) -> list[ProcessDefinition]:
+        with self.state.lock:
+            return self.engine.deploy_folder(path)
+
+    def deploy_samples(self) -> list[ProcessDefinition]:
+        """The built-in sample workflows (see mockidm/samples)."""
+        with self.state.lock:
+            return deploy_samples(self.engine)
+
+    def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
+                    key: str | None = None) -> None:
+        """The variables a script or service task would set (the mock runs no scripts)."""
+        with self.state.lock:
+            self.engine.set_outputs(activity_id, variables, key=key)
+
+    # users and access ----------------------------------------------------------------------
+
+    def add_user(self, name: str, password: str, roles: Iterable[str] = (AUTHORIZED,)) -> None:
+        """An internal user with these roles (bare names get the profile's role prefix)."""
+        with self.state.lock:
+            self.state.identity.add_user(name, password, roles)
+
+    def add_managed_user(self, user_name: str, password: str,
+                         authz_roles: Iterable[str] = ()) -> None:
+        """A managed user: `openidm-authorized` plus its `authzRoles`, as IDM grants them."""
+        self.add_user(user_name, password, [AUTHORIZED, *authz_roles])
+
+    def set_process_access(self, rules: Iterable[ProcessAccessRule] | Mapping[str, Any]
+                           | str | Path) -> None:
+        """IDM's process-access rules: a list of rules, the JSON of a process-access.json,
+        or the path of such a file."""
+        if isinstance(rules, str | Path):
+            rules = json.loads(Path(rules).read_text(encoding="utf-8"))
+        if isinstance(rules, Mapping):
+            rules = Identity.parse_process_access(rules)
+        with self.state.lock:
+            self.state.identity.process_access = list(rules)
+
+    # state mid-flow ------------------------------------------------------------------------
+
+    def start_process(self, key: str | None = None, *, definition_id: str | None = None,
+                      business_key: str | None = None,
+                      variables: Mapping[str, Any] | None = None,
+                      user: str = ADMIN) -> ProcessInstance:
+        with self.state.lock:
+            return self.engine.start(key=key, definition_id=definition_id,
+                                     business_key=business_key, variables=variables, user=user)
+
+    def tasks(self, instance_id: str | None = None) -> list[Task]:
+        """Active tasks, of one instance or of all."""
+        with self.state.lock:
+            return self.engine.query_tasks(TaskQuery(instance_id=instance_id))
+
+    def claim(self, task_id: str, user: str | None) -> Task:
+        """Claim for `user` (None gives the task back)."""
+        with self.state.lock:
+            return self.engine.claim(task_id, user)
+
+    def complete(self, task_id: str, variables: Mapping[str, Any] | None = None) -> Task:
+        with self.state.lock:
+            return self.engine.complete(task_id, variables)
+
+    # time ----------------------------------------------------------------------------------
+
+    def freeze_time(self, at: datetime | None = None) -> None:
+        with self.state.lock:
+            self.engine.clock.freeze(at)
+
+    def unfreeze_time(self) -> None:
+        with self.state.lock:
+            self.engine.clock.unfreeze()
+
+    def advance_time(self, by: timedelta | float) -> None:
+        """Move a frozen (or, from now, frozen) clock forward; a number is seconds."""
+        with self.state.lock:
+            self.engine.clock.advance(by if isinstance(by, timedelta) else timedelta(seconds=by))
+
+    # scripted failures ---------------------------------------------------------------------
+
+    def fail_auth(self, times: int = 1) -> None:
+        """The next `times` requests get 401, whatever their credentials."""
+        with self.state.lock:
+            self.state.faults.auth.refuse_next += times
+
+    def reject_password(self, user: str) -> None:
+        """Credentials of `user` are refused (401) as if the password were wrong."""
+        with self.state.lock:
+            self.state.faults.auth.rejected_passwords.setdefault(user, 0)
+
+    def lock_out(self, user: str) -> None:
+        """`user` is refused (401) however it authenticates, session cookie included."""
+        with self.state.lock:
+            self.state.faults.auth.locked_out.setdefault(user, 0)
+
+    def expire_sessions(self) -> None:
+        """Every session cookie issued until now is refused from now on."""
+        with self.state.lock:
+            self.state.faults.auth.sessions_expired = True
+            self.state.sessions.expire_all()
+
+    def fault(self, *, method: str | None = None, path: str | None = None,
+              operation: str | None = None, query: Mapping[str, str] | None = None,
+              status: int | None = None, message: str | None = None, detail: Any = None,
+              latency: float = 0.0, drop: bool = False, nth: int | None = None,
+              times: int | None = None, seconds: float | None = None) -> Fault:
+        """A route fault: see `mockidm.http.faults.Fault` for each field."""
+        fault = Fault(method=method, path=path, operation=operation, query=query,
+                      status=status, message=message, detail=detail, latency=latency,
+                      drop=drop, nth=nth, times=times, seconds=seconds)
+        with self.state.lock:
+            return self.state.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Forget every scripted failure, fired or not."""
+        with self.state.lock:
+            self.state.faults.clear()
+
+    # the journal ---------------------------------------------------------------------------
+
+    def requests(self, operation: str | None = None, *, method: str | None = None,
+                 path: str | None = None, status: int | None = None,
+                 user: str | None = None) -> list[Exchange]:
+        """The requests received so far that match every given criterion."""
+        with self.state.lock:
+            entries = self.state.journal.entries()
+        return [e for e in entries
+                if (operation is None or e.operation == operation)
+                and (method is None or e.method == method.upper())
+                and (path is None or e.path.rstrip("/").endswith(path.strip("/")))
+                and (status is None or e.status == status)
+                and (user is None or e.user == user)]
+
+    def assert_called(self, operation: str | None = None, *, times: int | None = None,
+                      body: Mapping[str, Any] | None = None,
+                      query: Mapping[str, str] | None = None, **criteria: Any) -> list[Exchange]:
+        """The matching requests; an AssertionError that explains near misses if there are
+        none (or not `times` of them)."""
+        candidates = self.requests(operation, **criteria)
+        found = [e for e in candidates if _contains(e.body, body) and _contains(e.params, query)]
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = " ".join(f"{k}={v!r}" for k, v in (("operation", operation), ("body", body),
+                                                     ("query", query), *criteria.items())
+                          if v is not None)
+        expected = f"{times} time(s)" if times is not None else "at least once"
+        raise AssertionError(f"expected a request {wanted} {expected}, found {len(found)}.\n"
+                             + self.explain(operation, body=body, query=query))
+
+    def assert_not_called(self, operation: str | None = None, **criteria: Any) -> None:
+        found = self.requests(operation, **criteria)
+        if found:
+            raise AssertionError(f"expected no {operation or 'request'}, found {len(found)}:\n"
+                                 + self.state.journal.render(found))
+
+    def explain(self, operation: str | None = None, *, body: Mapping[str, Any] | None = None,
+                query: Mapping[str, str] | None = None) -> str:
+        """Why no request matched, in IDM's terms: what was sent instead, and what exists."""
+        lines = []
+        with self.state.lock:
+            entries = self.state.journal.entries()
+            keys = sorted({d.key for d in self.engine.definitions()})
+            definition_ids = sorted(d.id for d in self.engine.definitions())
+        operations = sorted({e.operation for e in entries if e.operation})
+        if operation is not None and operation not in operations:
+            close = difflib.get_close_matches(operation, operations, n=3)
+            lines.append(f"no {operation} was received"
+                         + (f"; did you mean {', '.join(close)}?" if close else ""))
+        similar = [e for e in entries if operation is None or e.operation == operation]
+        for entry in similar[-5:]:
+            lines.append("received: " + entry.render())
+            sent = entry.body if isinstance(entry.body, dict) else {}
+            key = sent.get("_key")
+            if isinstance(key, str) and key not in keys:
+                close = difflib.get_close_matches(key, keys, n=3)
+                lines.append(f"  you started `_key={key}`; the deployed keys are "
+                             + ", ".join(f"`{k}`" for k in (close or keys)))
+            definition_id = sent.get("_processDefinitionId")
+            if isinstance(definition_id, str) and definition_id not in definition_ids:
+                lines.append(f"  `_processDefinitionId={definition_id}` is not deployed; "
+                             "deployed: " + ", ".join(definition_ids))
+            if body:
+                for name, value in body.items():
+                    if sent.get(name) != value:
+                        lines.append(f"  body {name}: sent {sent.get(name)!r}, "
+                                     f"expected {value!r}")
+            if query:
+                for name, value in query.items():
+                    if entry.params.get(name) != value:
+                        lines.append(f"  query {name}: sent {entry.params.get(name)!r}, "
+                                     f"expected {value!r}")
+        if not entries:
+            lines.append("the mock received no request at all")
+        return "\n".join(lines)
+
+    @property
+    def journal(self) -> Journal:
+        return self.state.journal
+
+    def clear_journal(self) -> None:
+        with self.state.lock:
+            self.state.journal.clear()
+
+    # fail loud -----------------------------------------------------------------------------
+
+    def unserved(self) -> list[str]:
+        """Requests the mock could not serve: outside /openidm, outside the spec, or
+        rejected by it."""
+        with self.state.lock:
+            return [f"request not served ({e.unserved}): {e.method} {e.target}"
+                    for e in self.state.journal.entries() if e.unserved]
+
+    def unused_failures(self) -> list[str]:
+        """Scripted failures that never fired."""
+        with self.state.lock:
+            return [f"scripted failure never used: {u}" for u in self.state.faults.unused()]
+
+    def problems(self) -> list[str]:
+        """Both: what a test should hear about when it ends."""
+        return self.unserved() + self.unused_failures()
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    def keep_as_initial(self) -> None:
+        """Make the present state what `reset()` returns to (a server's startup state)."""
+        self._baseline = self.snapshot()
+
+    def reset(self) -> None:
+        """Back to the initial state: a new mock's (no definitions or instances, the default
+        users and access rules, a running clock, ids from 1) or the one `keep_as_initial`
+        kept; and always no sessions, no failures, an empty journal."""
+        with self.state.lock:
+            if self._baseline is not None:
+                self.restore(self._baseline)
+            else:
+                engine = Engine()
+                self.state.engine = engine
+                self.state.identity = Identity.default(self.profile)
+                self.state.sessions.clock = engine.clock
+            self.state.sessions.expire_all()  # a new mock knows no session
+            self.state.faults.clear()
+            self.state.journal.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole IDM state as JSON-able data: engine, users, access rules."""
+        with self.state.lock:
+            return {"profile": self.profile.name, "engine": dump_engine(self.engine),
+                    "identity": self.state.identity.to_json()}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        if snapshot.get("profile") != self.profile.name:
+            raise ValueError(f"a snapshot of a {snapshot.get('profile')} mock cannot be "
+                             f"restored into a {self.profile.name} one")
+        engine = load_engine(snapshot["engine"])
+        identity = Identity.from_json(self.profile, snapshot["identity"])
+        with self.state.lock:
+            self.state.engine = engine
+            self.state.identity = identity
+            self.state.sessions.clock = engine.clock
+
+
+def _contains(actual: Any, expected: Mapping[str, Any] | None) -> bool:
+    """Every expected key is there with that value (the rest of `actual` is free)."""
+    if expected is None:
+        return True
+    return isinstance(actual, Mapping) and all(
+        k in actual and actual[k] == v for k, v in expected.items())

@@ -1,0 +1,134 @@
+"""Scripted failures: what a test tells the mock to get wrong, and when.
+
+Two kinds. Authentication failures act before anything else, as IDM's authentication filter
+does: the next N requests refused, one user's password refused, a user locked out, every
+session cookie issued so far expired. Route faults match a request by method, path (a glob
+from /openidm on), operationId or query parameters and answer with an IDM-shaped error, add
+latency or drop the connection; `nth`, `times` and `seconds` say which matching calls fail.
+
+A failure that never fired is reported at the end of a test, so a scripted failure cannot
+silently miss the code it was meant to exercise.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Fault:
+    """One route fault. Matching fields left None match anything."""
+
+    method: str | None = None
+    path: str | None = None  # glob on the path from /openidm on, e.g. "workflow/processinstance*"
+    operation: str | None = None  # the spec's operationId
+    query: Mapping[str, str] | None = None  # parameters the request must carry, with values
+    status: int | None = None  # answer with this status and IDM's envelope...
+    message: str | None = None  # ...and this message (default: the reason phrase)
+    detail: Any = None
+    latency: float = 0.0  # seconds to wait before answering (or failing)
+    drop: bool = False  # close the connection without an answer
+    nth: int | None = None  # fail only the Nth matching call (1-based)
+    times: int | None = None  # fail at most this many matching calls
+    seconds: float | None = None  # fail only during this long after it was set
+    id: int = field(default_factory=itertools.count(1).__next__)
+    matched: int = 0  # matching calls seen
+    fired: int = 0  # calls it failed
+    _since: float = field(default_factory=time.monotonic, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.status is None and not self.drop and not self.latency:
+            raise ValueError("a fault needs a status, drop=True or some latency")
+        if self.method is not None:
+            self.method = self.method.upper()
+
+    def describe(self) -> str:
+        match = " ".join(f"{name}={value!r}" for name, value in (
+            ("method", self.method), ("path", self.path), ("operation", self.operation),
+            ("query", self.query)) if value is not None) or "every request"
+        effect = ("drop the connection" if self.drop else
+                  f"answer {self.status}" if self.status else f"wait {self.latency}s")
+        return f"fault #{self.id} ({match} -> {effect})"
+
+    def matches(self, method: str, path: str, operation: str | None,
+                params: Mapping[str, str]) -> bool:
+        return ((self.method is None or self.method == method)
+                and (self.path is None or fnmatch.fnmatchcase(path, _relative(self.path)))
+                and (self.operation is None or self.operation == operation)
+                and (self.query is None
+                     or all(params.get(k) == v for k, v in self.query.items())))
+
+    def fires(self) -> bool:
+        """Count one matching call; say whether this one fails."""
+        self.matched += 1
+        if self.nth is not None and self.matched != self.nth:
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.seconds is not None and time.monotonic() - self._since > self.seconds:
+            return False
+        self.fired += 1
+        return True
+
+    @property
+    def spent(self) -> bool:
+        """It can never fire again (so it does not count as unused once it has fired)."""
+        return (self.nth is not None and self.matched >= self.nth) or (
+            self.times is not None and self.fired >= self.times)
+
+
+def _relative(path: str) -> str:
+    """A path glob as written in the journal (`/openidm/workflow/...`) or below /openidm."""
+    path = path.strip("/")
+    return path[len("openidm/"):] if path.startswith("openidm/") else path
+
+
+@dataclass
+class AuthFaults:
+    refuse_next: int = 0  # the next N requests get 401 whatever their credentials
+    rejected_passwords: dict[str, int] = field(default_factory=dict)  # user -> times refused
+    locked_out: dict[str, int] = field(default_factory=dict)  # user -> times refused
+    sessions_expired: bool = False  # the cookies issued until then are refused
+    expired_cookies_refused: int = 0
+    refused: int = 0  # how many refuse_next requests were refused
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.routes: list[Fault] = []
+        self.auth = AuthFaults()
+
+    def add(self, fault: Fault) -> Fault:
+        self.routes.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self.routes.clear()
+        self.auth = AuthFaults()
+
+    def route_fault(self, method: str, path: str, operation: str | None,
+                    params: Mapping[str, str]) -> Fault | None:
+        """The first fault that matches this request and fires on it."""
+        for fault in self.routes:
+            if fault.matches(method, path, operation, params) and fault.fires():
+                return fault
+        return None
+
+    def unused(self) -> list[str]:
+        """Scripted failures that never fired."""
+        unused = [f.describe() for f in self.routes if f.fired == 0]
+        auth = self.auth
+        if auth.refuse_next:
+            unused.append(f"refuse the next {auth.refuse_next} request(s) with 401 "
+                          f"({auth.refused} refused so far)")
+        unused += [f"reject the password of {user!r}"
+                   for user, n in auth.rejected_passwords.items() if n == 0]
+        unused += [f"lock out {user!r}" for user, n in auth.locked_out.items() if n == 0]
+        if auth.sessions_expired and auth.expired_cookies_refused == 0:
+            unused.append("expire the session cookies (no expired cookie was presented)")
+        return unused

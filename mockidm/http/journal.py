@@ -1,0 +1,120 @@
+"""The request journal: every request the mock received and what it answered.
+
+Secrets never enter it: passwords, Basic credentials and cookies are replaced before an
+exchange is recorded, so neither the rendered journal nor a snapshot of it can leak them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+REDACTED = "********"
+SECRET_HEADERS = frozenset({"x-openidm-password", "authorization", "cookie",
+                            "x-openidm-reauth-password", "x-mockidm-admin-token"})
+
+
+def redact(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: REDACTED if name in SECRET_HEADERS else value
+            for name, value in headers.items()}
+
+
+def parse_body(body: bytes) -> Any:
+    """The body as JSON when it is JSON, else as text (or None when empty)."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+@dataclass
+class Exchange:
+    """One request and its answer."""
+
+    seq: int
+    time: datetime
+    method: str
+    path: str  # as requested, from /openidm on
+    query: list[tuple[str, str]]
+    headers: dict[str, str]  # lower-case names, secrets redacted
+    raw_body: bytes
+    status: int = 0
+    raw_response: bytes = b""
+    operation: str | None = None  # the spec's operationId, once routed
+    user: str | None = None  # who it authenticated as
+    unserved: str | None = None  # why the mock could not serve it, if it could not
+    fault: str | None = None  # the scripted failure that answered it
+
+    # Parsed when asked for: recording stays cheap on the request path.
+    @property
+    def body(self) -> Any:
+        return parse_body(self.raw_body)
+
+    @property
+    def response(self) -> Any:
+        return parse_body(self.raw_response)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.query)
+
+    @property
+    def target(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query)
+        return f"{self.path}?{query}" if query else self.path
+
+    def render(self) -> str:
+        answer = str(self.status) if self.status else "no answer"
+        parts = [f"#{self.seq} {self.method} {self.target} -> {answer}"]
+        if self.operation:
+            parts.append(self.operation)
+        if self.user:
+            parts.append(f"as {self.user}")
+        if self.fault:
+            parts.append(f"[scripted failure: {self.fault}]")
+        if self.unserved:
+            parts.append(f"[not served: {self.unserved}]")
+        line = " ".join(parts)
+        if self.body is not None:
+            line += f"\n    request: {json.dumps(self.body, default=str)[:500]}"
+        if self.status >= 400 and isinstance(self.response, dict):
+            line += f"\n    answer: {self.response.get('message')}"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time.isoformat(), "method": self.method,
+                "path": self.path, "query": [list(p) for p in self.query],
+                "headers": self.headers, "body": self.body, "status": self.status,
+                "response": self.response, "operation": self.operation, "user": self.user,
+                "unserved": self.unserved, "fault": self.fault}
+
+
+class Journal:
+    """What the mock was asked, oldest first; `limit` caps it for long-running servers."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._entries: deque[Exchange] = deque(maxlen=limit)
+        self._seq = 0
+
+    def open(self, time: datetime, method: str, path: str, query: Iterable[tuple[str, str]],
+             headers: Mapping[str, str], body: bytes) -> Exchange:
+        self._seq += 1
+        exchange = Exchange(self._seq, time, method, path, list(query), redact(headers), body)
+        self._entries.append(exchange)
+        return exchange
+
+    def entries(self) -> list[Exchange]:
+        return list(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._seq = 0
+
+    def render(self, entries: Iterable[Exchange] | None = None) -> str:
+        return "\n".join(e.render() for e in (self._entries if entries is None else entries))
