@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .contract import cli as contract_cli
 from .engine import DefinitionError
 from .facade import MockIDM
 from .http.admin import PREFIX as ADMIN_PREFIX
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="keep the last N requests in the journal (default "
                             f"{DEFAULT_JOURNAL_LIMIT}; 0 keeps them all)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    contract_cli.add_parser(commands)
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "contract":
+        return contract_cli.run(args)
     return 2
 
 

@@ -1,0 +1,128 @@
+"""`mockidm contract`: check a running server (the mock or a real IDM) against the catalogue.
+
+Exit codes: 0 every selected rule passed (or could not run here and was skipped), 1 a rule
+failed, 2 the kit could not start (bad arguments, server unreachable, credentials refused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from .settings import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_PASSWORD,
+    DEFAULT_TIMEOUT,
+    DEFAULT_URL,
+    DEFAULT_USER,
+    PASSWORD_ENV,
+    PROFILES,
+    URL_ENV,
+    USER_ENV,
+)
+
+DESCRIPTION = (
+    "Check that a PingIDM workflow server (mockidm serve, or a real IDM) honours the rules "
+    "clients depend on. Each rule runs one scenario over HTTP; rules that start processes "
+    "delete every instance they started at the end (--read-only runs none of them).")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `contract` sub-command to the `mockidm` command's sub-parsers."""
+    parser = subparsers.add_parser("contract", help="check a server against the contract kit",
+                                   description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help=f"base URL of the server, with its context path (env "
+                                      f"{URL_ENV}; default {DEFAULT_URL})")
+    parser.add_argument("--user", help=f"user to authenticate as (env {USER_ENV}; default "
+                                       f"{DEFAULT_USER})")
+    parser.add_argument("--password", help=f"its password (env {PASSWORD_ENV}, better than "
+                                           "the command line; default openidm-admin)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="8.1",
+                        help="IDM release whose behaviour to expect where releases differ "
+                             "(default 8.1)")
+    parser.add_argument("--rules", action="append", metavar="IDS",
+                        help="rules to run: ids or globs, comma-separated, repeatable "
+                             "(e.g. 'business-key-*,no-etag'; default all; see --list)")
+    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N",
+                        help="examples per operation for the schema-driven checks "
+                             f"(default {DEFAULT_MAX_EXAMPLES})")
+    parser.add_argument("--read-only", action="store_true",
+                        help="run only reads and negative checks: start, claim, complete "
+                             "and delete nothing (for production servers)")
+    parser.add_argument("--process-key", action="append", default=[], metavar="KEY",
+                        help="start only processes with this key (repeatable; default any "
+                             "deployed key)")
+    parser.add_argument("--junit-xml", metavar="FILE",
+                        help="also write the results as JUnit XML (one testcase per rule)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"per request (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines, only the "
+                                                            "summary")
+    parser.add_argument("--list", action="store_true",
+                        help="list the rules (id, writes or not, reference section, "
+                             "statement) and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:  # the kit's HTTP client is an optional dependency of mockidm (the `test` extra)
+        from . import runner
+        from .report import summary, write_junit_xml
+        from .rules import UnknownRule, select
+        from .target import Target
+    except ImportError as exc:
+        print(f"mockidm contract needs {exc.name}: pip install 'mockidm[test]'",
+              file=sys.stderr)
+        return 2
+    patterns = [p for value in args.rules or () for p in value.split(",")]
+    try:
+        rules = select(patterns)
+    except UnknownRule as exc:
+        print(f"mockidm contract: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        print(listing(rules))
+        return 0
+    target = Target(
+        args.url or os.environ.get(URL_ENV) or DEFAULT_URL,
+        args.user or os.environ.get(USER_ENV) or DEFAULT_USER,
+        args.password or os.environ.get(PASSWORD_ENV) or DEFAULT_PASSWORD,
+        args.profile, read_only=args.read_only, max_examples=args.max_examples,
+        process_keys=args.process_key, timeout=args.timeout)
+    try:
+        runner.preflight(target)
+    except runner.Unusable as exc:
+        print(f"mockidm contract: {exc}", file=sys.stderr)
+        return 2
+    mode = ", read-only" if target.read_only else ""
+    print(f"mockidm contract: {len(rules)} rules against {target.base_url} "
+          f"(profile {target.expect.name}{mode}, run {target.run_id})", flush=True)
+    report = runner.run(target, rules, progress=None if args.quiet else sys.stdout)
+    print()
+    print(summary(report))
+    if args.junit_xml:
+        write_junit_xml(report, args.junit_xml)
+        print(f"JUnit XML: {args.junit_xml}")
+    return 0 if report.ok else 1
+
+
+def listing(rules: list[Any]) -> str:
+    width = max(len(r.id) for r in rules)
+    return "\n".join(f"{r.id:<{width}}  {'writes' if r.writes else 'reads ':<6}  "
+                     f"§{r.section:<14}  {r.statement}" for r in rules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mockidm contract", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The catalogue: rules a workflow server must honour, each with an executable scenario.
+
+A rule is data (id, one-line statement, reference section, what it needs) plus a function that
+takes a `Target` and raises `RuleFailed` or `Skip`; it may return a note. Scenarios live in
+`scenarios/`, one module per theme, and register themselves with `@rule`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .target import Target
+
+Scenario = Callable[[Target], "str | None"]
+
+_SCENARIO_MODULES = ("start", "errors", "protocol", "tasks")
+# The schemathesis checks, written separately, register their rules the same way.
+_OPTIONAL_MODULES = ("mockidm.contract.checks",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    statement: str
+    section: str  # of the behavioural reference (idm-workflow-reference.md)
+    run: Scenario
+    writes: bool  # starts, claims, completes or deletes: never run in read-only mode
+    needs: str = ""  # what the server must have deployed for the rule to run
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id: str, statement: str, section: str, *, writes: bool = False,
+         needs: str = "") -> Callable[[Scenario], Scenario]:
+    """Register a scenario as a rule of the catalogue."""
+    def register(run: Scenario) -> Scenario:
+        known = RULES.get(id)
+        # The same scenario imported again (a test runner that reloads modules) replaces
+        # itself; two scenarios claiming one id is a mistake.
+        if known is not None and (known.run.__module__, known.run.__qualname__) != (
+                run.__module__, run.__qualname__):
+            raise ValueError(f"rule {id!r} is registered twice")
+        RULES[id] = Rule(id, statement, section, run, writes, needs)
+        return run
+    return register
+
+
+def catalogue() -> list[Rule]:
+    """Every rule, in the order they run."""
+    for name in _SCENARIO_MODULES:
+        importlib.import_module(f"{__package__}.scenarios.{name}")
+    for name in _OPTIONAL_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    return list(RULES.values())
+
+
+class UnknownRule(ValueError):
+    pass
+
+
+def select(patterns: Iterable[str] | None = None) -> list[Rule]:
+    """The rules whose id matches one of the globs (`business-key-*`), in catalogue order; all
+    of them without patterns. A pattern that matches nothing is an error (a typo in CI should
+    not pass by running nothing)."""
+    rules = catalogue()
+    patterns = [p.strip() for p in patterns or () if p.strip()]
+    if not patterns:
+        return rules
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(r.id, pattern) for r in rules):
+            raise UnknownRule(f"no rule matches {pattern!r}; the rules are: "
+                              + ", ".join(r.id for r in rules))
+    return [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]

@@ -1,0 +1,1 @@
+"""The scenarios of the rule catalogue, one module per theme; each registers with `@rule`."""

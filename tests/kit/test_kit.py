@@ -1,0 +1,227 @@
+"""The contract kit against live servers: the mock passes every rule, and each deliberately
+broken server fails exactly the rule it breaks."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from broken_servers import BROKEN, Broken, Handler, mock_app
+
+import mockidm.contract
+from mockidm import Engine
+from mockidm.contract import PASSED, SKIPPED, Report, Skip, Target, catalogue, run, select
+from mockidm.samples import SAMPLES_DIR
+from mockidm.server import ThreadedServer
+
+CONTRACT_DIR = Path(mockidm.contract.__file__).parent
+
+
+@contextmanager
+def serve(factory: Callable[[], web.Application]) -> Iterator[ThreadedServer]:
+    with ThreadedServer(factory) as server:
+        yield server
+
+
+def check(server: ThreadedServer, **options: Any) -> tuple[Report, Target]:
+    target = Target(server.url, **options)
+    return run(target), target
+
+
+def statuses(report: Report) -> dict[str, str]:
+    return {r.rule_id: r.status for r in report.results}
+
+
+# The unbroken mock ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", ["8.1", "6.5"])
+def test_the_mock_passes_every_rule(profile: str) -> None:
+    with serve(lambda: mock_app(profile=profile)) as server:
+        started = time.perf_counter()
+        report, _ = check(server, profile=profile)
+        seconds = time.perf_counter() - started
+    print(f"\nthe whole kit ({len(report.results)} rules) against the mock, profile {profile}: "
+          f"{seconds:.2f} s")
+    assert statuses(report) == {r.id: PASSED for r in catalogue()}, [
+        r.message for r in report.results if r.status != PASSED]
+    assert seconds < 60
+
+
+def test_the_cleanup_leaves_no_instance_the_kit_started() -> None:
+    engine = Engine()
+    with serve(lambda: mock_app(engine)) as server:
+        report, target = check(server)
+        running = server.call(lambda: list(engine.store.running))
+        runs = server.call(lambda: {i.variables.get("mockidmContractRun")
+                                    for i in engine.store.instances.values()})
+    assert target.created and report.cleanup.created == len(target.created)
+    assert report.cleanup.leftovers == []
+    assert running == []
+    assert runs == {target.run_id}  # every instance is marked with the run that started it
+
+
+def test_the_cleanup_lists_what_it_could_not_delete() -> None:
+    broken = next(b for b in BROKEN if b.name == "delete-keeps-running")
+    with serve(broken.app) as server:
+        report, target = check(server)
+    assert {instance for instance, _ in report.cleanup.leftovers} == set(target.created)
+    assert all("still runs" in why for _, why in report.cleanup.leftovers)
+
+
+# Broken servers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("broken", BROKEN, ids=str)
+def test_each_broken_server_fails_exactly_its_rule(broken: Broken) -> None:
+    with serve(broken.app) as server:
+        report, _ = check(server)
+    failed = {r.rule_id: r.message for r in report.failed}
+    assert set(failed) == {broken.rule}, failed
+    message = failed[broken.rule]
+    assert "expected:" in message and "got:" in message and "reproduce: curl" in message
+
+
+@pytest.mark.parametrize("broken", [b for b in BROKEN if not select([b.rule])[0].writes],
+                         ids=str)
+def test_read_only_mode_still_catches_what_reads_can_see(broken: Broken) -> None:
+    with serve(broken.app) as server:
+        report, _ = check(server, read_only=True)
+    assert {r.rule_id for r in report.failed} == {broken.rule}
+
+
+def test_every_rule_has_a_broken_server() -> None:
+    rules = {r.id for r in catalogue()}
+    caught = {b.rule for b in BROKEN}
+    assert rules - caught == set(), "rules no broken server proves can fail"
+    assert caught - rules == set(), "broken servers for rules that do not exist"
+    assert len({b.name for b in BROKEN}) == len(BROKEN)
+
+
+# Read-only mode ---------------------------------------------------------------------------------
+
+def test_read_only_mode_writes_nothing() -> None:
+    engine = Engine()
+    journal: list[tuple[str, str, int]] = []
+
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        journal.append((request.method, request.path_qs, response.status))
+        return response
+
+    with serve(lambda: mock_app(engine, middleware=record)) as server:
+        report, target = check(server, read_only=True)
+        instances = server.call(lambda: len(engine.store.instances))
+    assert instances == 0 and target.created == [] and report.cleanup.created == 0
+    writes = [(m, p, s) for m, p, s in journal
+              if m in ("PUT", "DELETE", "PATCH") or (m == "POST" and s < 300)]
+    assert writes == []
+    assert not any("_action=claim" in p or "_action=complete" in p for _, p, _ in journal)
+    by_rule = {r.id: r for r in catalogue()}
+    for result in report.results:
+        expected = SKIPPED if by_rule[result.rule_id].writes else PASSED
+        assert result.status == expected, (result.rule_id, result.message)
+
+
+def test_read_only_refuses_to_send_a_write() -> None:
+    """The guard sits in the HTTP client itself, under every scenario."""
+    target = Target("http://127.0.0.1:9/openidm", read_only=True)  # nothing listens there
+    for method, path in (("POST", "workflow/processinstance"), ("DELETE", "workflow/x/1"),
+                         ("PUT", "workflow/taskinstance/1"), ("PATCH", "workflow/x")):
+        with pytest.raises(Skip, match="read-only mode"):
+            target.request(method, path, json={})
+    with pytest.raises(Skip, match="read-only mode"):
+        target.start({"_key": "anything"})
+
+
+# Servers that lack what a rule needs ------------------------------------------------------------
+
+def test_a_rule_that_cannot_run_says_why_and_is_skipped() -> None:
+    """Only one version of each key: `key-starts-latest` has nothing to check."""
+    def one_version_each() -> web.Application:
+        engine = Engine()
+        for name in ("02-contractor-onboarding.bpmn20.xml", "03-role-request.bpmn20.xml"):
+            engine.deploy_file(SAMPLES_DIR / name)
+        return mock_app(engine, samples=False)
+
+    with serve(one_version_each) as server:
+        report, _ = check(server)
+    skipped = {r.rule_id: r.message for r in report.results if r.status == SKIPPED}
+    assert set(skipped) == {"key-starts-latest"}
+    assert "two or more versions" in skipped["key-starts-latest"]
+    assert report.ok
+
+
+def test_an_empty_server_skips_what_needs_a_definition_and_checks_the_rest() -> None:
+    with serve(lambda: mock_app(samples=False)) as server:
+        report, _ = check(server)
+    needs_definition = {r.id for r in catalogue() if r.writes} | {"rev-is-string", "no-etag"}
+    skipped = {r.rule_id: r.message for r in report.results if r.status == SKIPPED}
+    assert set(skipped) == needs_definition
+    assert all(any(why in m for why in ("no process definition is deployed", "two or more "
+                                        "versions", "declares a user task"))
+               for m in skipped.values()), skipped
+    assert report.ok
+
+
+def test_process_keys_limit_what_the_kit_starts() -> None:
+    engine = Engine()
+    with serve(lambda: mock_app(engine)) as server:
+        report, _ = check(server, process_keys=["roleRequest"])
+        keys = server.call(lambda: {i.definition.key for i in engine.store.instances.values()})
+    assert keys == {"roleRequest"}
+    assert statuses(report)["key-starts-latest"] == SKIPPED  # roleRequest has one version
+    assert report.ok
+
+
+# Failure messages -------------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_the_curl_line_of_a_failure_reproduces_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = next(b for b in BROKEN if b.name == "unknown-key-500")
+    with serve(broken.app) as server:
+        report, _ = check(server)
+        message = next(r.message for r in report.failed)
+        line = next(s for s in message.splitlines() if "reproduce:" in s).split("reproduce: ")[1]
+        assert "$MOCKIDM_CONTRACT_PASSWORD" in line and "openidm-admin\"" not in line
+        monkeypatch.setenv("MOCKIDM_CONTRACT_PASSWORD", "openidm-admin")
+        out = subprocess.run(["sh", "-c", line], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("HTTP/1.1 500")
+    assert "no processes deployed with key" in out.stdout
+
+
+# The one rule ---------------------------------------------------------------------------------
+
+def test_the_kit_talks_http_only() -> None:
+    """It must work the same against a real IDM: no import of the mock's engine, HTTP layer
+    or facade."""
+    forbidden = ("mockidm.engine", "mockidm.http", "mockidm.facade", "mockidm.server",
+                 "mockidm.samples", "aiohttp")
+    for path in CONTRACT_DIR.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: must stay inside mockidm.contract
+                    depth = len(path.relative_to(CONTRACT_DIR).parts) - 1
+                    assert node.level <= depth + 1, f"{path}: from {'.' * node.level} import"
+                    continue
+                names = [node.module or ""]
+            for name in names:
+                assert not (name == "mockidm" or name.startswith(forbidden)), f"{path}: {name}"
+
+
+def test_two_scenarios_cannot_claim_one_rule_id() -> None:
+    catalogue()
+    with pytest.raises(ValueError, match="registered twice"):
+        mockidm.contract.rule("no-etag", "another", "1.4")(lambda target: None)
+    assert [r.id for r in select(["*-404", "no-etag"])] == [
+        "unknown-key-404", "unknown-definition-id-404", "no-etag"]
