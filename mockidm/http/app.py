@@ -3,18 +3,28 @@
 Every request under `/openidm` runs the same steps, in IDM's order:
 authenticate (401) -> Common REST checks (400/409/412) -> access rules (403) ->
 route (404) -> the operation's spec check -> its handler -> IDM-shaped JSON.
+
+Before those, the mock's own limits, each answered in IDM's envelope and journaled as unserved:
+a URL over `MAX_URL_BYTES` (414), a header over `MAX_HEADER_BYTES` (431), a body over
+`client_max_size` (413) or one that does not arrive within `body_timeout` seconds (408, and the
+connection is closed). aiohttp's parser answers a plain-text 400 itself, before the app, past
+`PARSER_MAX_BYTES` per line or header, over 128 headers, or for a malformed request; its log
+line then names the error but not the request's bytes (they may hold a password).
+A connection that never completes its headers is closed when `idle_timeout` runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..engine import Engine, EngineError
 from ..identity import Identity
@@ -52,16 +62,60 @@ _SINCE_KEY = "x-idm-since"
 
 _COLLECTION_REFUSALS = {READ: "read", UPDATE: "updated", DELETE: "deleted", PATCH: "patched"}
 
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0
+# The mock's limits on the request line and on each header (name and value), as Jetty's
+# default 8 KiB request header buffer: over them, 414 / 431 in IDM's envelope.
+MAX_URL_BYTES = 8192
+MAX_HEADER_BYTES = 8192
+# aiohttp's parser must let such requests through to the app for it to answer them: it reads
+# lines and headers up to this size (its default is 8190) and answers a plain 400 past it.
+PARSER_MAX_BYTES = 128 * 1024
+
+class _LimitError(IdmError):
+    """An answer to a request over one of the mock's limits (URL, headers, body, time)."""
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a malformed request with the bytes around the error, which may be a
+    password header: keep the line, drop those bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = (f"{record.getMessage()}: {exc.code}, {type(exc).__name__} "
+                          "(the request's bytes are not logged: they may hold credentials)")
+            record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+# aiohttp's connection handler logs through this logger (a child of aiohttp.server, so that
+# logging set up for aiohttp still applies), filtered.
+_SERVER_LOG = logging.getLogger("aiohttp.server.mockidm")
+_SERVER_LOG.addFilter(_NoRequestBytes())
+
 
 def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
                identity: Identity | None = None, validate_responses: bool = False,
-               client_max_size: int = 1024 * 1024, state: State | None = None
+               client_max_size: int = DEFAULT_MAX_BODY,
+               body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+               idle_timeout: float | None = None, state: State | None = None
                ) -> web.Application:
     """An aiohttp application serving the workflow API over `engine` (or over `state`, which
     a MockIDM shares with the app so that a test can script it while it serves).
 
     validate_responses: check every answer against the spec (for tests; costs time).
+    client_max_size: the largest request body, in bytes; a larger one is 413.
+    body_timeout: seconds a request body may take to arrive (None: no limit); then 408.
+    idle_timeout: seconds a connection may stay without a complete request, in its headers
+      or between requests, before it is closed (aiohttp's `keepalive_timeout`). None leaves
+      the host's: 75 under `web.run_app` (`mockidm serve`), 3630 under `web.AppRunner`.
     """
+    if client_max_size < 1:
+        raise ValueError("client_max_size must be 1 byte or more")
+    if body_timeout is not None and body_timeout <= 0:
+        raise ValueError("body_timeout must be positive (or None)")
     if state is None:
         profile = get_profile(profile)
         engine = engine or Engine()
@@ -69,9 +123,15 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
                       profile=profile, sessions=Sessions(engine.clock))
     spec = load_spec(validate_responses=validate_responses)
     _check_handlers(spec)
-    pipeline = Pipeline(state, spec, validate_responses)
-    app = web.Application(client_max_size=client_max_size)
+    pipeline = Pipeline(state, spec, validate_responses, max_body=client_max_size,
+                        body_timeout=body_timeout)
+    handler_args: dict[str, Any] = {"max_line_size": PARSER_MAX_BYTES,
+                                    "max_field_size": PARSER_MAX_BYTES, "logger": _SERVER_LOG}
+    if idle_timeout is not None:
+        handler_args["keepalive_timeout"] = idle_timeout
+    app = web.Application(client_max_size=client_max_size, handler_args=handler_args)
     app[STATE] = state
+    app.on_shutdown.append(pipeline.shutting_down)
     # `[\s\S]` and not `.`: a path may carry an encoded newline.
     app.router.add_route("*", BASE_PATH + r"{tail:(/[\s\S]*)?}", pipeline.handle)
     app.router.add_route("*", r"/{tail:[\s\S]*}", pipeline.outside)
@@ -94,6 +154,10 @@ class ConnectionDropped(Exception):
     """A scripted failure: the connection closes with no answer."""
 
 
+class ClientGone(Exception):
+    """The client closed its connection before the whole request arrived."""
+
+
 @dataclass
 class Prepared:
     crest: CrestRequest
@@ -102,47 +166,138 @@ class Prepared:
 
 
 class Pipeline:
-    def __init__(self, state: State, spec: Spec, validate_responses: bool) -> None:
+    def __init__(self, state: State, spec: Spec, validate_responses: bool, *,
+                 max_body: int = DEFAULT_MAX_BODY,
+                 body_timeout: float | None = DEFAULT_BODY_TIMEOUT) -> None:
         self.state = state
         self.validate_responses = validate_responses
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+        # The body reads under way, and whether the server is stopping (see `shutting_down`).
+        self._reading: set[asyncio.Timeout] = set()
+        self._stopping = False
         operations = [op for op in spec.operations
                       if state.profile.executions_and_jobs or _since(op, spec) is None]
         self.router = Router(operations, BASE_PATH)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """A request under /openidm."""
+        return await self._guarded(self._handle, request)
+
+    async def outside(self, request: web.Request) -> web.StreamResponse:
+        """A path outside /openidm: IDM's 404, and a request the mock could not serve."""
+        return await self._guarded(self._outside, request)
+
+    async def _guarded(self, step: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                       request: web.Request) -> web.StreamResponse:
         """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
         try:
-            return await self._handle(request)
+            return await step(request)
         except IdmError as error:
             return error_response(error)
-        except web.HTTPException as exc:  # e.g. a body over the size limit
+        except ClientGone:  # nothing to answer, nothing to journal: the request never came
+            return web.Response(status=499)  # never sent
+        except web.HTTPException as exc:
             return error_response(IdmError(exc.status, exc.reason))
         except Exception as exc:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
 
-    async def outside(self, request: web.Request) -> web.Response:
-        """A path outside /openidm: IDM's 404, and a request the mock could not serve."""
-        state = self.state
-        headers = lower_case_headers(request.headers.items())
-        body = await request.read()
-        with state.lock:
-            exchange = state.journal.open(state.engine.clock.now(), request.method,
-                                          request.rel_url.raw_path, request.query.items(),
-                                          headers, body)
+    async def _outside(self, request: web.Request) -> web.StreamResponse:
+        exchange, _, _, refusal = await self._receive(request, request.rel_url.raw_path)
+        if refusal is not None:
+            return await self._refuse(request, refusal, exchange)
         exchange.unserved = "outside /openidm"
         response = error_response(IdmError(404, f"Resource '{request.path.strip('/')}' "
                                                 "not found"))
         exchange.status, exchange.raw_response = response.status, response.body
         return response
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _receive(self, request: web.Request, path: str
+                       ) -> tuple[Exchange, dict[str, str], bytes, _LimitError | None]:
+        """The request within the mock's limits, read and journaled (the journal's entry, the
+        headers with lower-case names, the body); or why it is not within them."""
         state = self.state
-        body = await request.read()
+        refusal = self._over_limits(request)
+        body = b""
+        if refusal is None:
+            try:
+                body = await self._read_body(request)
+            except _LimitError as error:
+                refusal = error
         headers = lower_case_headers(request.headers.items())
+        with state.lock:
+            exchange = state.journal.open(state.engine.clock.now(), request.method, path,
+                                          request.query.items(), headers, body)
+        return exchange, headers, body, refusal
+
+    @staticmethod
+    def _over_limits(request: web.Request) -> _LimitError | None:
+        if len(request.raw_path) > MAX_URL_BYTES:
+            return _LimitError(414, f"The request URL is longer than {MAX_URL_BYTES} bytes")
+        for name, value in request.raw_headers:
+            if len(name) + len(value) > MAX_HEADER_BYTES:
+                return _LimitError(431, f"The header {name.decode('ascii', 'replace')[:100]} "
+                                        f"is longer than {MAX_HEADER_BYTES} bytes")
+        return None
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        too_large = _LimitError(413, f"The request body is larger than {self.max_body} bytes")
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise too_large  # refused before reading; aiohttp drains what is sent
+        if not request.body_exists:
+            return b""
+        try:
+            # A client that stops half-way through its body must not keep a handler waiting.
+            async with asyncio.timeout(self.body_timeout) as deadline:
+                if self._stopping:
+                    deadline.reschedule(-1)
+                self._reading.add(deadline)
+                try:
+                    return await request.read()
+                finally:
+                    self._reading.discard(deadline)
+        except web.HTTPRequestEntityTooLarge:  # a chunked body, or a lying Content-Length
+            raise too_large from None
+        except ConnectionError:  # the client closed its connection half-way
+            raise ClientGone() from None
+        except TimeoutError:
+            if self._stopping:
+                raise _LimitError(503, "The server is shutting down") from None
+            raise _LimitError(408, f"The request body did not arrive within "
+                                   f"{self.body_timeout:g} seconds") from None
+
+    async def shutting_down(self, app: web.Application) -> None:
+        """The server stops (aiohttp's on_shutdown: it listens no more and waits for the
+        requests under way): a body still to come will not hold it, it is answered 503."""
+        self._stopping = True
+        for deadline in list(self._reading):
+            deadline.reschedule(-1)  # expire now
+
+    async def _refuse(self, request: web.Request, refusal: _LimitError,
+                      exchange: Exchange) -> web.StreamResponse:
+        exchange.unserved = f"over the mock's limits ({refusal.message})"
+        response = error_response(refusal)
+        exchange.status, exchange.raw_response = response.status, response.body
+        if refusal.status in (408, 503):
+            # The rest of the body may never come: answer, then close the connection rather
+            # than let aiohttp wait (up to its 10 s lingering time) to drain it.
+            response.force_close()
+            if request.transport is None:
+                return response  # the client went meanwhile
+            with contextlib.suppress(ConnectionError):
+                await response.prepare(request)
+                await response.write_eof()
+            if request.transport is not None:
+                request.transport.close()  # no data is received past this point
+            request.content.feed_eof()  # so aiohttp does not linger on the unread body
+        return response
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path[len(BASE_PATH):]
-        exchange = state.journal.open(state.engine.clock.now(), request.method,
-                                      BASE_PATH + raw_path, request.query.items(), headers, body)
+        exchange, headers, body, refusal = await self._receive(request, BASE_PATH + raw_path)
+        if refusal is not None:
+            return await self._refuse(request, refusal, exchange)
         try:
             response = await self._answer(request, raw_path, headers, body, exchange)
         except IdmError as error:
@@ -160,6 +315,9 @@ class Pipeline:
         state = self.state
         # Parsing cookies costs time: only when there are some.
         cookies = request.cookies if "cookie" in headers else {}
+        # One critical section from authentication to the handler's answer, so that what the
+        # access rules saw is what the handler acts on (another thread may hold the state:
+        # a test's, or a second server's). Only a scripted fault splits it, at its delay.
         with state.lock:
             principal = self._authenticate(headers, cookies, exchange)
             exchange.user = principal.name
@@ -172,6 +330,8 @@ class Pipeline:
             fault = (state.faults.route_fault(request.method, raw_path.strip("/"), operation,
                                               exchange.params)
                      if state.faults.routes else None)
+            if fault is None:
+                response = self._conclude(request, prepared, principal)
         if fault is not None:
             exchange.fault = fault.describe()
             if fault.latency:
@@ -180,19 +340,23 @@ class Pipeline:
                 raise ConnectionDropped()
             if fault.status is not None:
                 prepared = IdmError(fault.status, fault.message, fault.detail)
-        if isinstance(prepared, IdmError):
-            response = error_response(prepared)
-        else:
             with state.lock:
-                try:
-                    response = self._execute(request, prepared, principal)
-                except IdmError as error:
-                    response = error_response(error)
+                response = self._conclude(request, prepared, principal)
         if headers.get("x-openidm-nosession", "").lower() != "true":
             response.set_cookie(SESSION_COOKIE, state.sessions.issue(principal.user), path="/",
                                 httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return response
+
+    def _conclude(self, request: web.Request, prepared: Prepared | IdmError,
+                  principal: Principal) -> web.Response:
+        """The answer: the refusal found on the way, or the handler's."""
+        if isinstance(prepared, IdmError):
+            return error_response(prepared)
+        try:
+            return self._execute(request, prepared, principal)
+        except IdmError as error:
+            return error_response(error)
 
     def _authenticate(self, headers: dict[str, str], cookies: Mapping[str, str],
                       exchange: Exchange) -> Principal:

@@ -7,6 +7,7 @@ exchange is recorded, so neither the rendered journal nor a snapshot of it can l
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -101,20 +102,27 @@ class Journal:
     def __init__(self, limit: int | None = None) -> None:
         self._entries: deque[Exchange] = deque(maxlen=limit)
         self._seq = 0
+        # The server's thread appends while a test's thread reads: reading a deque that
+        # another thread changes fails, so both go through this lock.
+        self._lock = threading.Lock()
 
     def open(self, time: datetime, method: str, path: str, query: Iterable[tuple[str, str]],
              headers: Mapping[str, str], body: bytes) -> Exchange:
-        self._seq += 1
-        exchange = Exchange(self._seq, time, method, path, list(query), redact(headers), body)
-        self._entries.append(exchange)
+        with self._lock:
+            self._seq += 1
+            exchange = Exchange(self._seq, time, method, path, list(query), redact(headers),
+                                body)
+            self._entries.append(exchange)
         return exchange
 
     def entries(self) -> list[Exchange]:
-        return list(self._entries)
+        with self._lock:
+            return list(self._entries)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._seq = 0
+        with self._lock:
+            self._entries.clear()
+            self._seq = 0
 
     def render(self, entries: Iterable[Exchange] | None = None) -> str:
-        return "\n".join(e.render() for e in (self._entries if entries is None else entries))
+        return "\n".join(e.render() for e in (self.entries() if entries is None else entries))
