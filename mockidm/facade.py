@@ -46,9 +46,10 @@ class MockIDM:
 
     # hosting -------------------------------------------------------------------------------
 
-    def app(self, *, validate_responses: bool = False) -> web.Application:
-        """An aiohttp application serving this mock (several may share it)."""
-        return create_app(state=self.state, validate_responses=validate_responses)
+    def app(self, *, validate_responses: bool = False, **limits: Any) -> web.Application:
+        """An aiohttp application serving this mock (several may share it). `limits`:
+        `client_max_size`, `body_timeout`, `idle_timeout` (see `create_app`)."""
+        return create_app(state=self.state, validate_responses=validate_responses, **limits)
 
     @contextmanager
     def serve(self, *, validate_responses: bool = False) -> Iterator[MockIDM]:

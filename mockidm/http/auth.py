@@ -83,7 +83,8 @@ class Sessions:
             return None
 
     def _sign(self, header: str, claims: str) -> str:
-        return _b64(hmac.new(self._secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+        signed = f"{header}.{claims}".encode("utf-8", "surrogateescape")  # a cookie: any text
+        return _b64(hmac.new(self._secret, signed, hashlib.sha256).digest())
 
 
 def _b64(data: bytes) -> str:
