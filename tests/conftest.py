@@ -34,6 +34,18 @@ class Idm:
     def start(self, body: dict[str, Any]) -> requests.Response:
         return self.request("POST", "workflow/processinstance?_action=create", json=body)
 
+    def query(self, path: str, params: str) -> list[dict[str, Any]]:
+        """The items of a query that must succeed, its envelope checked."""
+        response = self.request("GET", f"{path}?{params}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["resultCount"] == len(body["result"])
+        return body["result"]
+
+    def found(self, path: str, params: str) -> list[str]:
+        """The ids a filtered-query finds."""
+        return [item["_id"] for item in self.query(path, f"_queryId=filtered-query&{params}")]
+
 
 def _serve(profile: str = "8.1") -> Iterator[Idm]:
     engine = Engine()

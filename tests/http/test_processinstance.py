@@ -33,11 +33,7 @@ def start(idm, body):
 
 
 def query(idm, params, path=INSTANCES):
-    response = idm.request("GET", f"{path}?{params}")
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["resultCount"] == len(body["result"])
-    return body["result"]
+    return idm.query(path, params)
 
 
 def ids(items):
@@ -45,7 +41,7 @@ def ids(items):
 
 
 def found(idm, params, path=INSTANCES):
-    return ids(query(idm, f"_queryId=filtered-query&{params}", path))
+    return idm.found(path, params)
 
 
 def tasks_of(idm, instance_id):

@@ -34,11 +34,7 @@ def task_of(idm, instance_id):
 
 
 def query(idm, params, path=TASKS):
-    response = idm.request("GET", f"{path}?{params}")
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["resultCount"] == len(body["result"])
-    return body["result"]
+    return idm.query(path, params)
 
 
 def ids(items):
@@ -46,7 +42,7 @@ def ids(items):
 
 
 def found(idm, params, path=TASKS):
-    return ids(query(idm, f"_queryId=filtered-query&{params}", path))
+    return idm.found(path, params)
 
 
 def action(idm, task_id, name, body=None):
