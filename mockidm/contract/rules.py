@@ -51,13 +51,16 @@ def rule(id: str, statement: str, section: str, *, writes: bool = False,
 
 
 def catalogue() -> list[Rule]:
-    """Every rule, in the order they run."""
-    for name in _SCENARIO_MODULES:
-        importlib.import_module(f"{__package__}.scenarios.{name}")
+    """Every rule, in the order they run: module by module as listed above (the schema-driven
+    rules last, whoever imported them first), each module's in its order."""
+    modules = [f"{__package__}.scenarios.{name}" for name in _SCENARIO_MODULES]
+    for name in modules:
+        importlib.import_module(name)
     for name in _OPTIONAL_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
-    return list(RULES.values())
+    rank = {name: n for n, name in enumerate([*modules, *_OPTIONAL_MODULES])}
+    return sorted(RULES.values(), key=lambda r: rank.get(r.run.__module__, len(rank)))
 
 
 class UnknownRule(ValueError):

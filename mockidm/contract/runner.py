@@ -60,6 +60,13 @@ def preflight(target: Target) -> None:
 
 
 def run_rule(target: Target, rule: Rule) -> Result:
+    result = _run_rule(target, rule)
+    # The schema-driven rules look here first to learn whether a targeted rule already failed.
+    target.outcomes[rule.id] = result.status
+    return result
+
+
+def _run_rule(target: Target, rule: Rule) -> Result:
     if rule.writes and target.read_only:
         return Result(rule.id, SKIPPED, "read-only mode: this rule writes")
     started = time.perf_counter()

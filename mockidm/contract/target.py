@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import requests
 
@@ -74,8 +75,15 @@ class Target:
         # Every call authenticates afresh: a session cookie would outrank the credentials the
         # authentication rules send.
         self.http.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # Every answer passes this hook, whoever sent the request (a scenario or schemathesis),
+        # so no instance the kit starts escapes the cleanup.
+        self.http.hooks["response"].append(self._on_response)
+        self._base_path = urlsplit(self.base_url).path.rstrip("/")
         self.created: list[str] = []  # instance ids, in creation order
         self._handled: set[str] = set()  # deleted by a rule itself
+        self._deleted: set[str] = set()  # a DELETE of the run answered 2xx (cleanup checks it)
+        self.outcomes: dict[str, str] = {}  # rule id -> its result's status, in this run
+        self.shared: dict[str, Any] = {}  # what rules keep for the run (the fuzz session)
         self._definitions: list[Definition] | None = None
         self._task_start: Definition | None = None  # a definition known to open a task at once
         self._counter = 0
@@ -116,11 +124,9 @@ class Target:
             merged["Content-Type"] = "application/json"
         merged.update(headers or {})
         body = data if json is None else jsonlib.dumps(json)
-        response = self.http.request(
+        return self.http.request(
             method, self.url(path), params=params, data=body, timeout=self.timeout,
             headers={k: v for k, v in merged.items() if v is not None})
-        self._record_creation(method, path, response)
-        return response
 
     def get(self, path: str, **params: str) -> requests.Response:
         return self.request("GET", path, params=params or None)
@@ -181,14 +187,22 @@ class Target:
                              f"  reproduce: {self.curl(response)}")
         return body
 
-    def _record_creation(self, method: str, path: str, response: requests.Response) -> None:
-        if method != "POST" or not path.strip("/").startswith(_START) \
-                or not 200 <= response.status_code < 300:
+    def _on_response(self, response: requests.Response, *args: Any,
+                     **kwargs: Any) -> None:
+        """Record the instance a 2xx start created, and the instances a DELETE removed."""
+        sent = response.request
+        path = urlsplit(sent.url or "").path
+        if not path.startswith(self._base_path + "/") or not 200 <= response.status_code < 300:
             return
-        body = _json(response)
-        if isinstance(body, dict) and isinstance(body.get("_id"), str) \
-                and "processInstanceId" in body and body["_id"] not in self.created:
-            self.created.append(body["_id"])
+        parts = path[len(self._base_path):].strip("/").split("/")
+        # POST processinstance and POST processinstance/history both start a process.
+        if sent.method == "POST" and "/".join(parts).startswith(_START):
+            body = _json(response)
+            if isinstance(body, dict) and isinstance(body.get("_id"), str) \
+                    and "processInstanceId" in body and body["_id"] not in self.created:
+                self.created.append(body["_id"])
+        elif sent.method == "DELETE" and len(parts) == 3 and parts[:2] == _START.split("/"):
+            self._deleted.add(unquote(parts[2]))
 
     def forget(self, instance_id: str) -> None:
         """A rule deleted this instance itself."""
@@ -294,7 +308,10 @@ class Target:
         if deleted.status_code == 200 and ended:
             report.deleted.append(instance_id)
         elif deleted.status_code == 404 and ended:
-            report.ended.append(instance_id)
+            # Gone already: deleted earlier in the run (schemathesis follows DELETE links), or
+            # it finished on its own.
+            (report.deleted if instance_id in self._deleted else report.ended).append(
+                instance_id)
         else:
             report.leftovers.append(
                 (instance_id, f"DELETE answered {deleted.status_code} "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -392,3 +393,103 @@ class _CompleteKeepsTask(Engine):
         "complete answers 200 and the task stays active")
 def complete_keeps_task() -> web.Application:
     return mock_app(_CompleteKeepsTask())
+
+
+# The schema-driven rules (mockidm.contract.checks) ---------------------------------------------
+# Each breaks only for inputs that the example-based rules never send but generated ones do, so
+# the targeted rules all pass and the fault is the schema-driven rule's alone.
+
+class _OldestForTypedVariables(Engine):
+    def start(self, *, key: str | None = None, definition_id: str | None = None,
+              variables: Any = None, **kwargs: Any) -> Any:
+        # A start whose variables are not all strings takes another path (typed variables),
+        # which resolves the key to the first version deployed.
+        typed = any(not isinstance(v, str) for v in (variables or {}).values())
+        if key is not None and definition_id is None and typed and self.store.versions.get(key):
+            definition_id = self.store.versions[key][0].id
+        return super().start(key=key, definition_id=definition_id, variables=variables,
+                             **kwargs)
+
+
+@broken("oldest-for-typed-variables", "fuzz-key-starts-latest",
+        "a start by `_key` with a variable that is not a string starts the oldest version")
+def oldest_for_typed_variables() -> web.Application:
+    return mock_app(_OldestForTypedVariables())
+
+
+class _KeyWinsWithBusinessKey(Engine):
+    def start(self, *, key: str | None = None, definition_id: str | None = None,
+              business_key: str | None = None, **kwargs: Any) -> Any:
+        if business_key is not None and key is not None:
+            definition_id = None  # the "by key and business key" path ignores the id
+        return super().start(key=key, definition_id=definition_id, business_key=business_key,
+                             **kwargs)
+
+
+@broken("key-wins-with-business-key", "fuzz-definition-id-wins",
+        "with a `_businessKey`, `_key` is preferred over `_processDefinitionId`")
+def key_wins_with_business_key() -> web.Application:
+    return mock_app(_KeyWinsWithBusinessKey())
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+@broken("business-key-filter-dropped-if-unusual", "fuzz-business-key-query",
+        "a filter in front of the API drops a `processInstanceBusinessKey` with a character "
+        "outside [A-Za-z0-9._-], so the query answers every instance")
+def business_key_filter_dropped_if_unusual() -> web.Application:
+    async def drop(request: web.Request, handler: Handler) -> web.StreamResponse:
+        value = request.query.get("processInstanceBusinessKey")
+        if value is not None and not _PLAIN.fullmatch(value):
+            query = request.rel_url.query.copy()
+            query.popall("processInstanceBusinessKey")
+            request = request.clone(rel_url=request.rel_url.with_query(query))
+        return await handler(request)
+    return mock_app(middleware=drop)
+
+
+def _latin1_business_key(request: web.Request, response: web.Response, body: Any) -> Any:
+    parts = request.path.rstrip("/").split("/")
+    read = request.method == "GET" and "processinstance" in parts[-3:-1]
+    if read and isinstance(body, dict) and isinstance(body.get("businessKey"), str):
+        key = body["businessKey"].encode("latin-1", "replace").decode("latin-1")
+        return {**body, "businessKey": key}
+    return body
+
+
+@broken("business-key-read-as-latin-1", "fuzz-business-key-read",
+        "instance reads send the business key through latin-1: other characters come back "
+        "as `?`")
+def business_key_read_as_latin_1() -> web.Application:
+    return mock_app(middleware=_json_rewrite(_latin1_business_key))
+
+
+def _without_start_form(request: web.Request, response: web.Response, body: Any) -> Any:
+    parts = request.path.rstrip("/").split("/")
+    if request.method == "GET" and parts[-2:-1] == ["processdefinition"] \
+            and response.status == 200 and isinstance(body, dict):
+        return {k: v for k, v in body.items() if k != "startFormHandler"}
+    return body
+
+
+@broken("definition-read-without-start-form", "fuzz-conformance",
+        "a process definition read leaves out `startFormHandler`, which its contract requires")
+def definition_read_without_start_form() -> web.Application:
+    return mock_app(middleware=_json_rewrite(_without_start_form))
+
+
+@broken("history-knows-finished-only", "fuzz-stateful-links",
+        "the history read of a running instance is 404: it knows finished instances only")
+def history_knows_finished_only() -> web.Application:
+    async def finished_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        parts = request.path.rstrip("/").split("/")
+        if request.method == "GET" and parts[-3:-1] == ["processinstance", "history"] \
+                and response.status == 200 and isinstance(response, web.Response) \
+                and isinstance(response.body, bytes):
+            body = json.loads(response.body)
+            if isinstance(body, dict) and body.get("endTime") is None:
+                return _error_body(404, "Not Found", "Not Found")
+        return response
+    return mock_app(middleware=finished_only)

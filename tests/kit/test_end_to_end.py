@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,9 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from broken_servers import BROKEN
 
 from mockidm.contract import catalogue
+from mockidm.contract.fuzz import LINKED
+from mockidm.contract.settings import DEFAULT_MAX_EXAMPLES
 from mockidm.server import ThreadedServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,6 +58,10 @@ def served() -> Iterator[str]:
 
 
 def test_every_rule_passes_against_mockidm_serve(served: str, tmp_path: Path) -> None:
+    """The whole kit at its default settings (schemathesis included, --max-examples at its
+    default), as a user runs it: every rule passes, having judged something, in under a minute
+    on two cores; and what it started (schemathesis's starts too) is all marked with the run
+    and cleaned up, as the server itself shows."""
     junit = tmp_path / "contract.xml"
     started = time.monotonic()
     result = _mockidm("contract", "--url", served, "--junit-xml", str(junit))
@@ -63,8 +71,43 @@ def test_every_rule_passes_against_mockidm_serve(served: str, tmp_path: Path) ->
     cases = suite.findall(".//testcase")
     assert {c.get("name") for c in cases} == {r.id for r in catalogue()}
     assert not suite.findall(".//failure") and not suite.findall(".//error")
+    assert not suite.findall(".//skipped")  # the samples give every rule what it needs
     assert elapsed < 60, f"the kit took {elapsed:.1f} s"
-    print(f"\nthe whole kit against mockidm serve: {elapsed:.2f} s")
+    print(f"\nthe whole kit against mockidm serve, default settings (max-examples "
+          f"{DEFAULT_MAX_EXAMPLES}): {elapsed:.2f} s")
+
+    out = result.stdout
+    notes = dict(re.findall(r"^  (fuzz-[a-z-]+): (.*)$", out, re.MULTILINE))
+    assert f"{DEFAULT_MAX_EXAMPLES} examples per operation" in notes["fuzz-conformance"]
+    for rule in set(notes) - {"fuzz-conformance"}:
+        assert int(notes[rule].split()[0]) > 0, notes  # none passed on nothing
+    for operation in LINKED:  # the stateful run went along every link of the create
+        assert f"{operation} " in notes["fuzz-stateful-links"], notes
+    run_id = _found(r"\(profile 8\.1, run ([0-9a-f]+)\)", out)
+    count = int(_found(r"cleanup: (\d+) instances started, \d+ deleted, \d+ ended on their "
+                       r"own \(kept in history\), 0 could not be cleaned", out))
+    assert count > 50
+    # Nothing of the run still runs; every instance on the server (a fresh one) is the run's.
+    assert _ids(served, "processinstance", **{"var-mockidmContractRun": run_id}) == []
+    everything = _ids(served, "processinstance/history")
+    assert len(everything) == count
+    assert sorted(everything) == sorted(_ids(served, "processinstance/history", **{
+        "var-mockidmContractRun": run_id}))
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in:\n{text}"
+    return match.group(1)
+
+
+def _ids(url: str, path: str, **params: str) -> list[str]:
+    response = requests.get(f"{url}/workflow/{path}", params={"_queryId": "filtered-query",
+                                                              **params},
+                            headers={"X-OpenIDM-Username": "openidm-admin",
+                                     "X-OpenIDM-Password": "openidm-admin"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return [item["_id"] for item in response.json()["result"]]
 
 
 def test_a_broken_server_exits_1_and_names_its_rule(tmp_path: Path) -> None:

@@ -1,0 +1,567 @@
+"""schemathesis over `openapi.yaml` against a `Target`, for the schema-driven rules in
+`checks.py`: generated requests (valid and invalid) to every operation, and stateful runs along
+the spec's OpenAPI links.
+
+Every request goes out through the target, so the read-only guard, the credentials and the
+record of created instances (the target's response hook; deleted at the end of the run) apply as
+for the scenarios. (The one exception, the probes schemathesis's ignored_auth check sends
+without credentials, is kept to reads.) Writes act only on instances the run started. Nothing
+here knows the mock: the data the generators need (definition keys and ids, a task definition)
+is read from the server over HTTP.
+
+Needs schemathesis (the `test` extra of mockidm); `checks.py` imports it only where installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import hypothesis
+import requests
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, Phase, Verbosity
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, CheckFunction
+from schemathesis.core.failures import Failure, FailureGroup
+
+from mockidm.spec import contracts_dir, spec_path
+
+from .target import RUN_VARIABLE, Definition, Target, json_body
+
+SPEC_CONTEXT = "/openidm"  # the context path the spec's paths are written with
+# Every workflow operation documents 500 (IDM's engine failures) and some document 501.
+DOCUMENTED = ["200", "201", "400", "401", "403", "404", "409", "412", "500", "501"]
+CREATES = ("createProcessInstance", "createProcessInstanceHistory")
+READS = ("readProcessInstance", "readProcessInstanceHistory")
+DELETES = ("deleteProcessInstance", "deleteProcessInstanceHistory")
+# A query by business key keeps only these parameters (valid requests), so that the business
+# key alone decides what it answers: the property the business-key checks judge.
+BUSINESS_KEY_QUERY = {"_queryId", "processInstanceBusinessKey", "_prettyPrint",
+                      "_totalPagedResultsPolicy"}
+# What the links of a create lead to (openapi.yaml, createProcessInstance 201 `links`).
+LINKED = ("createProcessInstance", "readProcessInstance", "readProcessInstanceHistory",
+          "queryProcessInstances", "deleteProcessInstance")
+# The query id a valid query of these operations uses; the others take filtered-query.
+QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "getTasksView": "gettasksview"}
+CONFORMANCE, STATEFUL = "conformance", "stateful"  # the two runs of a session
+STARTS_WEIGHT = 3  # valid starts per example of the other operations, in the conformance run
+STEPS = 5  # calls per stateful scenario: create, then up to four along its links
+MAX_REPORTED = 8  # kinds of failure written out in full
+# What each standard check expects, for the failure report.
+EXPECTED = {
+    "not_a_server_error": "no 5xx that openapi.yaml does not document",
+    "status_code_conformance": "a status openapi.yaml documents for the operation",
+    "content_type_conformance": "a documented content type",
+    "response_headers_conformance": "the headers openapi.yaml requires (Cache-Control...)",
+    "response_schema_conformance": "a body that validates against the operation's contract",
+    "negative_data_rejection": "a request that breaks the spec is refused (4xx/5xx)",
+    "positive_data_acceptance": "a valid request is accepted (2xx, or 404 for an id that "
+                                "does not exist)",
+    "missing_required_header": "a request without a required header is refused",
+    "ignored_auth": "401 or 403 without credentials and with wrong ones",
+}
+_GENERIC = "the answer openapi.yaml documents for this request"
+
+
+def _config(target: Target, origin: str) -> dict[str, Any]:
+    return {
+        "base-url": origin,
+        "request-timeout": target.timeout,
+        "generation": {"max-examples": target.max_examples, "allow-extra-parameters": False},
+        "warnings": {"fail-on": ["unresolvable_reference", "missing_auth"]},
+        # Along the links: valid requests only, and only the links openapi.yaml declares.
+        "phases": {"stateful": {"generation": {"mode": "positive"},
+                                "inference": {"algorithms": []}}},
+        "auth": {"openapi": {"idmUsername": {"api_key": target.user},
+                             "idmPassword": {"api_key": target.password}}},
+        "checks": {
+            # A valid request must succeed; 404 for the random ids a generator invents.
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "404"]},
+            "not_a_server_error": {"expected-statuses": DOCUMENTED},
+            # IDM answers an undeclared method with 501 or 400, never 405 (reference 1.2, 5.0).
+            "unsupported_method": {"enabled": False},
+            # IDM reads a deleted instance from its history: still 200 after DELETE (5.5).
+            "use_after_free": {"enabled": False},
+        },
+        "operations": [
+            # IDM routes this read but refuses it: 501 is the only answer to a valid request.
+            {"include-operation-id": "readTaskInstanceHistory",
+             "checks": {"positive_data_acceptance": {"expected-statuses": ["501"]}}},
+            # Every task belongs to a process, and IDM refuses to delete those (500).
+            {"include-operation-id": "deleteTaskInstance",
+             "checks": {"positive_data_acceptance": {"expected-statuses": ["404", "500"]}}},
+        ],
+    }
+
+
+_SPEC_COPIES: dict[str, tempfile.TemporaryDirectory[str]] = {}
+
+
+def _spec_for(context: str) -> Path:
+    """openapi.yaml with its paths under `context` (IDM's `openidm.context.path`)."""
+    if context == SPEC_CONTEXT:
+        return spec_path()
+    if context not in _SPEC_COPIES:
+        copy = tempfile.TemporaryDirectory(prefix="mockidm-contract-spec-")
+        document = yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+        document["paths"] = {context + path.removeprefix(SPEC_CONTEXT): item
+                             for path, item in document["paths"].items()}
+        Path(copy.name, "openapi.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+        shutil.copytree(contracts_dir(), Path(copy.name, "contracts"))
+        _SPEC_COPIES[context] = copy
+    return Path(_SPEC_COPIES[context].name, "openapi.yaml")
+
+
+@dataclass
+class Finding:
+    """One kind of failure (a check, a title), with its first example."""
+
+    phase: str  # "conformance" or "stateful"
+    check: str
+    code: str  # schemathesis's failure code, ST108...
+    title: str
+    message: str  # schemathesis's, for the first example
+    response: requests.Response | None  # the first example's
+    operations: list[str] = field(default_factory=list)  # "GET /openidm/workflow/..."
+
+
+def _flatmap_body(context: Any, body: Any) -> Any:
+    """A start's `_businessKey` is optional in the spec, so the generator leaves it out of most
+    bodies; give most bodies without one a generated one (any text), so that the business-key
+    rules have keys to judge. (Hypothesis favours the first alternative; the name of this
+    function is schemathesis's hook name.)"""
+    operation = context.operation
+    if operation is None or operation.definition.raw.get("operationId") not in CREATES \
+            or not isinstance(body, dict) or "_businessKey" in body:
+        return hypothesis.strategies.just(body)
+    return hypothesis.strategies.one_of(
+        hypothesis.strategies.text().map(lambda key: {**body, "_businessKey": key}),
+        hypothesis.strategies.just(body))
+
+
+_flatmap_body.__name__ = "flatmap_body"
+
+_ACTIVE: contextvars.ContextVar[Run | None] = contextvars.ContextVar("mockidm_contract_run",
+                                                                    default=None)
+
+
+def active(case: Any) -> Run | None:
+    """The kit run that generated `case`, or None: then the kit's checks do nothing (they are
+    registered with schemathesis globally, and must not act in anyone else's run)."""
+    run = _ACTIVE.get()
+    if run is None or not any(case.operation.schema is schema for schema in run.schemas):
+        return None
+    return run
+
+
+def negative(case: Any) -> bool:
+    return case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE
+
+
+class Run:
+    """One schemathesis session against a target: a conformance run and a stateful run, each
+    made once and judged by every check; the rules read the failures of their own checks."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        parts = urlsplit(target.base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.context = parts.path.rstrip("/")
+        config = schemathesis.Config.from_dict(_config(target, self.origin))
+        self.schema = schemathesis.openapi.from_path(_spec_for(self.context), config=config)
+        # Hooks on the schema, shared by its clones, and no one else's.
+        self.schema.hook(self._after_validate_hook())
+        self.schema.hook(_flatmap_body)
+        self.schemas = [self.schema]
+        # What this run created (id -> the 201 answer; id -> the _businessKey it was sent) and
+        # deleted, for the checks.
+        self.created: dict[str, dict[str, Any]] = {}
+        self.business_keys: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+        self.findings: dict[tuple[str, str, str], Finding] = {}
+        self.judged: Counter[str] = Counter()  # what the kit's checks really judged
+        self.phase = ""  # the run under way
+        self.calls: Counter[str] = Counter()  # phase -> requests
+        self.sent: dict[str, Counter[str]] = {}  # phase -> operationId -> requests
+        self._done: dict[str, BaseException | None] = {}  # phase -> what stopped it, if any
+        self._auth_probed: set[str] = set()  # operations ignored_auth has already probed
+        self._starts = 0
+        self._last: requests.Response | None = None
+        self._data_ready = False
+        self._definitions: list[Definition] = []
+        self._keys: list[str] = []
+        self._definition_id: str | None = None
+        self._task_definition: str | None = None
+
+    @contextmanager
+    def activated(self) -> Iterator[Run]:
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+    # the server's data, for the generators -----------------------------------------------
+
+    def _discover(self) -> None:
+        if self._data_ready:
+            return
+        self._data_ready = True
+        versions = self.target.versions()
+        self._definitions = self.target.definitions()
+        # Starts by key go to keys with several versions, when there are: only those tell "the
+        # highest version" apart (the other keys are started by id).
+        self._keys = sorted(k for k, v in versions.items() if len(v) > 1) or sorted(versions)
+        if versions:
+            definition = self.target.any_definition()
+            self._definition_id = definition.id
+            response = self.target.get(
+                f"workflow/processdefinition/{definition.id}/taskdefinition",
+                _queryId="query-all-ids")
+            body = json_body(response)
+            items = body.get("result") if response.status_code == 200 and isinstance(
+                body, dict) else None
+            if items and isinstance(items[0], dict) and isinstance(items[0].get("_id"), str):
+                self._task_definition = items[0]["_id"]
+
+    def mend(self, case: Any) -> bool:
+        """Make a case the server can judge: valid-per-spec requests made valid for IDM's
+        cross-parameter rules too, fed real definition keys and ids, marked with the run id.
+        False: a valid request of this operation cannot be made here (it needs a deployed
+        definition)."""
+        self._discover()
+        op = case.operation.definition.raw["operationId"]
+        query = case.query if isinstance(case.query, dict) else {}
+        # `_fields` makes answers partial, which the full-object contracts do not describe.
+        for name in ("_fields", "_mimeType"):
+            query.pop(name, None)
+        if op in CREATES and isinstance(case.body, dict):
+            if negative(case) and self.target.read_only:
+                self._defuse(case.body)
+            # Should an invalid start create an instance after all, it says where it came from.
+            case.body[RUN_VARIABLE] = self.target.run_id
+        self._confine(case, op)
+        if not negative(case):
+            self._mend_positive(case, op, query)
+        case.query = query
+        # IDM answers a task definition query of an unknown definition with 500 (documented).
+        return negative(case) or op != "queryTaskDefinitions" or bool(self._definition_id)
+
+    def _confine(self, case: Any, op: str) -> None:
+        """Writes act only on what this run started. On a shared server a generator's "7" may
+        be someone's instance, task or execution: any other id a write names (in its path, or
+        the target of an execution action) becomes one that does not exist, and a signal or
+        message name one that nothing waits for."""
+        if case.method.upper() == "GET" or op in CREATES:
+            return
+        path = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+        for name, value in path.items():
+            if not (name == "processInstanceId" and value in self.created):
+                path[name] = self.target.unique("noSuchId")
+        if op == "actOnExecutions" and isinstance(case.body, dict):
+            for name in ("executionId", "processInstanceId", "signalName", "messageName"):
+                value = case.body.get(name)
+                if isinstance(value, str) and not (name == "processInstanceId"
+                                                   and value in self.created):
+                    case.body[name] = self.target.unique("noSuchTarget")
+
+    def _defuse(self, body: dict[str, Any]) -> None:
+        """Read-only: an invalid start that names a real key or id is sent with one that does
+        not exist, so that even a server that ignores what is invalid in it starts nothing."""
+        if isinstance(body.get("_key"), str):
+            body["_key"] = self.target.unique("noSuchKey")
+        if isinstance(body.get("_processDefinitionId"), str):
+            body["_processDefinitionId"] = f"{self.target.unique('noSuchKey')}:1:1"
+
+    def _mend_positive(self, case: Any, op: str, query: dict[str, Any]) -> None:
+        headers = case.headers if isinstance(case.headers, dict) else {}
+        headers.pop("Accept-API-Version", None)  # a well-formed unknown version is refused
+        raw = case.operation.definition.raw
+        if raw.get("x-crest-operation") == "query":
+            for name in ("_queryFilter", "_pagedResultsCookie", "_sortKeys", "version",
+                         "messagesOnly"):
+                query.pop(name, None)
+            query["_queryId"] = QUERY_IDS.get(op, "filtered-query")
+            if "processInstanceBusinessKey" in query:
+                for name in set(query) - BUSINESS_KEY_QUERY:
+                    del query[name]
+        path = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+        if "processDefinitionId" in path and op != "deleteProcessDefinition" \
+                and self._definition_id:
+            path["processDefinitionId"] = self._definition_id
+            if "taskDefinitionId" in path and self._task_definition:
+                path["taskDefinitionId"] = self._task_definition
+        if op in READS + DELETES and self.phase == CONFORMANCE and self.created \
+                and self.calls[CONFORMANCE] % 2:
+            # Every other read or delete is of an instance this run started (the links feed
+            # the stateful run; here the generator's ids would all be 404).
+            started = list(self.created)
+            path["processInstanceId"] = started[self.calls[CONFORMANCE] % len(started)]
+        if op in CREATES:
+            self._mend_start(case)
+            query["_action"] = "create"
+        if op == "updateTaskInstance":
+            headers["If-Match"] = "*"
+            case.body = case.body if isinstance(case.body, dict) else {}
+        if op == "actOnTaskInstance":
+            query["_action"] = "claim"
+            case.body = {"userId": self.target.user}
+        if op == "actOnExecutions":
+            query["_action"] = "signal"
+            case.body = {"signalName": self.target.unique("signal")}
+        case.headers = headers
+
+    def _mend_start(self, case: Any) -> None:
+        """The generated body (business key, variables) with a definition the server has:
+        in turn by `_key` alone, by `_processDefinitionId` with a `_key` that names another
+        definition, and by `_processDefinitionId` alone."""
+        body = case.body if isinstance(case.body, dict) else {}
+        body.pop("_key", None)
+        body.pop("_processDefinitionId", None)
+        turn, self._starts = self._starts, self._starts + 1
+        if not self._definitions:  # nothing deployed: the start must be 404
+            body["_key"] = self.target.unique("noSuchKey")
+        elif turn % 3 == 0:
+            body["_key"] = self._keys[turn // 3 % len(self._keys)]
+        else:
+            definition = self._definitions[turn // 3 % len(self._definitions)]
+            body["_processDefinitionId"] = definition.id
+            other = self._other_key(definition) if turn % 3 == 1 else None
+            if other is not None:
+                body["_key"] = other
+        body[RUN_VARIABLE] = self.target.run_id
+        case.body = body
+
+    def _other_key(self, definition: Definition) -> str | None:
+        """A key whose start would not be `definition`: another process, or its own key when
+        a later version exists."""
+        others = sorted(k for k in self.target.versions() if k != definition.key)
+        if others:
+            return others[0]
+        latest = self.target.versions()[definition.key][-1]
+        return definition.key if latest.id != definition.id else None
+
+    # sending and judging ------------------------------------------------------------------
+
+    def send(self, case: Any) -> requests.Response:
+        """Send the case through the target (its guard, credentials and creation record)."""
+        kwargs = case.as_transport_kwargs(base_url=self.origin)
+        url = kwargs["url"]
+        path = url[len(self.origin + self.context):]
+        data: Any = None
+        if "json" in kwargs:
+            data = json.dumps(kwargs["json"])
+        elif kwargs.get("data") is not None:
+            data = kwargs["data"]
+        headers = {name: value for name, value in kwargs["headers"].items()
+                   if name.lower() not in ("user-agent", "accept-encoding", "accept",
+                                           "connection", "x-schemathesis-testcaseid")}
+        if kwargs.get("cookies"):
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in kwargs["cookies"].items())
+        self.calls[self.phase] += 1
+        self.sent.setdefault(self.phase, Counter())[
+            case.operation.definition.raw["operationId"]] += 1
+        response = self.target.request(case.method, path, params=kwargs.get("params"),
+                                       data=data, headers=headers, negative=negative(case))
+        self._last = response
+        self._remember(case, response)
+        return response
+
+    def _remember(self, case: Any, response: requests.Response) -> None:
+        op = case.operation.definition.raw["operationId"]
+        body = json_body(response)
+        if op in CREATES and response.status_code == 201 and isinstance(body, dict) \
+                and isinstance(body.get("_id"), str):
+            self.created[body["_id"]] = body
+            sent = case.body if isinstance(case.body, dict) else {}
+            self.business_keys[body["_id"]] = sent.get("_businessKey")
+        elif op in DELETES and response.status_code == 200:
+            self.deleted.add(str((case.path_parameters or {}).get("processInstanceId")))
+
+    def running(self, instance_id: str) -> bool:
+        """Not deleted by this run, and the server's read shows no end time."""
+        if instance_id in self.deleted:
+            return False
+        response = self.target.get(f"workflow/processinstance/{instance_id}")
+        body = json_body(response)
+        return response.status_code == 200 and isinstance(body, dict) \
+            and body.get("endTime") is None
+
+    def validate(self, case: Any, response: Any,
+                 checks: list[CheckFunction], *, recorder: Any = None) -> None:
+        """Run the checks; record failures instead of raising them."""
+        label = case.operation.label
+        chosen = list(checks)
+        ignored_auth = CHECKS.get_one("ignored_auth")
+        # Its probes send the request again without credentials, past the target: only reads
+        # (a write would act, untracked, on a server that ignores credentials), and once per
+        # operation is proof enough.
+        if ignored_auth in chosen and (label in self._auth_probed or case.method.upper() != "GET"
+                                       or not 200 <= response.status_code < 300):
+            chosen.remove(ignored_auth)
+        elif ignored_auth in chosen:
+            self._auth_probed.add(label)
+        with contextlib.suppress(FailureGroup):  # recorded one by one by after_validate
+            case.validate_response(response, checks=chosen, headers=self.target.credentials(),
+                                   transport_kwargs={"base_url": self.origin},
+                                   recorder=recorder)
+
+    def _after_validate_hook(self) -> Callable[..., None]:
+        def after_validate(context: Any, case: Any, response: Any, results: Any) -> None:
+            for result in results:
+                failure = result.failure
+                if isinstance(failure, Failure):
+                    self._record(case, result.name, failure)
+        return after_validate
+
+    def _record(self, case: Any, check: str, failure: Failure) -> None:
+        """The first example of each kind of failure, and every operation it was seen on."""
+        finding = self.findings.setdefault((self.phase, check, failure.title), Finding(
+            self.phase, check, failure.code, failure.title, failure.message, self._last))
+        if case.operation.label not in finding.operations:
+            finding.operations.append(case.operation.label)
+
+    def findings_of(self, checks: tuple[str, ...], phases: list[str]) -> list[Finding]:
+        return [f for f in self.findings.values() if f.check in checks and f.phase in phases]
+
+    # the two runs -------------------------------------------------------------------------
+
+    def ensure(self, phase: str, checks: list[CheckFunction]) -> None:
+        """Make the run `phase` (CONFORMANCE or STATEFUL) unless it was made already. Should
+        it break off (the server went away...), every rule that needs it hears so."""
+        if phase not in self._done:
+            self.phase = phase
+            try:
+                (self.conformance if phase == CONFORMANCE else self.stateful)(checks)
+                self._done[phase] = None
+            except BaseException as exc:
+                self._done[phase] = exc
+                raise
+            finally:
+                self.phase = ""
+        stopped = self._done[phase]
+        if stopped is not None:
+            raise stopped
+
+    def operations(self) -> list[Any]:
+        return [result.ok() for result in self.schema.get_all_operations()]
+
+    def settings(self, **extra: Any) -> hypothesis.settings:
+        extra.setdefault("max_examples", self.target.max_examples)
+        return hypothesis.settings(
+            deadline=None, database=None,
+            derandomize=True, suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate], verbosity=Verbosity.quiet,
+            print_blob=False, report_multiple_bugs=False, **extra)
+
+    def conformance(self, checks: list[CheckFunction]) -> None:
+        """Every operation, `max_examples` cases each, valid and invalid, and the starts
+        `STARTS_WEIGHT` times as many valid ones more (four rules judge starts). Read-only: the
+        reads, and the creates with invalid data only (a server must refuse those)."""
+        with self.activated():
+            for operation in self.operations():
+                modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+                op = operation.definition.raw["operationId"]
+                if self.target.read_only and operation.method.upper() != "GET":
+                    if op not in CREATES:
+                        continue
+                    modes = [GenerationMode.NEGATIVE]
+                self._examples(operation, modes, self.target.max_examples, checks)
+                if op in CREATES and self.target.writable:
+                    self._examples(operation, [GenerationMode.POSITIVE],
+                                   STARTS_WEIGHT * self.target.max_examples, checks)
+
+    def _examples(self, operation: Any, modes: list[GenerationMode], count: int,
+                  checks: list[CheckFunction]) -> None:
+        strategy = hypothesis.strategies.one_of(
+            [operation.as_strategy(generation_mode=mode) for mode in modes])
+
+        @hypothesis.given(case=strategy)
+        @self.settings(max_examples=count)
+        def example(case: Any) -> None:
+            if not self.mend(case) or (self.target.read_only and not negative(case)
+                                       and case.method.upper() != "GET"):
+                return  # (the negative strategy may draw a valid case too)
+            self.validate(case, self.send(case), checks)
+
+        example()
+
+    def stateful(self, checks: list[CheckFunction]) -> None:
+        """Scenarios along the links: a create, then what its links lead to (read, history
+        read, query by business key, delete), and nothing else."""
+        run = self
+        # exclude, not include: the per-operation config is an include filter already, and
+        # includes add up.
+        others = [op.definition.raw["operationId"] for op in self.operations()]
+        linked = self.schema.exclude(operation_id=[op for op in others if op not in LINKED])
+        self.schemas.append(linked)
+
+        class Links(linked.as_state_machine()):  # type: ignore[misc]
+            def before_call(self, case: Any) -> None:
+                run.mend(case)
+
+            def call(self, case: Any, **kwargs: Any) -> Any:
+                return schemathesis.Response.from_any(run.send(case))
+
+            def validate_response(self, response: Any, case: Any,
+                                  additional_checks: Any = None, **kwargs: Any) -> None:
+                run.validate(case, response, checks, recorder=self.recorder)
+
+        with self.activated():
+            Links.run(settings=self.settings(stateful_step_count=STEPS))
+
+    def summary(self, phases: list[str]) -> str:
+        """How many requests each run sent; along the links, to which operations."""
+        parts = []
+        if CONFORMANCE in phases:
+            mode = " (read-only: reads, and invalid starts)" if self.target.read_only else ""
+            parts.append(f"{self.calls[CONFORMANCE]} requests to "
+                         f"{len(self.sent.get(CONFORMANCE, {}))} operations{mode}")
+        if STATEFUL in phases:
+            followed = ", ".join(f"{op} {count}" for op, count in sorted(
+                self.sent.get(STATEFUL, Counter()).items(),
+                key=lambda item: (item[0] not in CREATES, item[0])))
+            parts.append(f"{self.calls[STATEFUL]} along links: {followed or 'none'}")
+        return "; ".join(parts)
+
+    # the report ---------------------------------------------------------------------------
+
+    def report(self, findings: list[Finding], what: str,
+               expected: dict[str, str] | None = None) -> str:
+        expected = {**EXPECTED, **(expected or {})}
+        requests_sent = sum(self.calls.values())
+        lines = [f"{what}: {len(findings)} kind(s) of failure in {requests_sent} requests"]
+        for number, finding in enumerate(findings[:MAX_REPORTED], 1):
+            where = ", ".join(finding.operations[:4]) + (
+                f" and {len(finding.operations) - 4} more" if len(finding.operations) > 4
+                else "")
+            lines.append(f"{number}. {finding.title} [{finding.code}, check {finding.check}, "
+                         f"{finding.phase} run] on {where}")
+            lines += [f"     {line}" for line in finding.message.strip().splitlines()[:12]
+                      if line.strip()]
+            lines.append(f"   expected: {expected.get(finding.check, _GENERIC)}")
+            response = finding.response
+            if response is not None:
+                lines.append(f"   got:      HTTP {response.status_code} {response.reason} "
+                             f"{_clip(response.text)}")
+                lines.append(f"   reproduce: {self.target.curl(response)}")
+        if len(findings) > MAX_REPORTED:
+            lines.append(f"... and {len(findings) - MAX_REPORTED} more")
+        return "\n".join(lines)
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
