@@ -1,7 +1,8 @@
 """`mockidm contract`: check a running server (the mock or a real IDM) against the catalogue.
 
 Exit codes: 0 every selected rule passed (or could not run here and was skipped), 1 a rule
-failed, 2 the kit could not start (bad arguments, server unreachable, credentials refused).
+failed, 2 the kit could not start (bad arguments, server unreachable, credentials refused),
+130 interrupted (Ctrl-C; what the run started is deleted all the same).
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
     mode = ", read-only" if target.read_only else ""
     print(f"mockidm contract: {len(rules)} rules against {target.base_url} "
           f"(profile {target.expect.name}{mode}, run {target.run_id})", flush=True)
-    report = runner.run(target, rules, progress=None if args.quiet else sys.stdout)
+    try:
+        report = runner.run(target, rules, progress=None if args.quiet else sys.stdout)
+    except KeyboardInterrupt:  # the runner has cleaned up; no traceback for a Ctrl-C
+        print("\nmockidm contract: interrupted", file=sys.stderr)
+        return 130
     print()
     print(summary(report))
     if args.junit_xml:

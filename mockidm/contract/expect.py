@@ -8,27 +8,31 @@ from typing import Any, NoReturn
 
 import requests
 
-from .outcome import RuleFailed
+from .outcome import RuleFailed, clip
+from .shapes import Problem
 from .target import Target, json_body
 
 
 def fail(target: Target, what: str, expected: object, got: object,
          response: requests.Response | None = None) -> NoReturn:
-    lines = [what, f"  expected: {_clip(expected)}", f"  got:      {_clip(got)}"]
+    lines = [what, f"  expected: {clip(str(expected), 400)}",
+             f"  got:      {clip(str(got), 400)}"]
     if response is not None:
         lines.append(f"  reproduce: {target.curl(response)}")
     raise RuleFailed("\n".join(lines))
-
-
-def _clip(value: object, limit: int = 400) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def that(condition: bool, target: Target, what: str, expected: object, got: object,
          response: requests.Response | None = None) -> None:
     if not condition:
         fail(target, what, expected, got, response)
+
+
+def no_problem(problem: Problem | None, target: Target, what: str,
+               response: requests.Response | None = None) -> None:
+    """Fail with what a predicate of `shapes` found, if anything."""
+    if problem is not None:
+        fail(target, what, problem.expected, problem.got, response)
 
 
 def _short(response: requests.Response) -> str:

@@ -3,11 +3,15 @@
 the spec's OpenAPI links.
 
 Every request goes out through the target, so the read-only guard, the credentials and the
-record of created instances (the target's response hook; deleted at the end of the run) apply as
-for the scenarios. (The one exception, the probes schemathesis's ignored_auth check sends
-without credentials, is kept to reads.) Writes act only on instances the run started. Nothing
-here knows the mock: the data the generators need (definition keys and ids, a task definition)
-is read from the server over HTTP.
+record of created instances (`Target.created`, kept by the target's response hook; deleted at
+the end of the run) apply as for the scenarios. (The one exception, the probes schemathesis's
+ignored_auth check sends without credentials, is kept to reads.) Writes act only on instances
+the run started. Nothing here knows the mock: the data the generators need (definition keys and
+ids, a task definition) is read from the server over HTTP.
+
+What any schemathesis run against IDM's API needs, whoever runs it, is public here:
+`DOCUMENTED_STATUSES`, `schemathesis_config` and `make_valid` (the project's own
+tests/contract/test_schemathesis.py can use them too).
 
 Needs schemathesis (the `test` extra of mockidm); `checks.py` imports it only where installed.
 """
@@ -20,7 +24,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +42,12 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from mockidm.spec import contracts_dir, spec_path
 
+from .outcome import clip
 from .target import RUN_VARIABLE, Definition, Target, json_body
 
 SPEC_CONTEXT = "/openidm"  # the context path the spec's paths are written with
 # Every workflow operation documents 500 (IDM's engine failures) and some document 501.
-DOCUMENTED = ["200", "201", "400", "401", "403", "404", "409", "412", "500", "501"]
+DOCUMENTED_STATUSES = ["200", "201", "400", "401", "403", "404", "409", "412", "500", "501"]
 CREATES = ("createProcessInstance", "createProcessInstanceHistory")
 READS = ("readProcessInstance", "readProcessInstanceHistory")
 DELETES = ("deleteProcessInstance", "deleteProcessInstanceHistory")
@@ -55,41 +60,27 @@ LINKED = ("createProcessInstance", "readProcessInstance", "readProcessInstanceHi
           "queryProcessInstances", "deleteProcessInstance")
 # The query id a valid query of these operations uses; the others take filtered-query.
 QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "getTasksView": "gettasksview"}
+# A sort key each of these queries accepts (reference 5.4, 5.7, 5.9; others give 500 or 501).
+SORT_KEYS = {"queryProcessInstances": "-startTime", "queryProcessInstanceHistory": "endTime",
+             "queryTaskInstances": "-createTime", "queryTaskInstanceHistory": "taskName"}
 CONFORMANCE, STATEFUL = "conformance", "stateful"  # the two runs of a session
 STARTS_WEIGHT = 3  # valid starts per example of the other operations, in the conformance run
 STEPS = 5  # calls per stateful scenario: create, then up to four along its links
 MAX_REPORTED = 8  # kinds of failure written out in full
-# What each standard check expects, for the failure report.
-EXPECTED = {
-    "not_a_server_error": "no 5xx that openapi.yaml does not document",
-    "status_code_conformance": "a status openapi.yaml documents for the operation",
-    "content_type_conformance": "a documented content type",
-    "response_headers_conformance": "the headers openapi.yaml requires (Cache-Control...)",
-    "response_schema_conformance": "a body that validates against the operation's contract",
-    "negative_data_rejection": "a request that breaks the spec is refused (4xx/5xx)",
-    "positive_data_acceptance": "a valid request is accepted (2xx, or 404 for an id that "
-                                "does not exist)",
-    "missing_required_header": "a request without a required header is refused",
-    "ignored_auth": "401 or 403 without credentials and with wrong ones",
-}
 _GENERIC = "the answer openapi.yaml documents for this request"
 
 
-def _config(target: Target, origin: str) -> dict[str, Any]:
+def schemathesis_config(max_examples: int) -> dict[str, Any]:
+    """schemathesis's configuration (`schemathesis.Config.from_dict`) for IDM's workflow API:
+    valid requests must succeed, a `$ref` that does not resolve fails, and the standard checks
+    are told where IDM differs from what they assume."""
     return {
-        "base-url": origin,
-        "request-timeout": target.timeout,
-        "generation": {"max-examples": target.max_examples, "allow-extra-parameters": False},
+        "generation": {"max-examples": max_examples, "allow-extra-parameters": False},
         "warnings": {"fail-on": ["unresolvable_reference", "missing_auth"]},
-        # Along the links: valid requests only, and only the links openapi.yaml declares.
-        "phases": {"stateful": {"generation": {"mode": "positive"},
-                                "inference": {"algorithms": []}}},
-        "auth": {"openapi": {"idmUsername": {"api_key": target.user},
-                             "idmPassword": {"api_key": target.password}}},
         "checks": {
             # A valid request must succeed; 404 for the random ids a generator invents.
             "positive_data_acceptance": {"expected-statuses": ["2xx", "404"]},
-            "not_a_server_error": {"expected-statuses": DOCUMENTED},
+            "not_a_server_error": {"expected-statuses": DOCUMENTED_STATUSES},
             # IDM answers an undeclared method with 501 or 400, never 405 (reference 1.2, 5.0).
             "unsupported_method": {"enabled": False},
             # IDM reads a deleted instance from its history: still 200 after DELETE (5.5).
@@ -104,6 +95,75 @@ def _config(target: Target, origin: str) -> dict[str, Any]:
              "checks": {"positive_data_acceptance": {"expected-statuses": ["404", "500"]}}},
         ],
     }
+
+
+def _config(target: Target, origin: str) -> dict[str, Any]:
+    config = schemathesis_config(target.max_examples)
+    # No NUL in any generated string: a real server may store it, or choke on it.
+    config["generation"]["allow-x00"] = False
+    return {
+        **config,
+        "base-url": origin,
+        "request-timeout": target.timeout,
+        # Along the links: valid requests only, and only the links openapi.yaml declares.
+        "phases": {"stateful": {"generation": {"mode": "positive"},
+                                "inference": {"algorithms": []}}},
+        "auth": {"openapi": {"idmUsername": {"api_key": target.user},
+                             "idmPassword": {"api_key": target.password}}},
+    }
+
+
+def make_valid(case: Any, *, user: str, definition_id: str | None = None,
+               task_definition_id: str | None = None, start: Mapping[str, Any] | None = None,
+               signal_name: str = "mockidm-nobody-waits-for-this") -> None:
+    """Fit a case schemathesis generated to IDM, in place. Every case loses `_fields` and
+    `_mimeType` (they make answers partial, which the full-object contracts do not describe).
+    A valid one (positive, or an explicit example) is made valid for IDM's rules across
+    parameters too, which openapi.yaml cannot express: one query id and a sort key the
+    endpoint takes, `If-Match` on a task update, a claim by `user`, a signal named
+    `signal_name`, the path ids of a deployed definition (`definition_id`, and one of its
+    task definitions, `task_definition_id`), and a start naming what `start` names (`_key`
+    and/or `_processDefinitionId`)."""
+    op = case.operation.definition.raw["operationId"]
+    query = case.query if isinstance(case.query, dict) else {}
+    for name in ("_fields", "_mimeType"):
+        query.pop(name, None)
+    case.query = query
+    if negative(case):
+        return
+    headers = case.headers if isinstance(case.headers, dict) else {}
+    headers.pop("Accept-API-Version", None)  # a well-formed unknown version is refused
+    if case.operation.definition.raw.get("x-crest-operation") == "query":
+        for name in ("_queryFilter", "_pagedResultsCookie", "_sortKeys", "version",
+                     "messagesOnly"):
+            query.pop(name, None)
+        query["_queryId"] = QUERY_IDS.get(op, "filtered-query")
+        if op in SORT_KEYS:
+            query["_sortKeys"] = SORT_KEYS[op]
+        if "processInstanceBusinessKey" in query:  # the business key alone decides
+            for name in set(query) - BUSINESS_KEY_QUERY:
+                del query[name]
+    path = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+    if "processDefinitionId" in path and op != "deleteProcessDefinition" and definition_id:
+        path["processDefinitionId"] = definition_id
+        if "taskDefinitionId" in path and task_definition_id:
+            path["taskDefinitionId"] = task_definition_id
+    if op in CREATES:
+        body = case.body if isinstance(case.body, dict) else {}
+        body.pop("_key", None)
+        body.pop("_processDefinitionId", None)
+        case.body = {**body, **(start or {})}
+        query["_action"] = "create"
+    if op == "updateTaskInstance":
+        headers["If-Match"] = "*"
+        case.body = case.body if isinstance(case.body, dict) else {}
+    if op == "actOnTaskInstance":
+        query["_action"] = "claim"
+        case.body = {"userId": user}
+    if op == "actOnExecutions":
+        query["_action"] = "signal"
+        case.body = {"signalName": signal_name}
+    case.headers = headers
 
 
 _SPEC_COPIES: dict[str, tempfile.TemporaryDirectory[str]] = {}
@@ -137,18 +197,45 @@ class Finding:
     operations: list[str] = field(default_factory=list)  # "GET /openidm/workflow/..."
 
 
+# Text a real IDM stores as it was sent: no NUL, no lone surrogate (not UTF-8), nothing beyond
+# the Basic Multilingual Plane (MySQL's 3-byte `utf8` columns, for one, refuse it).
+STORABLE = hypothesis.strategies.characters(codec="utf-8", min_codepoint=1,
+                                            max_codepoint=0xFFFF)
+# Generated business keys: mostly text beyond Latin-1, where encodings go wrong (Hypothesis
+# favours the first alternative; it draws code points low first, so plain STORABLE text is
+# seldom beyond Latin-1), else any STORABLE text (empty, ASCII...).
+BUSINESS_KEYS = hypothesis.strategies.one_of(
+    hypothesis.strategies.text(hypothesis.strategies.characters(
+        codec="utf-8", min_codepoint=0x100, max_codepoint=0xFFFF), min_size=1),
+    hypothesis.strategies.text(STORABLE))
+
+
+def storable(value: Any) -> Any:
+    """`value` (JSON) with every string, keys too, cut to STORABLE characters."""
+    if isinstance(value, str):
+        return "".join(c for c in value if 0 < ord(c) <= 0xFFFF and not 0xD800 <= ord(c)
+                       <= 0xDFFF)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
 def _flatmap_body(context: Any, body: Any) -> Any:
-    """A start's `_businessKey` is optional in the spec, so the generator leaves it out of most
-    bodies; give most bodies without one a generated one (any text), so that the business-key
-    rules have keys to judge. (Hypothesis favours the first alternative; the name of this
-    function is schemathesis's hook name.)"""
+    """A start's body as a real server should store it (`storable`: the generated variables
+    are any JSON). And a start's `_businessKey` is optional in the spec, so the generator leaves
+    it out of most bodies: give most bodies without one a generated one, so that the
+    business-key rules have keys to judge. (Hypothesis favours the first alternative; the name
+    of this function is schemathesis's hook name.)"""
     operation = context.operation
-    if operation is None or operation.definition.raw.get("operationId") not in CREATES \
-            or not isinstance(body, dict) or "_businessKey" in body:
+    if operation is None or operation.definition.raw.get("operationId") not in CREATES:
         return hypothesis.strategies.just(body)
+    if not isinstance(body, dict) or "_businessKey" in body:
+        return hypothesis.strategies.just(storable(body))
     return hypothesis.strategies.one_of(
-        hypothesis.strategies.text().map(lambda key: {**body, "_businessKey": key}),
-        hypothesis.strategies.just(body))
+        BUSINESS_KEYS.map(lambda key: {**body, "_businessKey": key}),
+        hypothesis.strategies.just(body)).map(storable)
 
 
 _flatmap_body.__name__ = "flatmap_body"
@@ -167,7 +254,16 @@ def active(case: Any) -> Run | None:
 
 
 def negative(case: Any) -> bool:
+    """Generated as invalid (explicit examples carry no metadata: they are valid)."""
     return case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE
+
+
+def session(target: Target) -> Run:
+    """The run's one schemathesis session, kept on the target (it lives as long as the run)."""
+    if "fuzz" not in target.shared:
+        target.shared["fuzz"] = Run(target)
+    run: Run = target.shared["fuzz"]
+    return run
 
 
 class Run:
@@ -185,13 +281,9 @@ class Run:
         self.schema.hook(self._after_validate_hook())
         self.schema.hook(_flatmap_body)
         self.schemas = [self.schema]
-        # What this run created (id -> the 201 answer; id -> the _businessKey it was sent) and
-        # deleted, for the checks.
-        self.created: dict[str, dict[str, Any]] = {}
-        self.business_keys: dict[str, Any] = {}
-        self.deleted: set[str] = set()
         self.findings: dict[tuple[str, str, str], Finding] = {}
-        self.judged: Counter[str] = Counter()  # what the kit's checks really judged
+        # What the checks really judged: per kit check, and per phase the answers judged.
+        self.judged: Counter[str] = Counter()
         self.phase = ""  # the run under way
         self.calls: Counter[str] = Counter()  # phase -> requests
         self.sent: dict[str, Counter[str]] = {}  # phase -> operationId -> requests
@@ -237,25 +329,28 @@ class Run:
                 self._task_definition = items[0]["_id"]
 
     def mend(self, case: Any) -> bool:
-        """Make a case the server can judge: valid-per-spec requests made valid for IDM's
-        cross-parameter rules too, fed real definition keys and ids, marked with the run id.
-        False: a valid request of this operation cannot be made here (it needs a deployed
-        definition)."""
+        """Make a case the server can judge (`make_valid`), fed real definition keys and ids,
+        marked with the run id, and writing only to what this run started. False: a valid
+        request of this operation cannot be made here (it needs a deployed definition)."""
         self._discover()
         op = case.operation.definition.raw["operationId"]
-        query = case.query if isinstance(case.query, dict) else {}
-        # `_fields` makes answers partial, which the full-object contracts do not describe.
-        for name in ("_fields", "_mimeType"):
-            query.pop(name, None)
+        self._confine(case, op)
+        make_valid(case, user=self.target.user, definition_id=self._definition_id,
+                   task_definition_id=self._task_definition,
+                   start=self._start() if op in CREATES and not negative(case) else None,
+                   signal_name=self.target.unique("signal"))
         if op in CREATES and isinstance(case.body, dict):
             if negative(case) and self.target.read_only:
                 self._defuse(case.body)
             # Should an invalid start create an instance after all, it says where it came from.
             case.body[RUN_VARIABLE] = self.target.run_id
-        self._confine(case, op)
-        if not negative(case):
-            self._mend_positive(case, op, query)
-        case.query = query
+        started = list(self.target.created)
+        if op in READS + DELETES and not negative(case) and self.phase == CONFORMANCE \
+                and started and self.calls[CONFORMANCE] % 2:
+            # Every other read or delete is of an instance this run started (the links feed
+            # the stateful run; here the generator's ids would all be 404).
+            case.path_parameters["processInstanceId"] = started[
+                self.calls[CONFORMANCE] % len(started)]
         # IDM answers a task definition query of an unknown definition with 500 (documented).
         return negative(case) or op != "queryTaskDefinitions" or bool(self._definition_id)
 
@@ -268,13 +363,13 @@ class Run:
             return
         path = case.path_parameters if isinstance(case.path_parameters, dict) else {}
         for name, value in path.items():
-            if not (name == "processInstanceId" and value in self.created):
+            if not (name == "processInstanceId" and value in self.target.created):
                 path[name] = self.target.unique("noSuchId")
         if op == "actOnExecutions" and isinstance(case.body, dict):
             for name in ("executionId", "processInstanceId", "signalName", "messageName"):
                 value = case.body.get(name)
                 if isinstance(value, str) and not (name == "processInstanceId"
-                                                   and value in self.created):
+                                                   and value in self.target.created):
                     case.body[name] = self.target.unique("noSuchTarget")
 
     def _defuse(self, body: dict[str, Any]) -> None:
@@ -285,64 +380,19 @@ class Run:
         if isinstance(body.get("_processDefinitionId"), str):
             body["_processDefinitionId"] = f"{self.target.unique('noSuchKey')}:1:1"
 
-    def _mend_positive(self, case: Any, op: str, query: dict[str, Any]) -> None:
-        headers = case.headers if isinstance(case.headers, dict) else {}
-        headers.pop("Accept-API-Version", None)  # a well-formed unknown version is refused
-        raw = case.operation.definition.raw
-        if raw.get("x-crest-operation") == "query":
-            for name in ("_queryFilter", "_pagedResultsCookie", "_sortKeys", "version",
-                         "messagesOnly"):
-                query.pop(name, None)
-            query["_queryId"] = QUERY_IDS.get(op, "filtered-query")
-            if "processInstanceBusinessKey" in query:
-                for name in set(query) - BUSINESS_KEY_QUERY:
-                    del query[name]
-        path = case.path_parameters if isinstance(case.path_parameters, dict) else {}
-        if "processDefinitionId" in path and op != "deleteProcessDefinition" \
-                and self._definition_id:
-            path["processDefinitionId"] = self._definition_id
-            if "taskDefinitionId" in path and self._task_definition:
-                path["taskDefinitionId"] = self._task_definition
-        if op in READS + DELETES and self.phase == CONFORMANCE and self.created \
-                and self.calls[CONFORMANCE] % 2:
-            # Every other read or delete is of an instance this run started (the links feed
-            # the stateful run; here the generator's ids would all be 404).
-            started = list(self.created)
-            path["processInstanceId"] = started[self.calls[CONFORMANCE] % len(started)]
-        if op in CREATES:
-            self._mend_start(case)
-            query["_action"] = "create"
-        if op == "updateTaskInstance":
-            headers["If-Match"] = "*"
-            case.body = case.body if isinstance(case.body, dict) else {}
-        if op == "actOnTaskInstance":
-            query["_action"] = "claim"
-            case.body = {"userId": self.target.user}
-        if op == "actOnExecutions":
-            query["_action"] = "signal"
-            case.body = {"signalName": self.target.unique("signal")}
-        case.headers = headers
-
-    def _mend_start(self, case: Any) -> None:
-        """The generated body (business key, variables) with a definition the server has:
-        in turn by `_key` alone, by `_processDefinitionId` with a `_key` that names another
-        definition, and by `_processDefinitionId` alone."""
-        body = case.body if isinstance(case.body, dict) else {}
-        body.pop("_key", None)
-        body.pop("_processDefinitionId", None)
+    def _start(self) -> dict[str, str]:
+        """What a valid start names: a definition the server has, in turn by `_key` alone, by
+        `_processDefinitionId` with a `_key` that names another definition, and by
+        `_processDefinitionId` alone."""
         turn, self._starts = self._starts, self._starts + 1
         if not self._definitions:  # nothing deployed: the start must be 404
-            body["_key"] = self.target.unique("noSuchKey")
-        elif turn % 3 == 0:
-            body["_key"] = self._keys[turn // 3 % len(self._keys)]
-        else:
-            definition = self._definitions[turn // 3 % len(self._definitions)]
-            body["_processDefinitionId"] = definition.id
-            other = self._other_key(definition) if turn % 3 == 1 else None
-            if other is not None:
-                body["_key"] = other
-        body[RUN_VARIABLE] = self.target.run_id
-        case.body = body
+            return {"_key": self.target.unique("noSuchKey")}
+        if turn % 3 == 0:
+            return {"_key": self._keys[turn // 3 % len(self._keys)]}
+        definition = self._definitions[turn // 3 % len(self._definitions)]
+        other = self._other_key(definition) if turn % 3 == 1 else None
+        return {"_processDefinitionId": definition.id,
+                **({"_key": other} if other is not None else {})}
 
     def _other_key(self, definition: Definition) -> str | None:
         """A key whose start would not be `definition`: another process, or its own key when
@@ -376,23 +426,12 @@ class Run:
         response = self.target.request(case.method, path, params=kwargs.get("params"),
                                        data=data, headers=headers, negative=negative(case))
         self._last = response
-        self._remember(case, response)
         return response
-
-    def _remember(self, case: Any, response: requests.Response) -> None:
-        op = case.operation.definition.raw["operationId"]
-        body = json_body(response)
-        if op in CREATES and response.status_code == 201 and isinstance(body, dict) \
-                and isinstance(body.get("_id"), str):
-            self.created[body["_id"]] = body
-            sent = case.body if isinstance(case.body, dict) else {}
-            self.business_keys[body["_id"]] = sent.get("_businessKey")
-        elif op in DELETES and response.status_code == 200:
-            self.deleted.add(str((case.path_parameters or {}).get("processInstanceId")))
 
     def running(self, instance_id: str) -> bool:
         """Not deleted by this run, and the server's read shows no end time."""
-        if instance_id in self.deleted:
+        started = self.target.created.get(instance_id)
+        if started is not None and started.deleted:
             return False
         response = self.target.get(f"workflow/processinstance/{instance_id}")
         body = json_body(response)
@@ -402,6 +441,7 @@ class Run:
     def validate(self, case: Any, response: Any,
                  checks: list[CheckFunction], *, recorder: Any = None) -> None:
         """Run the checks; record failures instead of raising them."""
+        self.judged[self.phase] += 1
         label = case.operation.label
         chosen = list(checks)
         ignored_auth = CHECKS.get_one("ignored_auth")
@@ -538,9 +578,8 @@ class Run:
 
     # the report ---------------------------------------------------------------------------
 
-    def report(self, findings: list[Finding], what: str,
-               expected: dict[str, str] | None = None) -> str:
-        expected = {**EXPECTED, **(expected or {})}
+    def report(self, findings: list[Finding], what: str, expected: Mapping[str, str]) -> str:
+        """The failures, for a rule's message: `expected` says what each check expects."""
         requests_sent = sum(self.calls.values())
         lines = [f"{what}: {len(findings)} kind(s) of failure in {requests_sent} requests"]
         for number, finding in enumerate(findings[:MAX_REPORTED], 1):
@@ -555,13 +594,8 @@ class Run:
             response = finding.response
             if response is not None:
                 lines.append(f"   got:      HTTP {response.status_code} {response.reason} "
-                             f"{_clip(response.text)}")
+                             f"{clip(response.text)}")
                 lines.append(f"   reproduce: {self.target.curl(response)}")
         if len(findings) > MAX_REPORTED:
             lines.append(f"... and {len(findings) - MAX_REPORTED} more")
         return "\n".join(lines)
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
-

@@ -1,4 +1,5 @@
-"""What a rule can end as: passed, failed, skipped, or an error of the kit or the network."""
+"""What a rule can end as: passed, failed, skipped, or an error of the kit or the network; and
+how its messages show what a server said."""
 
 from __future__ import annotations
 
@@ -27,3 +28,8 @@ class Result:
     def ok(self) -> bool:
         """Passed or skipped: nothing the server did wrong."""
         return self.status in (PASSED, SKIPPED)
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """`text` cut to `limit` characters for a message, saying how long it was."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"

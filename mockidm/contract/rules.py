@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,9 +16,10 @@ from .target import Target
 
 Scenario = Callable[[Target], "str | None"]
 
-_SCENARIO_MODULES = ("start", "errors", "protocol", "tasks")
-# The schemathesis checks, written separately, register their rules the same way.
-_OPTIONAL_MODULES = ("mockidm.contract.checks",)
+# The modules that register rules, in the order their rules run: the schema-driven rules
+# (checks.py) last, since they wait for the others (`Rule.after`).
+_MODULES = ("scenarios.start", "scenarios.errors", "scenarios.protocol", "scenarios.tasks",
+            "checks")
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,16 @@ class Rule:
     run: Scenario
     writes: bool  # starts, claims, completes or deletes: never run in read-only mode
     needs: str = ""  # what the server must have deployed for the rule to run
+    # Rules that must pass first: a server that breaks one of them would have the same fault
+    # reported again by this rule (the runner runs or skips it accordingly).
+    after: tuple[str, ...] = ()
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(id: str, statement: str, section: str, *, writes: bool = False,
-         needs: str = "") -> Callable[[Scenario], Scenario]:
+def rule(id: str, statement: str, section: str, *, writes: bool = False, needs: str = "",
+         after: tuple[str, ...] = ()) -> Callable[[Scenario], Scenario]:
     """Register a scenario as a rule of the catalogue."""
     def register(run: Scenario) -> Scenario:
         known = RULES.get(id)
@@ -45,7 +48,7 @@ def rule(id: str, statement: str, section: str, *, writes: bool = False,
         if known is not None and (known.run.__module__, known.run.__qualname__) != (
                 run.__module__, run.__qualname__):
             raise ValueError(f"rule {id!r} is registered twice")
-        RULES[id] = Rule(id, statement, section, run, writes, needs)
+        RULES[id] = Rule(id, statement, section, run, writes, needs, after)
         return run
     return register
 
@@ -53,13 +56,10 @@ def rule(id: str, statement: str, section: str, *, writes: bool = False,
 def catalogue() -> list[Rule]:
     """Every rule, in the order they run: module by module as listed above (the schema-driven
     rules last, whoever imported them first), each module's in its order."""
-    modules = [f"{__package__}.scenarios.{name}" for name in _SCENARIO_MODULES]
+    modules = [f"{__package__}.{name}" for name in _MODULES]
     for name in modules:
         importlib.import_module(name)
-    for name in _OPTIONAL_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-    rank = {name: n for n, name in enumerate([*modules, *_OPTIONAL_MODULES])}
+    rank = {name: n for n, name in enumerate(modules)}
     return sorted(RULES.values(), key=lambda r: rank.get(r.run.__module__, len(rank)))
 
 

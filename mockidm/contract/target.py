@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from .outcome import RuleFailed, Skip
+from .outcome import Result, RuleFailed, Skip, clip
 from .settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_PASSWORD,
@@ -40,6 +40,16 @@ class Definition:
     key: str
     version: int
     name: str | None = None
+
+
+@dataclass
+class Started:
+    """An instance this run started (a rule or schemathesis), as the target's response hook saw
+    it: what the checks and the cleanup know of it."""
+
+    answer: dict[str, Any]  # the 2xx answer to the start
+    business_key: Any = None  # the `_businessKey` the start sent (None: none sent)
+    deleted: bool = False  # a DELETE of the run answered 2xx (either path)
 
 
 @dataclass
@@ -79,10 +89,13 @@ class Target:
         # so no instance the kit starts escapes the cleanup.
         self.http.hooks["response"].append(self._on_response)
         self._base_path = urlsplit(self.base_url).path.rstrip("/")
-        self.created: list[str] = []  # instance ids, in creation order
+        # Every instance the run started, in creation order: the one record of them.
+        self.created: dict[str, Started] = {}
         self._handled: set[str] = set()  # deleted by a rule itself
-        self._deleted: set[str] = set()  # a DELETE of the run answered 2xx (cleanup checks it)
-        self.outcomes: dict[str, str] = {}  # rule id -> its result's status, in this run
+        # rule id -> its result in this run (selected, or run as a prerequisite), and the rule
+        # whose result reports a failure of it (itself when selected): see runner.
+        self.outcomes: dict[str, Result] = {}
+        self.reported: dict[str, str] = {}
         self.shared: dict[str, Any] = {}  # what rules keep for the run (the fuzz session)
         self._definitions: list[Definition] | None = None
         self._task_start: Definition | None = None  # a definition known to open a task at once
@@ -178,12 +191,12 @@ class Target:
 
     def started(self, response: requests.Response, what: str) -> dict[str, Any]:
         """The body of a start that must have created an instance (any 2xx with an `_id`)."""
-        body = _json(response)
+        body = json_body(response)
         if not (200 <= response.status_code < 300 and isinstance(body, dict)
                 and isinstance(body.get("_id"), str)):
             raise RuleFailed(f"{what}: the process did not start\n"
                              f"  expected: 201 with the new instance's _id\n"
-                             f"  got:      {response.status_code} {response.text[:300]}\n"
+                             f"  got:      {response.status_code} {clip(response.text)}\n"
                              f"  reproduce: {self.curl(response)}")
         return body
 
@@ -195,14 +208,20 @@ class Target:
         if not path.startswith(self._base_path + "/") or not 200 <= response.status_code < 300:
             return
         parts = path[len(self._base_path):].strip("/").split("/")
-        # POST processinstance and POST processinstance/history both start a process.
-        if sent.method == "POST" and "/".join(parts).startswith(_START):
-            body = _json(response)
+        # POST processinstance and POST processinstance/history both start a process; DELETE
+        # processinstance/<id> and processinstance/history/<id> both cancel one.
+        if parts[:2] != _START.split("/"):
+            return
+        if sent.method == "POST":
+            body = json_body(response)
             if isinstance(body, dict) and isinstance(body.get("_id"), str) \
                     and "processInstanceId" in body and body["_id"] not in self.created:
-                self.created.append(body["_id"])
-        elif sent.method == "DELETE" and len(parts) == 3 and parts[:2] == _START.split("/"):
-            self._deleted.add(unquote(parts[2]))
+                self.created[body["_id"]] = Started(body, _sent_json(sent).get("_businessKey"))
+        elif sent.method == "DELETE" and len(parts) in (3, 4) \
+                and parts[2:-1] in ([], ["history"]):
+            started = self.created.get(unquote(parts[-1]))
+            if started is not None:
+                started.deleted = True
 
     def forget(self, instance_id: str) -> None:
         """A rule deleted this instance itself."""
@@ -224,11 +243,11 @@ class Target:
         return self._definitions
 
     def query_result(self, response: requests.Response, what: str) -> list[dict[str, Any]]:
-        body = _json(response)
+        body = json_body(response)
         if response.status_code != 200 or not isinstance(body, dict) \
                 or not isinstance(body.get("result"), list):
             raise RuleFailed(f"cannot {what}\n  expected: 200 with a query envelope\n"
-                             f"  got:      {response.status_code} {response.text[:300]}\n"
+                             f"  got:      {response.status_code} {clip(response.text)}\n"
                              f"  reproduce: {self.curl(response)}")
         return body["result"]
 
@@ -277,7 +296,7 @@ class Target:
             latest = versions[-1]
             response = self.get(f"workflow/processdefinition/{latest.id}/taskdefinition",
                                 _queryId="query-all-ids")
-            body = _json(response)
+            body = json_body(response)
             if response.status_code == 200 and isinstance(body, dict) and body.get("result"):
                 found.append(latest)
         return found
@@ -302,35 +321,40 @@ class Target:
         deleted = self._send("DELETE", path)  # even in read-only mode: the kit made it
         # Read it back: the read serves finished instances too, with their end time.
         after = self._send("GET", path)
-        body = _json(after)
+        body = json_body(after)
         ended = after.status_code == 404 or (
             after.status_code == 200 and isinstance(body, dict) and body.get("endTime"))
         if deleted.status_code == 200 and ended:
             report.deleted.append(instance_id)
         elif deleted.status_code == 404 and ended:
-            # Gone already: deleted earlier in the run (schemathesis follows DELETE links), or
-            # it finished on its own.
-            (report.deleted if instance_id in self._deleted else report.ended).append(
+            # Gone already: deleted earlier in the run (schemathesis follows DELETE links, on
+            # either path), or it finished on its own.
+            (report.deleted if self.created[instance_id].deleted else report.ended).append(
                 instance_id)
         else:
             report.leftovers.append(
                 (instance_id, f"DELETE answered {deleted.status_code} "
-                              f"{deleted.text[:120]}; the instance still runs"))
+                              f"{clip(deleted.text, 120)}; the instance still runs"))
+
+
+def _sent_json(sent: requests.PreparedRequest) -> dict[str, Any]:
+    """The JSON object a request sent, or {}."""
+    try:
+        body = jsonlib.loads(sent.body or b"")
+    except ValueError:  # not JSON, or not UTF-8
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 _CLIENT_HEADERS = {"user-agent", "accept-encoding", "accept", "connection", "content-length"}
 
 
-def _json(response: requests.Response) -> Any:
+def json_body(response: Any) -> Any:
+    """The JSON of an answer (requests' or schemathesis's), or None when it is not JSON."""
     try:
         return response.json()
     except ValueError:
         return None
-
-
-def json_body(response: requests.Response) -> Any:
-    """The JSON of an answer, or None when it is not JSON."""
-    return _json(response)
 
 
 def _definition(item: Any) -> Definition | None:

@@ -64,6 +64,18 @@ def mock_app(engine: Engine | None = None, *, middleware: Middleware | None = No
     return app
 
 
+Journal = list[tuple[str, str, int]]
+
+
+def recording(journal: Journal) -> Middleware:
+    """A filter that notes every request it passes: (method, path with query, status)."""
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        journal.append((request.method, request.path_qs, response.status))
+        return response
+    return record
+
+
 def _json_rewrite(transform: Callable[[web.Request, web.Response, Any], Any]) -> Middleware:
     """A filter in front of the API that edits JSON answers."""
     async def rewrite(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -40,11 +40,12 @@ def test_one_passing_test_per_rule(pytester: pytest.Pytester, mock: ThreadedServ
 
 
 def test_a_broken_rule_is_one_failed_test(pytester: pytest.Pytester) -> None:
-    """One failure; the schema-driven rules, which would report it again, are skipped (not
-    passed), and say why."""
+    """One failure; the schema-driven rule that would report it again is skipped (not
+    passed), and says why."""
     broken = next(b for b in BROKEN if b.name == "etag-added")
     with ThreadedServer(broken.app) as server:
-        result = pytester.runpytest(*PLUGIN, "--mockidm-contract-url", server.url, "-rsf")
+        result = pytester.runpytest(*PLUGIN, *FEW, "--mockidm-contract-url", server.url,
+                                    "-rsf")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1, outcomes
     assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == len(catalogue()) - 1

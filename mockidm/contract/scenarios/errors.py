@@ -12,14 +12,12 @@ from typing import Any
 
 import requests
 
-from .. import expect
+from .. import expect, shapes
 from ..rules import rule
 from ..target import Target, json_body
 
 _START = "workflow/processinstance"
 _NOT_NULL = "processDefinitionKey and processDefinitionId are null"
-_ENVELOPE_KEYS = ("code", "reason", "message")
-_OPTIONAL_KEYS = {"detail", "cause"}
 # What Guava's HtmlEscapers leaves: no raw ' " < >, and & only in the five entities.
 _ESCAPED = re.compile(r"^(?:[^'\"<>&]|&(?:#39|quot|amp|lt|gt);)*$")
 UNAUTHORIZED = {"code": 401, "reason": "Unauthorized", "message": "Access Denied"}
@@ -103,8 +101,8 @@ def unknown_query_id_400(t: Target) -> None:
 def _exactly_unauthorized(t: Target, response: requests.Response, what: str) -> None:
     expect.status(t, response, 401, what)
     body = expect.body(t, response, what)
-    core = {k: body.get(k) for k in _ENVELOPE_KEYS} if isinstance(body, dict) else body
-    extra = set(body) - {*_ENVELOPE_KEYS, "detail"} if isinstance(body, dict) else set()
+    core = {k: body.get(k) for k in shapes.ERROR_KEYS} if isinstance(body, dict) else body
+    extra = set(body) - {*shapes.ERROR_KEYS, "detail"} if isinstance(body, dict) else set()
     expect.that(core == UNAUTHORIZED and not extra, t, f"{what}: the body", UNAUTHORIZED
                 | {"(optional)": "detail"}, response.text[:300], response)
 
@@ -144,13 +142,8 @@ def _check_envelope(t: Target, response: requests.Response, status: int, reason:
     expect.that(content_type.startswith("application/json"), t, f"{what}: Content-Type",
                 "application/json; charset=UTF-8", repr(content_type), response)
     body = json_body(response)
-    expect.that(isinstance(body, dict) and tuple(body)[:3] == _ENVELOPE_KEYS
-                and not set(body) - {*_ENVELOPE_KEYS, *_OPTIONAL_KEYS}, t, f"{what}: the keys",
-                "code, reason, message in that order (then detail, cause when set)",
-                list(body) if isinstance(body, dict) else body, response)
-    expect.that(body["code"] == status and body["reason"] == reason, t,
-                f"{what}: code and reason", f"{status}, {reason!r}",
-                f"{body['code']!r}, {body['reason']!r}", response)
+    expect.no_problem(shapes.error_envelope(body, status, reason), t, f"{what}: the envelope",
+                      response)
     message = body["message"]
     expect.that(isinstance(message, str) and _ESCAPED.match(message) is not None
                 and "&#39;" in message, t, f"{what}: the message, HTML-escaped as IDM does",

@@ -7,12 +7,11 @@ from typing import Any
 
 import requests
 
-from .. import expect
+from .. import expect, shapes
 from ..rules import rule
+from ..shapes import ENVELOPE
 from ..target import Target, json_body
 
-ENVELOPE = ("result", "resultCount", "pagedResultsCookie", "totalPagedResultsPolicy",
-            "totalPagedResults", "remainingPagedResults")
 _DEFINITIONS = "workflow/processdefinition"
 
 
@@ -27,13 +26,8 @@ def _check_envelope(t: Target, response: requests.Response, what: str,
                     empty: bool = False) -> list[dict[str, Any]]:
     expect.status(t, response, 200, what)
     body = expect.body(t, response, what)
-    expect.that(isinstance(body, dict) and set(body) == set(ENVELOPE), t, f"{what}: the keys",
-                list(ENVELOPE), sorted(body) if isinstance(body, dict) else body, response)
+    expect.no_problem(shapes.query_envelope(body), t, f"{what}: the envelope", response)
     result = body["result"]
-    expect.that(isinstance(result, list) and body["resultCount"] == len(result), t,
-                f"{what}: resultCount", "the number of items in result",
-                f"resultCount {body['resultCount']!r} for "
-                f"{len(result) if isinstance(result, list) else result!r} items", response)
     expect.that(body["pagedResultsCookie"] is None
                 and body["totalPagedResultsPolicy"] in ("NONE", "EXACT", "ESTIMATE")
                 and all(isinstance(body[k], int) and body[k] >= -1
@@ -61,10 +55,7 @@ def query_envelope(t: Target) -> None:
 
 
 def _rev_strings(t: Target, response: requests.Response, items: list[Any], what: str) -> None:
-    for item in items:
-        rev = item.get("_rev", "<absent>") if isinstance(item, dict) else item
-        expect.that(isinstance(rev, str) and rev != "<absent>", t, f"{what}: _rev",
-                    'a JSON string such as "1"', repr(rev), response)
+    expect.no_problem(shapes.string_revs(items, required=True), t, f"{what}: _rev", response)
 
 
 @rule("rev-is-string",
@@ -104,10 +95,9 @@ def no_etag(t: Target) -> str | None:
                       t.get("workflow/taskinstance", _queryId="filtered-query",
                             processInstanceId=instance_id)]
     for response in responses:
-        etag = response.headers.get("ETag")
-        expect.that(etag is None, t,
-                    f"{response.request.method} {response.request.path_url}: headers",
-                    "no ETag", f"ETag: {etag}", response)
+        expect.no_problem(shapes.no_etag(response.headers.get("ETag")), t,
+                          f"{response.request.method} {response.request.path_url}: headers",
+                          response)
     return None if t.writable else "creates and tasks not checked: read-only mode"
 
 
