@@ -1,16 +1,22 @@
-"""One benchmark server in its own process: the mock (with preloaded instances) or a trivial app.
+"""One benchmark server in its own process: `mockidm serve` (with preloaded instances) or a
+trivial aiohttp app.
 
     python benchmarks/serve.py --port 8123 --instances 1000
     python benchmarks/serve.py --port 8123 --trivial
 
-Binds 127.0.0.1 only. The mock is preloaded through its engine before the port opens, with
+Binds 127.0.0.1 only. The mock is preloaded (a fixture file) before the port opens, with
 RUNNING `contractorOnboarding` instances whose business keys are `bench-000000`, `bench-000001`...
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from aiohttp import web
@@ -38,18 +44,25 @@ def trivial_app(body_bytes: int = len(TRIVIAL_BODY)) -> web.Application:
     return app
 
 
-def mock_app(instances: int) -> web.Application:
-    # Imported here so that the trivial server does not pay for (or depend on) mockidm.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from mockidm import Engine, create_app
-    from mockidm.samples import deploy_samples
-
-    engine = Engine()
-    deploy_samples(engine)
-    for index in range(instances):
-        engine.start(key="contractorOnboarding", business_key=business_key(index),
-                     variables={"contractorName": f"Contractor {index}"}, user="openidm-admin")
-    return create_app(engine, profile="8.1", validate_responses=False)
+def serve_mock(port: int, instances: int) -> int:
+    """`mockidm serve --quiet` (as a user runs it, with its journal limit and collector
+    settings), preloaded through a fixture file of RUNNING instances."""
+    with tempfile.TemporaryDirectory() as folder:
+        fixtures = Path(folder) / "preload.json"
+        fixtures.write_text(json.dumps({"instances": [
+            {"key": "contractorOnboarding", "businessKey": business_key(index),
+             "variables": {"contractorName": f"Contractor {index}"}}
+            for index in range(instances)]}))
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, (root, os.environ.get("PYTHONPATH"))))}
+        child = subprocess.Popen([sys.executable, "-m", "mockidm", "serve", "--quiet",
+                                  "--host", HOST, "--port", str(port),
+                                  "--fixtures", str(fixtures)], env=env)
+        # bench_http.py stops this process: pass the signal on, then clean up.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda number, _frame: child.send_signal(number))
+        return child.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trivial", action="store_true",
                         help="serve a fixed small JSON body on every path instead of the mock")
     args = parser.parse_args(argv)
-    app = trivial_app(args.trivial_body_bytes) if args.trivial else mock_app(args.instances)
-    web.run_app(app, host=HOST, port=args.port, access_log=None, print=None)
+    if not args.trivial:
+        return serve_mock(args.port, args.instances)
+    web.run_app(trivial_app(args.trivial_body_bytes), host=HOST, port=args.port,
+                access_log=None, print=None)
     return 0
 
 

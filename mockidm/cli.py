@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import os
@@ -172,11 +173,21 @@ def serve(args: argparse.Namespace) -> int:
         add_admin_routes(app, mock, token=token)
         log.info("admin API under %s/ %s", ADMIN_PREFIX,
                  "(bearer token required)" if token else "(open: loopback only, no token)")
+    _settle_collector()
     # web.run_app handles SIGINT and SIGTERM: it stops accepting, lets requests finish, exits.
     web.run_app(app, host=args.host, port=args.port, print=_ready(args),
                 access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
                 access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=args.shutdown_timeout)
     return 1 if state_file is not None and state_file.failed else 0
+
+
+def _settle_collector() -> None:
+    """The mock keeps every instance, task and journal entry in memory, and CPython's default
+    collector walks them all again and again as they pile up (some 14 us a create). Objects
+    alive after start-up are frozen out of its walks, and it runs less often: a request
+    makes little cyclic garbage."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger) -> int:

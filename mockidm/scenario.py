@@ -52,13 +52,14 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -106,13 +107,24 @@ class ScenarioError(ValueError):
         return error
 
 
-@dataclass(frozen=True)
 class _Where:
-    """Where an item of a document is, for the errors found when it is loaded or applied."""
+    """Where an item of a document is, for the errors found when it is loaded or applied.
+    The line is looked up only for an error: most items never need it."""
 
-    file: str | None
-    line: int | None
-    path: str
+    def __init__(self, doc: _Document, parts: Sequence[str | int], key: bool) -> None:
+        self._doc, self._parts, self._key = doc, tuple(parts), key
+
+    @property
+    def file(self) -> str | None:
+        return self._doc.file
+
+    @property
+    def path(self) -> str:
+        return _format_path(self._parts)
+
+    @cached_property
+    def line(self) -> int | None:
+        return self._doc.line(self._parts, key=self._key)
 
     def error(self, problem: str) -> ScenarioError:
         return ScenarioError(problem, file=self.file, line=self.line, path=self.path)
@@ -226,15 +238,24 @@ def _check_nodes(root: yaml.Node, file: str | None) -> None:
     visit(root, [])
 
 
-@dataclass
 class _Document:
     """Parsed data and, for a file, the YAML nodes it came from (for lines)."""
 
-    file: str | None
-    root: yaml.Node | None
-    data: Any
+    def __init__(self, file: str | None, root: yaml.Node | Callable[[], yaml.Node | None] | None,
+                 data: Any) -> None:
+        self.file, self.data = file, data
+        # A JSON file's nodes are composed only when a line is asked for: composing is
+        # pure Python and slow, and a valid file never needs them.
+        self._root = root
+
+    @cached_property
+    def root(self) -> yaml.Node | None:
+        return self._root() if callable(self._root) else self._root
 
     def where(self, path: Sequence[str | int], *, key: bool = False) -> _Where:
+        return _Where(self, path, key)
+
+    def line(self, path: Sequence[str | int], *, key: bool = False) -> int | None:
         """The line of the value at `path` (of its key, with `key=True`); if part of the path
         is not in the document, the line of the deepest part that is."""
         node, found = self.root, None
@@ -255,8 +276,7 @@ class _Document:
         else:
             if key and found is not None:
                 node = found
-        line = _line(node) if node is not None else None
-        return _Where(self.file, line, _format_path(path))
+        return _line(node) if node is not None else None
 
 
 def _read(path: Path, label: str) -> _Document:
@@ -308,17 +328,20 @@ def _read_json(text: str, label: str) -> _Document:
         data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise ScenarioError(exc.msg, file=label, line=exc.lineno) from None
-    # The lines come from the same text read as YAML (JSON is YAML, once tabs, which JSON
-    # allows only between tokens, are spaces); without them, errors only name the key.
-    try:
-        root = yaml.compose(text.replace("\t", " "), Loader=_Loader)
-    except yaml.YAMLError:
-        root = None
-    if root is not None:
-        _check_nodes(root, label)
-    elif duplicates:
+    def nodes() -> yaml.Node | None:
+        # The lines come from the same text read as YAML (JSON is YAML, once tabs, which
+        # JSON allows only between tokens, are spaces); without them, errors only name the key.
+        try:
+            return yaml.compose(text.replace("\t", " "), Loader=_Loader)
+        except yaml.YAMLError:
+            return None
+
+    document = _Document(label, nodes, data)
+    if duplicates:
+        if document.root is not None:
+            _check_nodes(document.root, label)  # names the repeated key's line
         raise ScenarioError(f"duplicate key {duplicates[0]!r}", file=label)
-    return _Document(label, root, data)
+    return document
 
 
 def _json_value(value: Any, path: list[str | int]) -> Any:
@@ -359,7 +382,17 @@ def _validator(definition: str | None = None) -> Draft202012Validator:
     return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+@cache
+def _quick_validator(definition: str | None = None) -> jsonschema_rs.Draft202012Validator:
+    """The same check compiled to native code: a large valid file passes in milliseconds;
+    the Python validator then only explains what is wrong."""
+    return jsonschema_rs.Draft202012Validator(_validator(definition).schema,
+                                              validate_formats=True)
+
+
 def _validate(doc: _Document, definition: str | None = None) -> None:
+    if _quick_validator(definition).is_valid(doc.data):
+        return
     found: dict[tuple[int, str, str], ScenarioError] = {}
     for violation in _validator(definition).iter_errors(doc.data):
         for error in _explain(doc, violation):

@@ -171,6 +171,13 @@ class Interpreter:
     def atomic(self, instance: ProcessInstance, *, new: bool = False) -> Iterator[None]:
         """Undo every change to `instance` and its tasks if the command fails, as a database
         transaction would: a failed command leaves no half-moved token behind."""
+        if new:  # nothing to restore: undoing is forgetting the instance and its tasks
+            try:
+                yield
+            except BaseException:
+                self.store.remove_instance(instance)
+                raise
+            return
         saved = replace(instance, variables=dict(instance.variables),
                         executions=dict(instance.executions))
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
@@ -182,11 +189,8 @@ class Interpreter:
                     self.store.remove_task(task)
                 elif task.active != tasks[task.id].active or task != tasks[task.id]:
                     self.store.restore_task(task, tasks[task.id])
-            if new:
-                self.store.remove_instance(instance)
-            else:
-                for name in ("variables", "executions", "end_time", "end_activity",
-                             "delete_reason"):
-                    setattr(instance, name, getattr(saved, name))
-                self.store.instance_restored(instance)
+            for name in ("variables", "executions", "end_time", "end_activity",
+                         "delete_reason"):
+                setattr(instance, name, getattr(saved, name))
+            self.store.instance_restored(instance)
             raise

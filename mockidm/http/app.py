@@ -21,6 +21,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from aiohttp import web
@@ -235,19 +237,27 @@ class Pipeline:
     def _over_limits(request: web.Request) -> _LimitError | None:
         if len(request.raw_path) > MAX_URL_BYTES:
             return _LimitError(414, f"The request URL is longer than {MAX_URL_BYTES} bytes")
-        for name, value in request.raw_headers:
+        raw_headers = request.raw_headers
+        # Measured in C first: no name or value over half the limit, no header over it.
+        if max(map(len, chain.from_iterable(raw_headers)), default=0) <= MAX_HEADER_BYTES // 2:
+            return None
+        for name, value in raw_headers:
             if len(name) + len(value) > MAX_HEADER_BYTES:
                 return _LimitError(431, f"The header {name.decode('ascii', 'replace')[:100]} "
                                         f"is longer than {MAX_HEADER_BYTES} bytes")
         return None
 
+    def _too_large(self) -> _LimitError:
+        return _LimitError(413, f"The request body is larger than {self.max_body} bytes")
+
     async def _read_body(self, request: web.Request) -> bytes:
-        too_large = _LimitError(413, f"The request body is larger than {self.max_body} bytes")
         if request.content_length is not None and request.content_length > self.max_body:
-            raise too_large  # refused before reading; aiohttp drains what is sent
+            raise self._too_large()  # refused before reading; aiohttp drains what is sent
         if not request.body_exists:
             return b""
         try:
+            if request.content.is_eof():  # all of it has arrived: nothing to wait for
+                return await request.read()
             # A client that stops half-way through its body must not keep a handler waiting.
             async with asyncio.timeout(self.body_timeout) as deadline:
                 if self._stopping:
@@ -258,7 +268,7 @@ class Pipeline:
                 finally:
                     self._reading.discard(deadline)
         except web.HTTPRequestEntityTooLarge:  # a chunked body, or a lying Content-Length
-            raise too_large from None
+            raise self._too_large() from None
         except ConnectionError:  # the client closed its connection half-way
             raise ClientGone() from None
         except TimeoutError:
@@ -373,6 +383,8 @@ class Pipeline:
                 auth_faults.expired_cookies_refused += 1
                 exchange.fault = "expired session cookie"
         principal = authenticate(headers, cookies, state.identity, state.sessions)
+        if not (auth_faults.locked_out or auth_faults.rejected_passwords):
+            return principal
         name = principal.name if principal.via == "cookie" else attempted_user(headers)
         for refusals, what in ((auth_faults.locked_out, "locked out"),
                                (auth_faults.rejected_passwords, "password rejected")):
@@ -442,7 +454,9 @@ class Pipeline:
     def _respond(self, request: web.Request, crest: CrestRequest, op: Operation,
                  reply: Reply) -> web.Response:
         if reply.items is not None:
-            content: Any = query_envelope([select_fields(i, crest.fields) for i in reply.items])
+            items = reply.items
+            content: Any = query_envelope(
+                [select_fields(i, crest.fields) for i in items] if crest.fields else items)
         else:
             content = select_fields(reply.content or {}, crest.fields)
             if crest.mime_type is not None and not crest.mime_type.startswith(
@@ -454,12 +468,16 @@ class Pipeline:
                 raise IdmError(500, f"mockidm broke its own spec: {violation}")
         response = json_response(content, reply.status, crest.pretty)
         if self.state.profile.resource_versioning:
-            response.headers["Content-API-Version"] = (
-                f"protocol={crest.protocol[0]}.{crest.protocol[1]},resource=1.0")
+            response.headers["Content-API-Version"] = _content_api_version(crest.protocol)
         if reply.location is not None:
             base = f"{request.scheme}://{request.host}{request.path.rstrip('/')}"
             response.headers["Location"] = f"{base}/{reply.location}"
         return response
+
+
+@lru_cache(maxsize=16)
+def _content_api_version(protocol: tuple[int, int]) -> str:
+    return f"protocol={protocol[0]}.{protocol[1]},resource=1.0"
 
 
 def _binary_field(content: dict[str, Any], crest: CrestRequest) -> web.Response:

@@ -372,6 +372,10 @@ def _take_query_params(request: CrestRequest, params: dict, single: dict[str, st
 
 
 def _reject_exclusive(request: CrestRequest) -> None:
+    if request.paged_results_offset <= 0 and (
+            (request.query_id is not None) + (request.query_filter is not None)
+            + (request.query_expression is not None) < 2):
+        return  # the usual case, told without building lists
     given = [name for name, value in (("_queryId", request.query_id),
                                       ("_queryFilter", request.query_filter),
                                       ("_queryExpression", request.query_expression))

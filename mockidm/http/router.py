@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..spec import Operation
 
@@ -18,12 +19,13 @@ class Resource:
     elements: tuple[str, ...]  # after the base path; `{name}` for a template element
     operations: dict[str, Operation] = field(default_factory=dict)  # CREST op -> operation
 
-    @property
+    # Cached: asked on every request, fixed once the router is built.
+    @cached_property
     def is_collection(self) -> bool:
         # A path ending in an id is an instance; so is a singleton that declares a read.
         return not self.elements[-1].startswith("{") and "read" not in self.operations
 
-    @property
+    @cached_property
     def other_operations_status(self) -> int:
         return max(op.other_operations_status for op in self.operations.values())
 
@@ -31,6 +33,7 @@ class Resource:
 class Router:
     def __init__(self, operations: Iterable[Operation], base: str) -> None:
         self._by_length: dict[int, list[Resource]] = {}
+        self._literal: dict[tuple[str, ...], Resource] = {}  # paths without a template
         self.services: set[str] = set()  # first path elements, like `workflow`
         resources: dict[str, Resource] = {}
         for op in operations:
@@ -43,11 +46,16 @@ class Router:
                 self.services.add(elements[0])
                 self._by_length.setdefault(len(elements), []).append(resource)
             resource.operations[op.crest] = op
+            if not any(e.startswith("{") for e in resource.elements):
+                self._literal[resource.elements] = resource
         for candidates in self._by_length.values():
             # Literal elements first, position by position.
             candidates.sort(key=lambda r: [e.startswith("{") for e in r.elements])
 
     def match(self, path: tuple[str, ...]) -> tuple[Resource, dict[str, str]] | None:
+        literal = self._literal.get(path)
+        if literal is not None:  # a literal path wins over any template of its length
+            return literal, {}
         for resource in self._by_length.get(len(path), ()):
             params = {}
             for element, value in zip(resource.elements, path, strict=True):
