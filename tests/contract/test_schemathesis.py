@@ -35,40 +35,21 @@ from fuzzing import PARSER_REFUSAL, ErrorLog, Fuzzer, describe, format_record
 from schemathesis import GenerationMode
 
 from mockidm import Engine, create_app
+from mockidm.contract.fuzz import schemathesis_config
 from mockidm.http.operations import HANDLERS
 from mockidm.server import ThreadedServer
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
 ADMIN = "openidm-admin"
 CREDENTIALS = {"X-OpenIDM-Username": ADMIN, "X-OpenIDM-Password": ADMIN}
-# Every workflow operation documents 500 (IDM's engine failures) and some document 501.
-SERVER_ERRORS_DOCUMENTED = ["200", "201", "400", "401", "403", "404", "409", "412", "500", "501"]
-
-SETTINGS: dict[str, Any] = {
-    "generation": {"max-examples": 100, "allow-extra-parameters": False},
-    "warnings": {"fail-on": ["unresolvable_reference", "missing_auth"]},
-    "checks": {
-        "positive_data_acceptance": {"expected-statuses": ["2xx", "404"]},
-        # Documented 5xx (status_code_conformance rejects undocumented ones).
-        "not_a_server_error": {"expected-statuses": SERVER_ERRORS_DOCUMENTED},
-        # IDM answers an undeclared method with 501 or 400, never 405 (reference 1.2, 5.0).
-        "unsupported_method": {"enabled": False},
-        # IDM reads a deleted instance from its history: still 200 after DELETE (reference 5.5).
-        "use_after_free": {"enabled": False},
-    },
-    "operations": [
-        # IDM routes this read but refuses it: 501 is the only answer to a valid request.
-        {"include-operation-id": "readTaskInstanceHistory",
-         "checks": {"positive_data_acceptance": {"expected-statuses": ["501"]}}},
-        # Every task belongs to a process, and IDM refuses to delete those (500).
-        {"include-operation-id": "deleteTaskInstance",
-         "checks": {"positive_data_acceptance": {"expected-statuses": ["404", "500"]}}},
-        # Generators draw the spec's example id (contractorOnboarding:2:4) too; once the run
-        # has started instances of it, IDM refuses the delete with its documented 409.
-        {"include-operation-id": "deleteProcessDefinition",
-         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404", "409"]}}},
-    ],
-}
+# The contract kit's configuration (valid requests must succeed, documented 5xx only, ...),
+# with one addition for this run: generators draw the spec's example id
+# (contractorOnboarding:2:4) too, and once the run has started instances of it, IDM refuses
+# the delete with its documented 409.
+SETTINGS: dict[str, Any] = schemathesis_config(max_examples=100)
+SETTINGS["operations"].append(
+    {"include-operation-id": "deleteProcessDefinition",
+     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404", "409"]}}})
 CONFIG = schemathesis.Config.from_dict(SETTINGS)
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 OPERATIONS = sorted(op.ok().definition.raw["operationId"] for op in schema.get_all_operations())
