@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from mockidm import UserTask, linear_process
+from mockidm.engine import InstanceQuery
 from mockidm.facade import MockIDM
 from mockidm.samples import SAMPLES_DIR
 
@@ -580,3 +581,20 @@ def test_snapshot_is_plain_json(mock):
     snapshot = mock.snapshot()
     assert json.loads(json.dumps(snapshot)) == snapshot
     assert snapshot["profile"] == "8.1"
+
+
+def test_too_deeply_nested_json_is_invalid_json_not_a_crash(mock, caplog):
+    """Python's decoder gives up past its recursion limit: that is bad JSON (400), as
+    Jackson's nesting limit makes it for IDM, and neither the state nor the journal suffers."""
+    mock.deploy(onboarding())
+    nested = b'{"_key":"onboarding","deep":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = call(mock, "POST", f"{PI}?_action=create", data=nested,
+                    headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["message"] == ("The request could not be processed because the "
+                                          "provided content is not valid JSON")
+    assert mock.engine.query_instances(InstanceQuery()) == []
+    [entry] = mock.requests()
+    assert entry.status == 400 and entry.body.startswith('{"_key":"onboarding"')
+    assert "#1 POST" in mock.journal.render()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -398,7 +398,7 @@ class _Route:
             if raw.strip():
                 try:
                     body = json.loads(raw)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # too deeply nested is not JSON to us
                     raise IdmError(400, f"the body is not JSON: {exc}") from None
             elif self.body_required:
                 raise IdmError(400, f"{op.operation_id} needs a JSON body")

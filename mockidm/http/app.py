@@ -19,7 +19,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -160,7 +160,7 @@ class ClientGone(Exception):
     """The client closed its connection before the whole request arrived."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     crest: CrestRequest
     op: Operation
@@ -184,26 +184,29 @@ class Pipeline:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """A request under /openidm."""
-        return await self._guarded(self._handle, request)
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            return self._failure(request, exc)
 
     async def outside(self, request: web.Request) -> web.StreamResponse:
         """A path outside /openidm: IDM's 404, and a request the mock could not serve."""
-        return await self._guarded(self._outside, request)
-
-    async def _guarded(self, step: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                       request: web.Request) -> web.StreamResponse:
-        """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
         try:
-            return await step(request)
-        except IdmError as error:
-            return error_response(error)
-        except ClientGone:  # nothing to answer, nothing to journal: the request never came
-            return web.Response(status=499)  # never sent
-        except web.HTTPException as exc:
-            return error_response(IdmError(exc.status, exc.reason))
+            return await self._outside(request)
         except Exception as exc:
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
+            return self._failure(request, exc)
+
+    @staticmethod
+    def _failure(request: web.Request, exc: Exception) -> web.StreamResponse:
+        """Nothing leaves the mock but IDM's envelope: not aiohttp's pages, not a traceback."""
+        if isinstance(exc, IdmError):
+            return error_response(exc)
+        if isinstance(exc, ClientGone):  # nothing to answer or journal: the request never came
+            return web.Response(status=499)  # never sent
+        if isinstance(exc, web.HTTPException):
+            return error_response(IdmError(exc.status, exc.reason))
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
 
     async def _outside(self, request: web.Request) -> web.StreamResponse:
         exchange, _, _, refusal = await self._receive(request, request.rel_url.raw_path)
@@ -222,7 +225,7 @@ class Pipeline:
         state = self.state
         refusal = self._over_limits(request)
         body = b""
-        if refusal is None:
+        if refusal is None and request.body_exists:
             try:
                 body = await self._read_body(request)
             except _LimitError as error:
@@ -230,7 +233,7 @@ class Pipeline:
         headers = lower_case_headers(request.headers.items())
         with state.lock:
             exchange = state.journal.open(state.engine.clock.now(), request.method, path,
-                                          request.query.items(), headers, body)
+                                          request.query, headers, body)
         return exchange, headers, body, refusal
 
     @staticmethod
@@ -251,10 +254,9 @@ class Pipeline:
         return _LimitError(413, f"The request body is larger than {self.max_body} bytes")
 
     async def _read_body(self, request: web.Request) -> bytes:
+        """The body of a request that has one (`request.body_exists`)."""
         if request.content_length is not None and request.content_length > self.max_body:
             raise self._too_large()  # refused before reading; aiohttp drains what is sent
-        if not request.body_exists:
-            return b""
         try:
             if request.content.is_eof():  # all of it has arrived: nothing to wait for
                 return await request.read()
@@ -363,8 +365,13 @@ class Pipeline:
         """The answer: the refusal found on the way, or the handler's."""
         if isinstance(prepared, IdmError):
             return error_response(prepared)
+        crest, op = prepared.crest, prepared.op
         try:
-            return self._execute(request, prepared, principal)
+            reply = HANDLERS[op.operation_id](Call(self.state, crest, principal,
+                                                   prepared.path_params))
+            return self._respond(request, crest, op, reply)
+        except EngineError as exc:
+            return error_response(IdmError(500, exc.message))  # IDM's providers' catch-all
         except IdmError as error:
             return error_response(error)
 
@@ -415,16 +422,6 @@ class Pipeline:
                                               f"{violation}")
         return Prepared(crest, op, path_params)
 
-    def _execute(self, request: web.Request, prepared: Prepared,
-                 principal: Principal) -> web.Response:
-        crest, op = prepared.crest, prepared.op
-        try:
-            reply = HANDLERS[op.operation_id](Call(self.state, crest, principal,
-                                                   prepared.path_params))
-        except EngineError as exc:
-            raise IdmError(500, exc.message) from None  # IDM's providers' catch-all
-        return self._respond(request, crest, op, reply)
-
     def _route(self, crest: CrestRequest) -> tuple[Operation, dict[str, str]]:
         if crest.op == PATCH and crest.path[:1] == ("workflow",):
             raise not_supported(PATCH)  # the workflow service refuses patches before routing
@@ -466,13 +463,14 @@ class Pipeline:
             violation = op.check_response(reply.status, content)
             if violation is not None:
                 raise IdmError(500, f"mockidm broke its own spec: {violation}")
-        response = json_response(content, reply.status, crest.pretty)
+        headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"}
         if self.state.profile.resource_versioning:
-            response.headers["Content-API-Version"] = _content_api_version(crest.protocol)
+            headers["Content-API-Version"] = _content_api_version(crest.protocol)
         if reply.location is not None:
             base = f"{request.scheme}://{request.host}{request.path.rstrip('/')}"
-            response.headers["Location"] = f"{base}/{reply.location}"
-        return response
+            headers["Location"] = f"{base}/{reply.location}"
+        return web.Response(body=to_json(content, crest.pretty), status=reply.status,
+                            headers=headers)
 
 
 @lru_cache(maxsize=16)

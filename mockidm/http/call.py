@@ -16,7 +16,7 @@ from .faults import Faults
 from .journal import Journal
 
 
-@dataclass
+@dataclass(slots=True)
 class State:
     """Everything one mock server holds. A test's thread and the server's thread share it:
     both change it only while holding `lock`."""
@@ -30,7 +30,7 @@ class State:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     state: State
     request: CrestRequest
@@ -46,7 +46,7 @@ class Call:
         return self.state.profile
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """A handler's answer: a resource (status 200/201) or a query's items."""
 

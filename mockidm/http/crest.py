@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,6 +37,8 @@ _RESERVED = {
 }
 _MULTI_VALUED = {"_fields", "_sortkeys"}
 _JSON_CONTENT_TYPE = re.compile(r"^application/json( *; *charset=utf-8)?$", re.IGNORECASE)
+_USUAL_JSON_TYPES = frozenset({"application/json", "application/json; charset=UTF-8",
+                               "application/json; charset=utf-8", "application/json;charset=UTF-8"})
 _VERSION = re.compile(r"^(protocol|resource)=(\d+)(?:\.(\d+))?$")
 _BAD_POINTER_ESCAPE = re.compile(r"~(?![01])")
 _SORT_KEY = re.compile(r"^[+-]?[^,+-][^,]*$")
@@ -44,14 +46,12 @@ _SORT_KEY = re.compile(r"^[+-]?[^,+-][^,]*$")
 Version = tuple[int, int]
 
 
-@dataclass(slots=True)
 class CrestRequest:
-    """One Common REST request, as the router and the providers see it."""
+    """One Common REST request, as the router and the providers see it.
 
-    method: str
-    op: str
-    path: tuple[str, ...]  # decoded path elements after /openidm
-    params: dict[str, str] = field(default_factory=dict)  # the non-reserved (filter) params
+    The defaults are class attributes: a request sets only what it was given, which keeps
+    building one cheap (it is built for every request)."""
+
     action: str | None = None
     content: Any = None
     new_resource_id: str | None = None
@@ -62,13 +62,23 @@ class CrestRequest:
     query_id: str | None = None
     query_filter: Filter | None = None
     query_expression: str | None = None
-    sort_keys: list[str] = field(default_factory=list)
+    sort_keys: tuple[str, ...] = ()
     page_size: int = 0
     paged_results_offset: int = 0
     paged_results_cookie: str | None = None
     count_policy: str = "NONE"
-    protocol: Version = PROTOCOL_DEFAULT
-    resource_version: Version | None = None
+
+    def __init__(self, method: str, op: str, path: tuple[str, ...], protocol: Version,
+                 resource_version: Version | None) -> None:
+        self.method = method
+        self.op = op
+        self.path = path  # decoded path elements after /openidm
+        self.protocol = protocol
+        self.resource_version = resource_version
+        self.params: dict[str, str] = {}  # the non-reserved (filter) params
+
+    def __repr__(self) -> str:
+        return f"CrestRequest({self.method} {self.op} {self.resource_path!r} {vars(self)})"
 
     @property
     def resource_path(self) -> str:
@@ -117,17 +127,7 @@ def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Version | None]:
     protocol, resource = PROTOCOL_DEFAULT, None
     if value is not None:
-        parts = [p.strip() for p in value.split(",")]
-        matches = [_VERSION.match(p) for p in parts]
-        if not value.strip() or len(parts) > 2 or not all(matches):
-            raise IdmError(400, f"Version string is in an invalid format: {value}")
-        for m in matches:
-            assert m is not None
-            version = (int(m.group(2)), int(m.group(3) or 0))
-            if m.group(1) == "protocol":
-                protocol = version
-            else:
-                resource = version
+        protocol, resource = _versions(value)
     if protocol[0] > PROTOCOL_DEFAULT[0]:
         raise IdmError(400, f"Unsupported major version: {protocol[0]}.{protocol[1]}")
     # CREST compares the minor version alone, so even protocol 1.5 is refused.
@@ -136,9 +136,29 @@ def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Versio
     return protocol, resource
 
 
+@lru_cache(maxsize=64)  # clients send the same one or two values again and again
+def _versions(value: str) -> tuple[Version, Version | None]:
+    """`Accept-API-Version`: (protocol, resource); an invalid value raises (and is not cached)."""
+    protocol, resource = PROTOCOL_DEFAULT, None
+    parts = [p.strip() for p in value.split(",")]
+    matches = [_VERSION.match(p) for p in parts]
+    if not value.strip() or len(parts) > 2 or not all(matches):
+        raise IdmError(400, f"Version string is in an invalid format: {value}")
+    for m in matches:
+        assert m is not None
+        version = (int(m.group(2)), int(m.group(3) or 0))
+        if m.group(1) == "protocol":
+            protocol = version
+        else:
+            resource = version
+    return protocol, resource
+
+
 def _check_content_type(method: str, headers: Mapping[str, str]) -> None:
     content_type = headers.get("content-type")
     if method == "GET" or content_type is None:
+        return
+    if content_type in _USUAL_JSON_TYPES:
         return
     media_type = content_type.strip()
     if _JSON_CONTENT_TYPE.match(media_type) or media_type.lower().startswith("multipart/form-data"):
@@ -151,9 +171,10 @@ def _check_content_type(method: str, headers: Mapping[str, str]) -> None:
 
 
 def _reject_unsupported_conditionals(headers: Mapping[str, str]) -> None:
-    for name in ("If-Modified-Since", "If-Unmodified-Since"):
-        if name.lower() in headers:
-            raise IdmError(409, f"Header {name} not supported")
+    if "if-modified-since" in headers:
+        raise IdmError(409, "Header If-Modified-Since not supported")
+    if "if-unmodified-since" in headers:
+        raise IdmError(409, "Header If-Unmodified-Since not supported")
 
 
 def _reject_if_none_match(method: str, headers: Mapping[str, str]) -> None:
@@ -168,6 +189,8 @@ def _parse_path(raw_path: str) -> tuple[str, ...]:
     elements = stripped.split("/")
     if "" in elements:
         raise IdmError(400, f"Resource path '{stripped}' contains empty path elements")
+    if "%" not in stripped:
+        return tuple(elements)
     return tuple(unquote(e) if "%" in e else e for e in elements)
 
 
@@ -243,28 +266,24 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
 
 def _decode_json(body: bytes) -> Any:
     try:
-        text = body.decode("utf-8")
-        value, end = _DECODER.raw_decode(text, _skip_space(text, 0))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise IdmError(400, "The request could not be processed because the provided content "
-                            "is not valid JSON", detail=str(exc)) from None
-    if _skip_space(text, end) != len(text):
-        raise IdmError(400, "The request could not be processed because there is trailing "
-                            "data after the JSON content")
-    return value
+        return _DECODER.decode(body.decode("utf-8"))
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise IdmError(400, "The request could not be processed because there is "
+                                "trailing data after the JSON content") from None
+        error: Exception = exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # too deep: not JSON to us
+        error = exc
+    raise IdmError(400, "The request could not be processed because the provided content "
+                        "is not valid JSON", detail=str(error))
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"Non-standard token '{name}'")
 
 
+# Whitespace as JSON defines it (no form feed or BOM), before and after the value.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _skip_space(text: str, pos: int) -> int:
-    match = _SPACE.match(text, pos)
-    return match.end() if match else pos
 
 
 def _json_content(headers: Mapping[str, str], body: bytes) -> Any:
@@ -341,12 +360,16 @@ def _take_params(request: CrestRequest, params: dict) -> None:
 
 
 def _take_query_params(request: CrestRequest, params: dict, single: dict[str, str]) -> None:
-    for value in params.get("_sortkeys", ("", []))[1]:
-        keys = value.split(",")
-        if not all(_SORT_KEY.match(k) for k in keys):
-            raise IdmError(400, f"The value '{value}' for parameter '{params['_sortkeys'][0]}' "
-                                "could not be parsed as a comma separated list of sort keys")
-        request.sort_keys += keys
+    if "_sortkeys" in params:
+        sort_keys: list[str] = []
+        for value in params["_sortkeys"][1]:
+            keys = value.split(",")
+            if not all(_SORT_KEY.match(k) for k in keys):
+                raise IdmError(400, f"The value '{value}' for parameter "
+                                    f"'{params['_sortkeys'][0]}' could not be parsed as a comma "
+                                    "separated list of sort keys")
+            sort_keys += keys
+        request.sort_keys = tuple(sort_keys)
     request.query_id = single.get("_queryid")
     request.query_expression = single.get("_queryexpression")
     query_filter = single.get("_queryfilter")

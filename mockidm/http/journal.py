@@ -1,7 +1,8 @@
 """The request journal: every request the mock received and what it answered.
 
-Secrets never enter it: passwords, Basic credentials and cookies are replaced before an
-exchange is recorded, so neither the rendered journal nor a snapshot of it can leak them.
+Secrets never leave it: an exchange keeps the request's own (immutable) headers and query,
+which costs nothing on the request path, and every way of reading it (`headers`, `render`,
+`to_json`) replaces passwords, Basic credentials and cookies first.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from multidict import MultiMapping
 
 REDACTED = "********"
 SECRET_HEADERS = frozenset({"x-openidm-password", "authorization", "cookie",
@@ -30,11 +33,11 @@ def parse_body(body: bytes) -> Any:
         return None
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", "replace")
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     """One request and its answer."""
 
@@ -42,8 +45,8 @@ class Exchange:
     time: datetime
     method: str
     path: str  # as requested, from /openidm on
-    query: list[tuple[str, str]]
-    headers: dict[str, str]  # lower-case names, secrets redacted
+    sent_query: MultiMapping[str] | Sequence[tuple[str, str]]  # as sent, never changed
+    sent_headers: Mapping[str, str]  # lower-case names, as sent (secrets in clear: see headers)
     raw_body: bytes
     status: int = 0
     raw_response: bytes = b""
@@ -52,7 +55,17 @@ class Exchange:
     unserved: str | None = None  # why the mock could not serve it, if it could not
     fault: str | None = None  # the scripted failure that answered it
 
-    # Parsed when asked for: recording stays cheap on the request path.
+    # Copied, redacted and parsed when asked for: recording stays cheap on the request path.
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        sent = self.sent_query
+        return list(sent.items() if isinstance(sent, MultiMapping) else sent)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case names, secrets redacted."""
+        return redact(self.sent_headers)
+
     @property
     def body(self) -> Any:
         return parse_body(self.raw_body)
@@ -106,12 +119,14 @@ class Journal:
         # another thread changes fails, so both go through this lock.
         self._lock = threading.Lock()
 
-    def open(self, time: datetime, method: str, path: str, query: Iterable[tuple[str, str]],
-             headers: Mapping[str, str], body: bytes) -> Exchange:
+    def open(self, time: datetime, method: str, path: str,
+             query: MultiMapping[str] | Sequence[tuple[str, str]], headers: Mapping[str, str],
+             body: bytes) -> Exchange:
+        """Record a request. `query` and `headers` are kept, not copied: nobody may change
+        them afterwards (aiohttp's query is immutable; the pipeline's headers dict is new)."""
         with self._lock:
             self._seq += 1
-            exchange = Exchange(self._seq, time, method, path, list(query), redact(headers),
-                                body)
+            exchange = Exchange(self._seq, time, method, path, query, headers, body)
             self._entries.append(exchange)
         return exchange
 

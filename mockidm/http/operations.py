@@ -8,7 +8,7 @@ sort with the keys each endpoint accepts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
@@ -59,7 +59,7 @@ class SortPolicy:
     unknown_status: int  # 500 where the provider swallows the engine error, 501 where not
 
 
-def sort_items(items: list[dict[str, Any]], sort_keys: list[str], policy: SortPolicy
+def sort_items(items: list[dict[str, Any]], sort_keys: Sequence[str], policy: SortPolicy
                ) -> list[dict[str, Any]]:
     if not sort_keys:
         return items
