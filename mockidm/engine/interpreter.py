@@ -83,11 +83,12 @@ class Interpreter:
                flows: list[Flow] | None = None) -> None:
         model = instance.definition.model
         if flows is None:
-            if not model.outgoing(node.id):
+            outgoing = model.outgoing(node.id)
+            if not outgoing:
                 self._end(instance, node, execution_id)  # the engine ends such a path quietly
                 return
             # An activity with several outgoing flows takes every one whose condition holds.
-            flows = [f for f in model.outgoing(node.id) if self._holds(instance, f)]
+            flows = [f for f in outgoing if f.condition is None or self._holds(instance, f)]
         if not flows:
             raise EngineError(f"No outgoing sequence flow from activity '{node.id}'")
         if len(flows) == 1:
@@ -168,16 +169,9 @@ class Interpreter:
     # transactions ----------------------------------------------------------------------------
 
     @contextmanager
-    def atomic(self, instance: ProcessInstance, *, new: bool = False) -> Iterator[None]:
+    def atomic(self, instance: ProcessInstance) -> Iterator[None]:
         """Undo every change to `instance` and its tasks if the command fails, as a database
         transaction would: a failed command leaves no half-moved token behind."""
-        if new:  # nothing to restore: undoing is forgetting the instance and its tasks
-            try:
-                yield
-            except BaseException:
-                self.store.remove_instance(instance)
-                raise
-            return
         saved = replace(instance, variables=dict(instance.variables),
                         executions=dict(instance.executions))
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}

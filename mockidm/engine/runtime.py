@@ -210,8 +210,11 @@ class Engine:
             start_user=user, start_time=self.clock.now(), variables=dict(variables or {}),
             start_activity=start.id)
         self.store.add_instance(instance)
-        with self.interpreter.atomic(instance, new=True):
+        try:
             self.interpreter.start(instance)
+        except BaseException:  # as a rolled-back transaction: no trace of it, nor its tasks
+            self.store.remove_instance(instance)
+            raise
         return instance
 
     def instance(self, instance_id: str) -> ProcessInstance:

@@ -14,9 +14,8 @@ import hmac
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from ..engine.clock import Clock
@@ -27,8 +26,7 @@ SESSION_COOKIE = "session-jwt"
 SESSION_LIFETIME = timedelta(minutes=120)  # IDM's default maxTokenLifeMinutes
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):  # a tuple: one is made for every request
     user: User
     via: str  # "cookie", "headers" or "basic"
 

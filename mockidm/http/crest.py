@@ -198,7 +198,7 @@ def _group(query: Iterable[tuple[str, str]]) -> dict[str, tuple[str, list[str]]]
     """name (lower-cased when reserved) -> (name as sent, values)."""
     grouped: dict[str, tuple[str, list[str]]] = {}
     for name, value in query:
-        key = name.lower() if name.startswith("_") else name
+        key = name.lower() if name[:1] == "_" else name
         grouped.setdefault(key, (name, []))[1].append(value)
     return grouped
 
@@ -325,11 +325,12 @@ def _int_param(name: str, value: str) -> int:
 
 def _take_params(request: CrestRequest, params: dict) -> None:
     reserved = _RESERVED[request.op]
+    # Queries and actions pass unknown parameters to the provider (filters such as `_id`);
+    # the other operations refuse any unknown `_` name.
+    strict = request.op not in (QUERY, ACTION)
     single: dict[str, str] = {}  # reserved single-valued parameters, by lower-case name
     for key, (name, values) in params.items():
-        if key not in reserved and key.startswith("_") and request.op not in (QUERY, ACTION):
-            # Queries and actions pass unknown parameters to the provider (filters such as
-            # `_id`); the other operations refuse any unknown `_` name.
+        if strict and key not in reserved and key[:1] == "_":
             raise IdmError(400, f"Unrecognized request parameter '{name}'")
         if key in _MULTI_VALUED:
             continue
@@ -381,9 +382,11 @@ def _take_query_params(request: CrestRequest, params: dict, single: dict[str, st
                                 f"'{params['_queryfilter'][0]}' could not be parsed as a valid "
                                 "query filter") from None
     request.paged_results_cookie = single.get("_pagedresultscookie")
-    for key, attr in (("_pagedresultsoffset", "paged_results_offset"), ("_pagesize", "page_size")):
-        if key in single:
-            setattr(request, attr, _int_param(params[key][0], single[key]))
+    if "_pagedresultsoffset" in single:
+        request.paged_results_offset = _int_param(params["_pagedresultsoffset"][0],
+                                                  single["_pagedresultsoffset"])
+    if "_pagesize" in single:
+        request.page_size = _int_param(params["_pagesize"][0], single["_pagesize"])
     policy = single.get("_totalpagedresultspolicy")
     if policy is not None:
         if policy.upper() not in COUNT_POLICIES:

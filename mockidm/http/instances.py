@@ -69,11 +69,11 @@ def _query(call: Call, *, history: bool) -> Reply:
         raise unknown_query_id()
     # The running view always asks the engine for unfinished instances; a query asking for
     # both finished and unfinished ones matches nothing.
-    states = set() if history else {"unfinished"}
-    states |= {state for state in ("finished", "unfinished") if is_true(params.get(state))}
-    if len(states) == 2:
+    finished_wanted = is_true(params.get("finished"))
+    unfinished_wanted = not history or is_true(params.get("unfinished"))
+    if finished_wanted and unfinished_wanted:
         return Reply(items=[])
-    finished = None if not states else "finished" in states
+    finished = True if finished_wanted else False if unfinished_wanted else None
     query = InstanceQuery(
         instance_id=params.get("processInstanceId"),
         business_key=params.get("processInstanceBusinessKey"),
