@@ -24,6 +24,7 @@ from .profile import PROFILES
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 TOKEN_ENV = "MOCKIDM_ADMIN_TOKEN"
 DEFAULT_JOURNAL_LIMIT = 10_000
+DEFAULT_JOURNAL_MAX_MB = 256
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-limit", metavar="N", type=int, default=DEFAULT_JOURNAL_LIMIT,
                        help="keep the last N requests in the journal (default "
                             f"{DEFAULT_JOURNAL_LIMIT}; 0 keeps them all)")
+    serve.add_argument("--journal-max-mb", metavar="MB", type=int, default=DEFAULT_JOURNAL_MAX_MB,
+                       help="at most MB mebibytes of request and answer bodies in the journal; "
+                            "the oldest requests go first (default "
+                            f"{DEFAULT_JOURNAL_MAX_MB}; 0: no limit)")
     serve.add_argument("--state", metavar="FILE", type=Path,
                        help="keep the mock's state in FILE across restarts: load it at start "
                             "if it exists, save it at most once a second while it changes "
@@ -132,7 +137,10 @@ def serve(args: argparse.Namespace) -> int:
             f"set {TOKEN_ENV}), use --no-admin, or bind to 127.0.0.1.")
     if args.journal_limit < 0:
         return _refuse("--journal-limit must be 0 or more")
-    mock = MockIDM(args.profile, journal_limit=args.journal_limit or None)
+    if args.journal_max_mb < 0:
+        return _refuse("--journal-max-mb must be 0 or more")
+    mock = MockIDM(args.profile, journal_limit=args.journal_limit or None,
+                   journal_max_bytes=args.journal_max_mb * 1024 * 1024 or None)
     state_file, restored = None, False
     if args.state is not None:
         state_file = StateFile(args.state, mock)

@@ -34,13 +34,13 @@ ADMIN = "openidm-admin"
 
 
 class MockIDM:
-    def __init__(self, profile: str | Profile = "8.1", *, journal_limit: int | None = None
-                 ) -> None:
+    def __init__(self, profile: str | Profile = "8.1", *, journal_limit: int | None = None,
+                 journal_max_bytes: int | None = None) -> None:
         self.profile = get_profile(profile)
         engine = Engine()
         self.state = State(engine=engine, identity=Identity.default(self.profile),
                            profile=self.profile, sessions=Sessions(engine.clock),
-                           journal=Journal(journal_limit))
+                           journal=Journal(journal_limit, journal_max_bytes))
         self._server: ThreadedServer | None = None
         self._baseline: dict[str, Any] | None = None
 

@@ -718,6 +718,7 @@ def test_serve_help_explains_every_flag():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     for flag in ("--host", "--port", "--profile", "--workflow-dir", "--no-samples",
-                 "--fixtures", "--admin-token", "--no-admin", "--journal-limit", "--quiet",
+                 "--fixtures", "--admin-token", "--no-admin", "--journal-limit", "--journal-max-mb",
+                 "--quiet",
                  "MOCKIDM_ADMIN_TOKEN", "loopback"):
         assert flag in result.stdout, flag

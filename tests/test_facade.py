@@ -321,6 +321,21 @@ def test_a_journal_limit_keeps_the_latest(mock):
         assert [e.seq for e in limited.requests()] == [3, 4, 5]
 
 
+def test_a_journal_byte_budget_keeps_the_latest_bodies():
+    limited = MockIDM(journal_max_bytes=10_000)
+    with limited.serve():
+        limited.deploy(onboarding())
+        for index in range(10):
+            start(limited, {"_key": "onboarding", "_businessKey": f"k{index}"})
+        for _ in range(3):  # each answer lists the ten instances: some 4,000 bytes
+            call(limited, "GET", f"{PI}?{ALL}")
+        entries = limited.requests()
+    assert entries[-1].seq == 13 and 1 < entries[0].seq < 13
+    assert [e.seq for e in entries] == list(range(entries[0].seq, 14))
+    assert sum(len(e.raw_body) + len(e.raw_response) for e in entries) <= 10_000
+    assert len(entries[-1].response["result"]) == 10  # kept whole
+
+
 SECRET = "pa55-Word-Shh"
 BASIC_SECRET = "basic-Secret-99"
 REAUTH_SECRET = "reauth-Secret-77"

@@ -215,7 +215,7 @@ class Pipeline:
         exchange.unserved = "outside /openidm"
         response = error_response(IdmError(404, f"Resource '{request.path.strip('/')}' "
                                                 "not found"))
-        exchange.status, exchange.raw_response = response.status, response.body
+        self.state.journal.answered(exchange, response.status, response.body)
         return response
 
     async def _receive(self, request: web.Request, path: str
@@ -290,7 +290,7 @@ class Pipeline:
                       exchange: Exchange) -> web.StreamResponse:
         exchange.unserved = f"over the mock's limits ({refusal.message})"
         response = error_response(refusal)
-        exchange.status, exchange.raw_response = response.status, response.body
+        self.state.journal.answered(exchange, response.status, response.body)
         if refusal.status in (408, 503):
             # The rest of the body may never come: answer, then close the connection rather
             # than let aiohttp wait (up to its 10 s lingering time) to drain it.
@@ -318,8 +318,8 @@ class Pipeline:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=499)  # never sent: the connection is gone
-        exchange.status = response.status
-        exchange.raw_response = response.body if isinstance(response.body, bytes) else b""
+        self.state.journal.answered(exchange, response.status,
+                                    response.body if isinstance(response.body, bytes) else b"")
         return response
 
     async def _answer(self, request: web.Request, raw_path: str, headers: dict[str, str],

@@ -110,10 +110,17 @@ class Exchange:
 
 
 class Journal:
-    """What the mock was asked, oldest first; `limit` caps it for long-running servers."""
+    """What the mock was asked, oldest first. For long-running servers, `limit` caps the
+    number of exchanges and `max_bytes` the bodies they hold (requests and answers: one
+    query listing a thousand instances answers some 0.4 MB); the oldest go first, but the
+    newest exchange is always kept, however large."""
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, max_bytes: int | None = None) -> None:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError("max_bytes must be 1 or more (or None)")
         self._entries: deque[Exchange] = deque(maxlen=limit)
+        self._max_bytes = max_bytes
+        self._bytes = 0  # the bodies held, counted only when there is a budget
         self._seq = 0
         # The server's thread appends while a test's thread reads: reading a deque that
         # another thread changes fails, so both go through this lock.
@@ -127,8 +134,40 @@ class Journal:
         with self._lock:
             self._seq += 1
             exchange = Exchange(self._seq, time, method, path, query, headers, body)
-            self._entries.append(exchange)
+            entries = self._entries
+            if self._max_bytes is not None:
+                if len(entries) == entries.maxlen:
+                    self._forget(entries[0])  # the deque is about to drop it
+                self._bytes += len(body)
+            entries.append(exchange)
+            self._keep_within_budget()
         return exchange
+
+    def answered(self, exchange: Exchange, status: int, response: bytes) -> None:
+        """Record the answer to a request `open` recorded."""
+        with self._lock:
+            exchange.status, exchange.raw_response = status, response
+            # An exchange already dropped (or cleared) while it was served costs nothing.
+            if self._max_bytes is not None and self._holds(exchange):
+                self._bytes += len(response)
+                self._keep_within_budget()
+
+    def _holds(self, exchange: Exchange) -> bool:
+        # Entries are in sequence order: the newest are checked first, as they are answered.
+        for entry in reversed(self._entries):
+            if entry is exchange:
+                return True
+            if entry.seq < exchange.seq:
+                return False
+        return False
+
+    def _keep_within_budget(self) -> None:
+        entries = self._entries
+        while self._max_bytes is not None and self._bytes > self._max_bytes and len(entries) > 1:
+            self._forget(entries.popleft())
+
+    def _forget(self, entry: Exchange) -> None:
+        self._bytes -= len(entry.raw_body) + len(entry.raw_response)
 
     def entries(self) -> list[Exchange]:
         with self._lock:
@@ -137,7 +176,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._seq = 0
+            self._bytes = self._seq = 0
 
     def render(self, entries: Iterable[Exchange] | None = None) -> str:
         return "\n".join(e.render() for e in (self.entries() if entries is None else entries))
