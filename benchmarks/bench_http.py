@@ -123,13 +123,13 @@ def background(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes
 
 
 @contextmanager
-def server(*, trivial: bool = False, instances: int = 0, body_bytes: int = 0
-           ) -> Iterator[str]:
+def server(*, trivial: bool = False, floor: bool = False, instances: int = 0,
+           body_bytes: int = 0) -> Iterator[str]:
     """Run benchmarks/serve.py in its own process; yield its origin."""
     port = _free_port()
     command = [sys.executable, str(SERVE), "--port", str(port)]
     command += (["--trivial", "--trivial-body-bytes", str(body_bytes)] if trivial
-                else ["--instances", str(instances)])
+                else ["--instances", str(instances)] + (["--floor"] if floor else []))
     with background(command, port):
         yield f"http://{HOST}:{port}"
 
@@ -202,6 +202,7 @@ def median(results: list[WrkResult]) -> WrkResult:
 # the two parts -------------------------------------------------------------------------------
 
 TARGETS = ("mock", "same-size", "small")  # the trivial app answers as much JSON, or 11 bytes
+FLOOR = "floor"  # serve.py's floor app, with --floor
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -211,16 +212,20 @@ def throughput(args: argparse.Namespace) -> None:
         for kind in kinds:
             sizes[kind.name] = check(origin, kind, expect_results=1 if kind.method == "GET"
                                      else None)
+    targets = TARGETS + ((FLOOR,) if args.floor else ())
     runs: dict[tuple[str, str], list[WrkResult]] = {}
     for _ in range(args.repeats):  # interleaved, so that drift hits every target alike
         for kind in kinds:
-            for target in TARGETS:
+            for target in targets:
                 # A fresh server each run: creates pile up instances otherwise.
                 body_bytes = sizes[kind.name] if target == "same-size" else 0
-                with server(trivial=target != "mock", instances=THROUGHPUT_PRELOAD,
-                            body_bytes=body_bytes) as origin:
-                    check(origin, kind, expect_results=1 if target == "mock"
-                          and kind.method == "GET" else None)
+                with server(trivial=target in ("same-size", "small"), floor=target == FLOOR,
+                            instances=THROUGHPUT_PRELOAD, body_bytes=body_bytes) as origin:
+                    size = check(origin, kind, expect_results=1 if target in ("mock", FLOOR)
+                                 and kind.method == "GET" else None)
+                    if target == FLOOR and size != sizes[kind.name]:
+                        raise BenchError(f"the floor app answers {size} bytes to "
+                                         f"{kind.name}, the mock {sizes[kind.name]}")
                     result = wrk(origin, kind, threads=args.threads,
                                  connections=args.connections, duration=args.duration)
                 runs.setdefault((kind.name, target), []).append(result)
@@ -235,6 +240,15 @@ def throughput(args: argparse.Namespace) -> None:
         print(f"   {kind.name:<36} {sizes[kind.name]:>6} {mock:>9,.0f} {same:>10,.0f} "
               f"{mock / same:>6.2f} {small:>9,.0f} {mock / small:>6.2f}  "
               f"{'PASS' if mock / same >= THROUGHPUT_TARGET else 'FAIL'}")
+    if args.floor:
+        print("   floor app (serve.py): the same answers from the mock's engine, without its "
+              "request layer")
+        print(f"   {'request':<36} {'floor rps':>9} {'/ same-size':>12} {'mock / floor':>13}")
+        for kind in kinds:
+            mock, same, floor = (median(runs[(kind.name, t)]).rps
+                                 for t in ("mock", "same-size", FLOOR))
+            print(f"   {kind.name:<36} {floor:>9,.0f} {floor / same:>12.2f} "
+                  f"{mock / floor:>13.2f}")
 
 
 def latency(args: argparse.Namespace) -> None:
@@ -278,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per measurement; the median is reported (default 3)")
     parser.add_argument("--instances", type=_counts, default=[100, 10_000, 100_000],
                         help="preloads for the latency part (default 100,10000,100000)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure serve.py's floor app: the engine and aiohttp "
+                             "without the mock's request layer")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args(argv)

@@ -134,6 +134,10 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
     app = web.Application(client_max_size=client_max_size, handler_args=handler_args)
     app[STATE] = state
     app.on_shutdown.append(pipeline.shutting_down)
+    # The spec's literal paths first: aiohttp finds them with one dict lookup, where the
+    # catch-all below costs it a walk up the path and a regex (some 1.5 us a request).
+    for path in pipeline.router.literal_paths():
+        app.router.add_route("*", f"{BASE_PATH}/{path}", pipeline.handle)
     # `[\s\S]` and not `.`: a path may carry an encoded newline.
     app.router.add_route("*", BASE_PATH + r"{tail:(/[\s\S]*)?}", pipeline.handle)
     app.router.add_route("*", r"/{tail:[\s\S]*}", pipeline.outside)

@@ -67,6 +67,10 @@ class Router:
                 return resource, params
         return None
 
+    def literal_paths(self) -> list[str]:
+        """The paths without a template element, like `workflow/processinstance`."""
+        return ["/".join(elements) for elements in self._literal]
+
     def collection_of(self, path: tuple[str, ...]) -> Resource | None:
         """The collection resource exactly at `path` (for creates with a client-chosen id)."""
         found = self.match(path)
