@@ -80,7 +80,8 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 }
 # IDM routes these but its provider refuses them (501), so they never succeed.
 NEVER_SUCCEEDS = {"readTaskInstanceHistory"}
-COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500"}
+COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500",
+                 "408", "413", "414", "431", "503"}  # the last: limits in front of IDM
 WITH_501 = {
     "createProcessInstance", "createProcessInstanceHistory", "updateTaskInstance",
     "queryTaskInstances", "actOnExecutions",
