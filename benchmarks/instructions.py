@@ -48,7 +48,7 @@ def run_requests(kind: str, count: int, handle: bool) -> None:
         engine.start(key="contractorOnboarding", business_key=f"bench-{index:06d}",
                      variables={}, user="openidm-admin")
     app = create_app(engine)
-    handler = list(app.router.routes())[-2].handler
+    handler = next(iter(app.router.routes())).handler
     method, path, body = KINDS[kind]
 
     class Protocol:  # what a StreamReader needs from its connection

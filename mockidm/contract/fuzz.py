@@ -86,7 +86,7 @@ def schemathesis_config(max_examples: int) -> dict[str, Any]:
             # A valid request must succeed; 404 for the random ids a generator invents.
             "positive_data_acceptance": {"expected-statuses": ["2xx", "404"]},
             "not_a_server_error": {"expected-statuses": DOCUMENTED_STATUSES},
-            # schemathesis' refusals, and the limits: an invalid request may also be too big.
+            # schemathesis' default list, and the limits: an invalid request may be too big too.
             "negative_data_rejection": {"expected-statuses": [
                 "400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429",
                 "5xx", *LIMIT_STATUSES]},
