@@ -73,6 +73,8 @@ MAX_HEADER_BYTES = 8192
 # aiohttp's parser must let such requests through to the app for it to answer them: it reads
 # lines and headers up to this size (its default is 8190) and answers a plain 400 past it.
 PARSER_MAX_BYTES = 128 * 1024
+# Distinct header sets whose lower-cased form is kept (each within MAX_HEADER_BYTES).
+HEADER_SETS_KEPT = 256
 
 class _LimitError(IdmError):
     """An answer to a request over one of the mock's limits (URL, headers, body, time)."""
@@ -181,6 +183,7 @@ class Pipeline:
         self.body_timeout = body_timeout
         # The body reads under way, and whether the server is stopping (see `shutting_down`).
         self._reading: set[asyncio.Timeout] = set()
+        self._header_sets: dict[tuple[tuple[bytes, bytes], ...], dict[str, str]] = {}
         self._stopping = False
         operations = [op for op in spec.operations
                       if state.profile.executions_and_jobs or _since(op, spec) is None]
@@ -227,26 +230,42 @@ class Pipeline:
         """The request within the mock's limits, read and journaled (the journal's entry, the
         headers with lower-case names, the body); or why it is not within them."""
         state = self.state
-        refusal = self._over_limits(request)
+        raw_headers = request.raw_headers
+        # Measured in C first: in the usual case all of them together are within the limit.
+        header_bytes = sum(map(len, chain.from_iterable(raw_headers)))
+        refusal = self._over_limits(request, raw_headers, header_bytes)
         body = b""
-        if refusal is None and request.body_exists:
-            try:
-                body = await self._read_body(request)
-            except _LimitError as error:
-                refusal = error
-        headers = lower_case_headers(request.headers.items())
+        if request.body_exists and refusal is None:
+            content = request.content
+            length = request.content_length
+            if content.is_eof() and length is not None and length <= self.max_body:
+                body = content.read_nowait()  # all of it is here: no need to wait
+            else:
+                try:
+                    body = await self._read_body(request)
+                except _LimitError as error:
+                    refusal = error
+        # A client sends the same headers again and again: each set is lower-cased once (the
+        # dict is shared by the requests that sent it, and nobody changes it).
+        small = header_bytes <= MAX_HEADER_BYTES
+        headers = self._header_sets.get(raw_headers) if small else None
+        if headers is None:
+            headers = lower_case_headers(request.headers.items())
+            if small:
+                if len(self._header_sets) >= HEADER_SETS_KEPT:
+                    self._header_sets.clear()
+                self._header_sets[raw_headers] = headers
         with state.lock:
             exchange = state.journal.open(state.engine.clock.now(), request.method, path,
                                           request.query, headers, body)
         return exchange, headers, body, refusal
 
     @staticmethod
-    def _over_limits(request: web.Request) -> _LimitError | None:
+    def _over_limits(request: web.Request, raw_headers: tuple[tuple[bytes, bytes], ...],
+                     header_bytes: int) -> _LimitError | None:
         if len(request.raw_path) > MAX_URL_BYTES:
             return _LimitError(414, f"The request URL is longer than {MAX_URL_BYTES} bytes")
-        raw_headers = request.raw_headers
-        # Measured in C first: all of them within the limit, none over it.
-        if sum(map(len, chain.from_iterable(raw_headers))) <= MAX_HEADER_BYTES:
+        if header_bytes <= MAX_HEADER_BYTES:
             return None
         for name, value in raw_headers:
             if len(name) + len(value) > MAX_HEADER_BYTES:
