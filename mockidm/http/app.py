@@ -20,7 +20,6 @@ import base64
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from typing import Any
@@ -48,6 +47,7 @@ from .crest import (
     parse_request,
 )
 from .errors import IdmError, forbidden, not_supported, unauthorized
+from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
 from .render import query_envelope, select_fields, to_json
@@ -166,11 +166,8 @@ class ClientGone(Exception):
     """The client closed its connection before the whole request arrived."""
 
 
-@dataclass(slots=True)
-class Prepared:
-    crest: CrestRequest
-    op: Operation
-    path_params: dict[str, str]
+# A request ready for its handler: the CREST request, its operation and its path parameters.
+Prepared = tuple[CrestRequest, Operation, dict[str, str]]
 
 
 class Pipeline:
@@ -329,12 +326,14 @@ class Pipeline:
         return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw_path = request.rel_url.raw_path[len(BASE_PATH):]
-        exchange, headers, body, refusal = await self._receive(request, BASE_PATH + raw_path)
+        path = request.rel_url.raw_path
+        exchange, headers, body, refusal = await self._receive(request, path)
         if refusal is not None:
             return await self._refuse(request, refusal, exchange)
         try:
-            response = await self._answer(request, raw_path, headers, body, exchange)
+            response = self._answer(request, path[len(BASE_PATH):], headers, body, exchange)
+            if not isinstance(response, web.Response):  # a scripted fault, with its latency
+                response = await self._answer_fault(request, headers, exchange, *response)
         except IdmError as error:
             response = error_response(error)
         except ConnectionDropped:  # a scripted failure: no answer at all
@@ -345,8 +344,11 @@ class Pipeline:
                                     response.body if isinstance(response.body, bytes) else b"")
         return response
 
-    async def _answer(self, request: web.Request, raw_path: str, headers: dict[str, str],
-                      body: bytes, exchange: Exchange) -> web.Response:
+    def _answer(self, request: web.Request, raw_path: str, headers: dict[str, str],
+                body: bytes, exchange: Exchange
+                ) -> web.Response | tuple[Fault, Prepared | IdmError, Principal]:
+        """The answer; or, when a scripted fault takes the request, what `_answer_fault`
+        needs to answer it."""
         state = self.state
         # Parsing cookies costs time: only when there are some.
         cookies = request.cookies if "cookie" in headers else {}
@@ -361,42 +363,47 @@ class Pipeline:
                                                               principal, exchange)
             except IdmError as error:
                 prepared = error
-            operation = prepared.op.operation_id if isinstance(prepared, Prepared) else None
-            fault = (state.faults.route_fault(request.method, raw_path.strip("/"), operation,
-                                              exchange.params)
-                     if state.faults.routes else None)
-            if fault is None:
-                response = self._conclude(request, prepared, principal)
-        if fault is not None:
-            exchange.fault = fault.describe()
-            if fault.latency:
-                await asyncio.sleep(fault.latency)
-            if fault.drop:
-                raise ConnectionDropped()
-            if fault.status is not None:
-                prepared = IdmError(fault.status, fault.message, fault.detail)
-            with state.lock:
-                response = self._conclude(request, prepared, principal)
+            if state.faults.routes:
+                operation = prepared[1].operation_id if isinstance(prepared, tuple) else None
+                fault = state.faults.route_fault(request.method, raw_path.strip("/"), operation,
+                                                 exchange.params)
+                if fault is not None:
+                    return fault, prepared, principal
+            return self._conclude(request, headers, prepared, principal)
+
+    async def _answer_fault(self, request: web.Request, headers: dict[str, str],
+                            exchange: Exchange, fault: Fault, prepared: Prepared | IdmError,
+                            principal: Principal) -> web.Response:
+        state = self.state
+        exchange.fault = fault.describe()
+        if fault.latency:
+            await asyncio.sleep(fault.latency)
+        if fault.drop:
+            raise ConnectionDropped()
+        if fault.status is not None:
+            prepared = IdmError(fault.status, fault.message, fault.detail)
+        with state.lock:
+            return self._conclude(request, headers, prepared, principal)
+
+    def _conclude(self, request: web.Request, headers: dict[str, str],
+                  prepared: Prepared | IdmError, principal: Principal) -> web.Response:
+        """The answer: the refusal found on the way, or the handler's; with a session."""
+        if isinstance(prepared, IdmError):
+            response = error_response(prepared)
+        else:
+            crest, op, path_params = prepared
+            try:
+                reply = HANDLERS[op.operation_id](Call(self.state, crest, principal, path_params))
+                response = self._respond(request, crest, op, reply)
+            except EngineError as exc:
+                response = error_response(IdmError(500, exc.message))  # providers' catch-all
+            except IdmError as error:
+                response = error_response(error)
         if headers.get("x-openidm-nosession", "").lower() != "true":
-            response.set_cookie(SESSION_COOKIE, state.sessions.issue(principal.user), path="/",
-                                httponly=True)
+            response.set_cookie(SESSION_COOKIE, self.state.sessions.issue(principal.user),
+                                path="/", httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return response
-
-    def _conclude(self, request: web.Request, prepared: Prepared | IdmError,
-                  principal: Principal) -> web.Response:
-        """The answer: the refusal found on the way, or the handler's."""
-        if isinstance(prepared, IdmError):
-            return error_response(prepared)
-        crest, op = prepared.crest, prepared.op
-        try:
-            reply = HANDLERS[op.operation_id](Call(self.state, crest, principal,
-                                                   prepared.path_params))
-            return self._respond(request, crest, op, reply)
-        except EngineError as exc:
-            return error_response(IdmError(500, exc.message))  # IDM's providers' catch-all
-        except IdmError as error:
-            return error_response(error)
 
     def _authenticate(self, headers: dict[str, str], cookies: Mapping[str, str],
                       exchange: Exchange) -> Principal:
@@ -443,7 +450,7 @@ class Pipeline:
             exchange.unserved = f"the spec rejects it ({violation})"
             raise IdmError(op.invalid_status, f"Invalid request for {op.operation_id}, "
                                               f"{violation}")
-        return Prepared(crest, op, path_params)
+        return crest, op, path_params
 
     def _route(self, crest: CrestRequest) -> tuple[Operation, dict[str, str]]:
         if crest.op == PATCH and crest.path[:1] == ("workflow",):
