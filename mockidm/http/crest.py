@@ -209,8 +209,7 @@ def _single(params: dict[str, tuple[str, list[str]]], key: str) -> str | None:
         return None
     name, values = entry
     if len(values) > 1:
-        raise IdmError(
-            400, f"Multiple values provided for the single-valued request parameter '{name}'")
+        raise _multiple_values(name)
     return values[0]
 
 
@@ -265,6 +264,13 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
 
 
 def _decode_json(body: bytes) -> Any:
+    try:  # the usual case, valid JSON, straight to the C scanner
+        text = body.decode("utf-8").strip(_JSON_WHITESPACE)
+        value, end = _DECODER.scan_once(text, 0)
+        if end == len(text):
+            return value
+    except Exception:  # the full decoder below says what is wrong
+        pass
     try:
         return _DECODER.decode(body.decode("utf-8"))
     except json.JSONDecodeError as exc:
@@ -282,8 +288,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"Non-standard token '{name}'")
 
 
-# Whitespace as JSON defines it (no form feed or BOM), before and after the value.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# Whitespace as JSON defines it (no form feed or BOM), before and after the value.
+_JSON_WHITESPACE = " \t\n\r"
 
 
 def _json_content(headers: Mapping[str, str], body: bytes) -> Any:
@@ -323,6 +330,11 @@ def _int_param(name: str, value: str) -> int:
                             "as a valid integer") from None
 
 
+def _multiple_values(name: str) -> IdmError:
+    return IdmError(400, f"Multiple values provided for the single-valued request parameter "
+                         f"'{name}'")
+
+
 def _take_params(request: CrestRequest, params: dict) -> None:
     reserved = _RESERVED[request.op]
     # Queries and actions pass unknown parameters to the provider (filters such as `_id`);
@@ -330,13 +342,17 @@ def _take_params(request: CrestRequest, params: dict) -> None:
     strict = request.op not in (QUERY, ACTION)
     single: dict[str, str] = {}  # reserved single-valued parameters, by lower-case name
     for key, (name, values) in params.items():
-        if strict and key not in reserved and key[:1] == "_":
+        if key[:1] != "_":  # the provider's own parameter, the usual case
+            if len(values) > 1:
+                raise _multiple_values(name)
+            request.params[name] = values[0]
+            continue
+        if strict and key not in reserved:
             raise IdmError(400, f"Unrecognized request parameter '{name}'")
         if key in _MULTI_VALUED:
             continue
         if len(values) > 1:
-            raise IdmError(400, "Multiple values provided for the single-valued request "
-                                f"parameter '{name}'")
+            raise _multiple_values(name)
         if key in reserved:
             single[key] = values[0]
         else:

@@ -97,6 +97,12 @@ class AuthFaults:
     expired_cookies_refused: int = 0
     refused: int = 0  # how many refuse_next requests were refused
 
+    @property
+    def scripted(self) -> bool:
+        """Whether any authentication failure is scripted (usually none is)."""
+        return bool(self.refuse_next or self.rejected_passwords or self.locked_out
+                    or self.sessions_expired)
+
 
 class Faults:
     def __init__(self) -> None:

@@ -22,8 +22,6 @@ from .operations import (
     variables_filter,
 )
 
-RESERVED_KEYS = ("_key", "_processDefinitionId", "_businessKey")
-
 _SORT = SortPolicy({
     "processInstanceId": "processInstanceId",
     "processDefinitionId": "processDefinitionId",
@@ -39,7 +37,9 @@ _SORT = SortPolicy({
 @operation("createProcessInstanceHistory")
 def create_instance(call: Call) -> Reply:
     variables: dict[str, Any] = dict(call.request.content or {})
-    key, definition_id, business_key = (variables.pop(k, None) for k in RESERVED_KEYS)
+    key = variables.pop("_key", None)
+    definition_id = variables.pop("_processDefinitionId", None)
+    business_key = variables.pop("_businessKey", None)
     try:
         instance = call.engine.start(key=key, definition_id=definition_id,
                                      business_key=business_key, variables=variables,
