@@ -20,7 +20,6 @@ import base64
 import contextlib
 import logging
 from collections.abc import Mapping
-from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -51,7 +50,7 @@ from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
 from .render import query_envelope, select_fields, to_json
-from .router import Router
+from .router import Resource, Router
 
 log = logging.getLogger("mockidm")
 
@@ -181,6 +180,7 @@ class Pipeline:
         # The body reads under way, and whether the server is stopping (see `shutting_down`).
         self._reading: set[asyncio.Timeout] = set()
         self._header_sets: dict[tuple[tuple[bytes, bytes], ...], dict[str, str]] = {}
+        self._success_headers: dict[tuple[int, int], dict[str, str]] = {}
         self._stopping = False
         operations = [op for op in spec.operations
                       if state.profile.executions_and_jobs or _since(op, spec) is None]
@@ -464,21 +464,16 @@ class Pipeline:
             remaining = "/".join(rest) if service in self.router.services and rest else service
             raise IdmError(404, f"Resource '{remaining}' not found")
         resource, path_params = matched
-        if (self.state.profile.resource_versioning and crest.resource_version is not None
+        if (crest.resource_version is not None and self.state.profile.resource_versioning
                 and crest.resource_version not in SUPPORTED_RESOURCE_VERSIONS):
             raise IdmError(404, "Resource'' not found")
-        if crest.op not in resource.operations and resource.other_operations_status == 403:
-            raise forbidden()  # a script endpoint refuses other methods itself
-        if resource.is_collection and crest.op in _COLLECTION_REFUSALS:
-            raise IdmError(400, f"The resource collection  cannot be "
-                                f"{_COLLECTION_REFUSALS[crest.op]}")
-        if not resource.is_collection and crest.op in (QUERY, CREATE):
-            verb = "queried" if crest.op == QUERY else "created"
-            raise IdmError(400, f"The resource instance  cannot be {verb}")
-        op = resource.operations.get(crest.op)
-        if op is None:
-            raise not_supported(crest.op)
-        return op, path_params
+        verdicts = resource.verdicts
+        verdict = verdicts.get(crest.op)
+        if verdict is None:
+            verdict = verdicts[crest.op] = _verdict(resource, crest.op)
+        if isinstance(verdict, IdmError):  # a new one: a raised error keeps its traceback
+            raise IdmError(verdict.status, verdict.message, verdict.detail)
+        return verdict, path_params
 
     def _respond(self, request: web.Request, crest: CrestRequest, op: Operation,
                  reply: Reply) -> web.Response:
@@ -495,19 +490,35 @@ class Pipeline:
             violation = op.check_response(reply.status, content)
             if violation is not None:
                 raise IdmError(500, f"mockidm broke its own spec: {violation}")
-        headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"}
-        if self.state.profile.resource_versioning:
-            headers["Content-API-Version"] = _content_api_version(crest.protocol)
+        headers = self._success_headers.get(crest.protocol)
+        if headers is None:
+            headers = self._success_headers[crest.protocol] = self._headers_for(crest.protocol)
         if reply.location is not None:
             base = f"{request.scheme}://{request.host}{request.path.rstrip('/')}"
-            headers["Location"] = f"{base}/{reply.location}"
+            headers = {**headers, "Location": f"{base}/{reply.location}"}
+        # aiohttp copies the headers it is given: the shared dict stays as it is.
         return web.Response(body=to_json(content, crest.pretty), status=reply.status,
                             headers=headers)
 
+    def _headers_for(self, protocol: tuple[int, int]) -> dict[str, str]:
+        """The headers of every successful JSON answer, for the protocol the client asked."""
+        headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"}
+        if self.state.profile.resource_versioning:
+            headers["Content-API-Version"] = f"protocol={protocol[0]}.{protocol[1]},resource=1.0"
+        return headers
 
-@lru_cache(maxsize=16)
-def _content_api_version(protocol: tuple[int, int]) -> str:
-    return f"protocol={protocol[0]}.{protocol[1]},resource=1.0"
+
+def _verdict(resource: Resource, crest_op: str) -> Operation | IdmError:
+    """What a CREST operation on a resource comes to: the spec's operation, or a refusal."""
+    if crest_op not in resource.operations and resource.other_operations_status == 403:
+        return forbidden()  # a script endpoint refuses other methods itself
+    if resource.is_collection and crest_op in _COLLECTION_REFUSALS:
+        return IdmError(400, f"The resource collection  cannot be "
+                             f"{_COLLECTION_REFUSALS[crest_op]}")
+    if not resource.is_collection and crest_op in (QUERY, CREATE):
+        verb = "queried" if crest_op == QUERY else "created"
+        return IdmError(400, f"The resource instance  cannot be {verb}")
+    return resource.operations.get(crest_op) or not_supported(crest_op)
 
 
 def _binary_field(content: dict[str, Any], crest: CrestRequest) -> web.Response:

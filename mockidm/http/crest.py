@@ -199,7 +199,11 @@ def _group(query: Iterable[tuple[str, str]]) -> dict[str, tuple[str, list[str]]]
     grouped: dict[str, tuple[str, list[str]]] = {}
     for name, value in query:
         key = name.lower() if name[:1] == "_" else name
-        grouped.setdefault(key, (name, []))[1].append(value)
+        entry = grouped.get(key)
+        if entry is None:
+            grouped[key] = (name, [value])
+        else:
+            entry[1].append(value)
     return grouped
 
 
@@ -366,11 +370,11 @@ def _take_params(request: CrestRequest, params: dict) -> None:
                                     "could not be parsed as a comma separated list of JSON "
                                     "pointers")
             request.fields += pointers
-    if single:
-        request.pretty = single.get("_prettyprint", "").lower() == "true"
-        request.mime_type = single.get("_mimetype")
-        if request.mime_type is not None and (request.fields is None
-                                              or len(request.fields) != 1):
+    if "_prettyprint" in single:
+        request.pretty = single["_prettyprint"].lower() == "true"
+    if "_mimetype" in single:
+        request.mime_type = single["_mimetype"]
+        if request.fields is None or len(request.fields) != 1:
             raise IdmError(400, "The mime type parameter requires only 1 field to be specified")
     if request.op == QUERY:
         _take_query_params(request, params, single)
@@ -388,6 +392,8 @@ def _take_query_params(request: CrestRequest, params: dict, single: dict[str, st
             sort_keys += keys
         request.sort_keys = tuple(sort_keys)
     request.query_id = single.get("_queryid")
+    if len(single) == (request.query_id is not None):
+        return  # `_queryId` alone, the usual query: nothing else to take or to check
     request.query_expression = single.get("_queryexpression")
     query_filter = single.get("_queryfilter")
     if query_filter is not None:
