@@ -35,7 +35,7 @@ def _variables_match(variables: Mapping[str, Any], wanted: Mapping[str, str]) ->
                for name, value in wanted.items())
 
 
-@dataclass
+@dataclass(slots=True)
 class InstanceQuery:
     """The filters of a process-instance query; None means "any"."""
 
@@ -51,7 +51,7 @@ class InstanceQuery:
     variables: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskQuery:
     """The filters of a task query (active tasks, or history when `history` is set)."""
 

@@ -494,7 +494,9 @@ class Pipeline:
         if headers is None:
             headers = self._success_headers[crest.protocol] = self._headers_for(crest.protocol)
         if reply.location is not None:
-            base = f"{request.scheme}://{request.host}{request.path.rstrip('/')}"
+            # The Host header as aiohttp's `request.host` reads it, without its cost.
+            host = request.headers.get("Host") or request.host
+            base = f"{request.scheme}://{host}{request.path.rstrip('/')}"
             headers = {**headers, "Location": f"{base}/{reply.location}"}
         # aiohttp copies the headers it is given: the shared dict stays as it is.
         return web.Response(body=to_json(content, crest.pretty), status=reply.status,
