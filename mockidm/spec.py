@@ -7,7 +7,7 @@ validators that run before a handler and the response validators used in tests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -66,8 +66,10 @@ class Operation:
 
     def check_request(self, params: dict[str, str], body: Any) -> Violation | None:
         if self._params is not None and params:
-            coerced = {name: _coerce(value, self.param_types.get(name))
-                       for name, value in params.items()}
+            # Only parameters declared with another type than string need converting.
+            coerced = params if self._typed_params.isdisjoint(params) else {
+                name: _coerce(value, self.param_types.get(name))
+                for name, value in params.items()}
             for error in () if self._params.is_valid(coerced) else self._params.iter_errors(
                     coerced):
                 name = str(error.instance_path[0]) if error.instance_path else "?"
@@ -77,6 +79,11 @@ class Operation:
                 where = "/".join(str(p) for p in error.instance_path)
                 return Violation(f"body /{where}", error.message)
         return None
+
+    @cached_property
+    def _typed_params(self) -> frozenset[str]:
+        return frozenset(name for name, json_type in self.param_types.items()
+                         if json_type not in (None, "string"))
 
     def check_response(self, status: int, body: Any) -> Violation | None:
         validator = self._responses.get(str(status)) or self._responses.get(f"{str(status)[0]}XX")

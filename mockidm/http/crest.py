@@ -124,7 +124,9 @@ def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers}
 
 
+@lru_cache(maxsize=64)  # clients send the same one or two values again and again
 def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Version | None]:
+    """`Accept-API-Version`: (protocol, resource); an invalid one raises (and is not cached)."""
     protocol, resource = PROTOCOL_DEFAULT, None
     if value is not None:
         protocol, resource = _versions(value)
@@ -136,9 +138,7 @@ def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Versio
     return protocol, resource
 
 
-@lru_cache(maxsize=64)  # clients send the same one or two values again and again
 def _versions(value: str) -> tuple[Version, Version | None]:
-    """`Accept-API-Version`: (protocol, resource); an invalid value raises (and is not cached)."""
     protocol, resource = PROTOCOL_DEFAULT, None
     parts = [p.strip() for p in value.split(",")]
     matches = [_VERSION.match(p) for p in parts]
@@ -182,6 +182,7 @@ def _reject_if_none_match(method: str, headers: Mapping[str, str]) -> None:
         raise IdmError(412, f"If-None-Match not supported for {method} requests")
 
 
+@lru_cache(maxsize=1024)  # a collection's path comes again and again
 def _parse_path(raw_path: str) -> tuple[str, ...]:
     stripped = raw_path.strip("/")
     if not stripped:
