@@ -235,8 +235,11 @@ class Pipeline:
         if request.body_exists and refusal is None:
             content = request.content
             length = request.content_length
-            if content.is_eof() and length is not None and length <= self.max_body:
-                body = content.read_nowait()  # all of it is here: no need to wait
+            # All of it has arrived and nobody has read it yet (a middleware may have, with
+            # `request.read()`, which keeps it): take it without waiting.
+            if (content.is_eof() and not content.at_eof() and length is not None
+                    and length <= self.max_body):
+                body = content.read_nowait()
             else:
                 try:
                     body = await self._read_body(request)

@@ -17,9 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from aiohttp import web
 
 from mockidm import MockIDM
-from mockidm.http.app import MAX_HEADER_BYTES, MAX_URL_BYTES, PARSER_MAX_BYTES, create_app
+from mockidm.engine import InstanceQuery
+from mockidm.http.app import (
+    HEADER_SETS_KEPT,
+    MAX_HEADER_BYTES,
+    MAX_URL_BYTES,
+    PARSER_MAX_BYTES,
+    create_app,
+)
 from mockidm.server import ThreadedServer
 
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
@@ -125,6 +133,48 @@ def test_the_body_limit_is_configurable():
         too_big = http.post(f"{threaded.url}/{CREATE}", data=create_body(201), timeout=10)
         assert too_big.status_code == 413
         assert too_big.json()["message"] == "The request body is larger than 200 bytes"
+
+
+async def test_a_body_a_middleware_has_read_first_is_still_the_requests_body(aiohttp_client):
+    # The pipeline takes a body that has all arrived straight from the stream; a middleware
+    # that read it with `request.read()` has emptied the stream, and the body must not be lost.
+    @web.middleware
+    async def read_first(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        assert json.loads(await request.read())["_businessKey"] == "read-first"
+        return await handler(request)
+
+    mock = MockIDM()
+    mock.deploy_samples()
+    app = create_app(state=mock.state)
+    app.middlewares.append(read_first)
+    client = await aiohttp_client(app)
+    body = {"_key": "contractorOnboarding", "_businessKey": "read-first", "note": "kept"}
+    for _ in range(2):  # the second time, from the stream a middleware already read
+        response = await client.post(f"/openidm/{CREATE}", json=body, headers=ADMIN)
+        assert response.status == 201, await response.text()
+        assert (await response.json())["businessKey"] == "read-first"
+    instances = mock.engine.query_instances(InstanceQuery(business_key="read-first"))
+    assert [i.variables for i in instances] == [{"note": "kept"}] * 2
+
+
+async def test_each_header_set_is_read_as_sent_however_many_there_are(aiohttp_client):
+    # Lower-cased header sets are kept (HEADER_SETS_KEPT of them) and shared by the requests
+    # that send the same bytes: more distinct sets than that, and sets sent again, must each
+    # be read and journaled as sent, with the credentials they carry.
+    mock = MockIDM()
+    mock.deploy_samples()
+    client = await aiohttp_client(create_app(state=mock.state))
+    query = "/openidm/workflow/processdefinition?_queryId=query-all-ids"
+    sent = [f"client-{n % (HEADER_SETS_KEPT + 44)}" for n in range(2 * HEADER_SETS_KEPT)]
+    for agent in sent:
+        response = await client.get(query, headers={**ADMIN, "User-Agent": agent})
+        assert response.status == 200
+    wrong = await client.get(query, headers={**ADMIN, "X-OpenIDM-Password": "wrong",
+                                            "User-Agent": sent[0]})
+    assert wrong.status == 401
+    journaled = [e.headers["user-agent"] for e in mock.requests()]
+    assert journaled == [*sent, sent[0]]
+    assert mock.requests()[-1].status == 401
 
 
 # URLs and headers ---------------------------------------------------------------------------
