@@ -159,8 +159,9 @@ class Store:
         if q.instance_id is not None:
             found = self.instances.get(q.instance_id)
             return [found] if found else []
-        for index, value in ((self._by_business_key, q.business_key),
-                             (self._by_business_key_folded, q.business_key_folded),
+        if q.business_key is not None:  # the usual filter, asked first
+            return list(self._by_business_key.get(q.business_key, {}).values())
+        for index, value in ((self._by_business_key_folded, q.business_key_folded),
                              (self._by_definition, q.definition_id),
                              (self._by_key, q.definition_key),
                              (self._by_start_user, q.start_user)):
@@ -170,7 +171,7 @@ class Store:
 
     def _instance_matches(self, i: ProcessInstance, q: InstanceQuery) -> bool:
         return (
-            (q.finished is None or i.ended == q.finished)
+            (q.finished is None or (i.end_time is not None) == q.finished)
             and (q.business_key is None or i.business_key == q.business_key)
             and (q.business_key_folded is None
                  or (i.business_key or "").lower() == q.business_key_folded)
@@ -179,7 +180,7 @@ class Store:
             and (q.super_instance_id is None or i.super_instance_id == q.super_instance_id)
             and (q.start_user is None or i.start_user == q.start_user)
             and (q.involved_user is None or self._involves(i, q.involved_user))
-            and _variables_match(i.variables, q.variables)
+            and (not q.variables or _variables_match(i.variables, q.variables))
         )
 
     def _involves(self, instance: ProcessInstance, user: str) -> bool:

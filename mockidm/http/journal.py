@@ -140,7 +140,8 @@ class Journal:
                     self._forget(entries[0])  # the deque is about to drop it
                 self._bytes += len(body)
             entries.append(exchange)
-            self._keep_within_budget()
+            if self._max_bytes is not None and self._bytes > self._max_bytes:
+                self._keep_within_budget()
         return exchange
 
     def answered(self, exchange: Exchange, status: int, response: bytes) -> None:
@@ -150,7 +151,8 @@ class Journal:
             # An exchange already dropped (or cleared) while it was served costs nothing.
             if self._max_bytes is not None and self._holds(exchange):
                 self._bytes += len(response)
-                self._keep_within_budget()
+                if self._bytes > self._max_bytes:
+                    self._keep_within_budget()
 
     def _holds(self, exchange: Exchange) -> bool:
         # Entries are in sequence order: the newest are checked first, as they are answered.
