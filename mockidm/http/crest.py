@@ -92,7 +92,8 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
     `headers` has lower-case names (see `lower_case_headers`)."""
     if method == "POST" and "x-http-method-override" in headers:
         method = headers["x-http-method-override"].upper()
-    protocol, resource = _parse_version(headers.get("accept-api-version"), profile)
+    protocol, resource = _parse_version(headers.get("accept-api-version"),
+                                        profile.max_protocol_minor)
     _check_content_type(method, headers)
     _reject_unsupported_conditionals(headers)
     request = CrestRequest(method=method, op="", path=_parse_path(raw_path),
@@ -125,7 +126,7 @@ def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=64)  # clients send the same one or two values again and again
-def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Version | None]:
+def _parse_version(value: str | None, max_minor: int) -> tuple[Version, Version | None]:
     """`Accept-API-Version`: (protocol, resource); an invalid one raises (and is not cached)."""
     protocol, resource = PROTOCOL_DEFAULT, None
     if value is not None:
@@ -133,7 +134,7 @@ def _parse_version(value: str | None, profile: Profile) -> tuple[Version, Versio
     if protocol[0] > PROTOCOL_DEFAULT[0]:
         raise IdmError(400, f"Unsupported major version: {protocol[0]}.{protocol[1]}")
     # CREST compares the minor version alone, so even protocol 1.5 is refused.
-    if protocol[1] > profile.max_protocol_minor:
+    if protocol[1] > max_minor:  # the profile's highest minor version
         raise IdmError(400, f"Unsupported minor version: {protocol[0]}.{protocol[1]}")
     return protocol, resource
 
