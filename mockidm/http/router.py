@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from ..spec import Operation
+from .errors import IdmError
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Resource:
     elements: tuple[str, ...]  # after the base path; `{name}` for a template element
     operations: dict[str, Operation] = field(default_factory=dict)  # CREST op -> operation
     # CREST op -> its operation or the error that refuses it, worked out on first use.
-    verdicts: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, Operation | IdmError] = field(default_factory=dict)
 
     # Cached: asked on every request, fixed once the router is built.
     @cached_property
