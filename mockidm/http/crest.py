@@ -183,7 +183,7 @@ def _reject_if_none_match(method: str, headers: Mapping[str, str]) -> None:
         raise IdmError(412, f"If-None-Match not supported for {method} requests")
 
 
-@lru_cache(maxsize=1024)  # a collection's path comes again and again
+@lru_cache(maxsize=256)  # a collection's path comes again and again
 def _parse_path(raw_path: str) -> tuple[str, ...]:
     stripped = raw_path.strip("/")
     if not stripped:
