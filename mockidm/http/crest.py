@@ -36,6 +36,7 @@ _RESERVED = {
     PATCH: set(_COMMON),
 }
 _MULTI_VALUED = {"_fields", "_sortkeys"}
+_QUERY_SELECTORS = frozenset({"_queryid", "_queryfilter", "_queryexpression"})  # GET is a query
 _JSON_CONTENT_TYPE = re.compile(r"^application/json( *; *charset=utf-8)?$", re.IGNORECASE)
 _USUAL_JSON_TYPES = frozenset({"application/json", "application/json; charset=UTF-8",
                                "application/json; charset=utf-8", "application/json;charset=UTF-8"})
@@ -222,7 +223,7 @@ def _single(params: dict[str, tuple[str, list[str]]], key: str) -> str | None:
 def _parse_get(request: CrestRequest, params: dict, headers: Mapping[str, str]) -> None:
     if "if-match" in headers:
         raise IdmError(412, "If-Match not supported for GET requests")
-    if any(k in params for k in ("_queryid", "_queryfilter", "_queryexpression")):
+    if not params.keys().isdisjoint(_QUERY_SELECTORS):
         _reject_if_none_match("GET", headers)
         request.op = QUERY
     else:
