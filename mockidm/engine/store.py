@@ -17,8 +17,13 @@ _Index = dict[str, dict[str, Any]]
 
 
 def _add(index: _Index, key: str | None, item_id: str, item: object) -> None:
-    if key is not None:
-        index.setdefault(key, {})[item_id] = item
+    if key is None:
+        return
+    bucket = index.get(key)
+    if bucket is None:  # not `setdefault(key, {})`: it would build a dict on every call
+        index[key] = {item_id: item}
+    else:
+        bucket[item_id] = item
 
 
 def _discard(index: _Index, key: str | None, item_id: str) -> None:

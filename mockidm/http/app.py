@@ -165,6 +165,8 @@ class ClientGone(Exception):
     """The client closed its connection before the whole request arrived."""
 
 
+# A request as received: its journal entry, headers (lower-case names), body, and refusal.
+_Received = tuple[Exchange, dict[str, str], bytes, _LimitError | None]
 # A request ready for its handler: the CREST request, its operation and its path parameters.
 Prepared = tuple[CrestRequest, Operation, dict[str, str]]
 
@@ -189,7 +191,27 @@ class Pipeline:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """A request under /openidm."""
         try:
-            return await self._handle(request)
+            path = request.rel_url.raw_path
+            # Usually the whole body is there already: no coroutine to wait for it.
+            exchange, headers, body, refusal = (self._received(request, path)
+                                                or await self._receive(request, path))
+            if refusal is not None:
+                return await self._refuse(request, refusal, exchange)
+            try:
+                response = self._answer(request, path[len(BASE_PATH):], headers, body,
+                                        exchange)
+                if not isinstance(response, web.Response):  # a scripted fault, its latency
+                    response = await self._answer_fault(request, headers, exchange, *response)
+            except IdmError as error:
+                response = error_response(error)
+            except ConnectionDropped:  # a scripted failure: no answer at all
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=499)  # never sent: the connection is gone
+            self.state.journal.answered(
+                exchange, response.status,
+                response.body if isinstance(response.body, bytes) else b"")
+            return response
         except Exception as exc:
             return self._failure(request, exc)
 
@@ -213,7 +235,9 @@ class Pipeline:
         return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
 
     async def _outside(self, request: web.Request) -> web.StreamResponse:
-        exchange, _, _, refusal = await self._receive(request, request.rel_url.raw_path)
+        path = request.rel_url.raw_path
+        exchange, _, _, refusal = (self._received(request, path)
+                                   or await self._receive(request, path))
         if refusal is not None:
             return await self._refuse(request, refusal, exchange)
         exchange.unserved = "outside /openidm"
@@ -222,31 +246,41 @@ class Pipeline:
         self.state.journal.answered(exchange, response.status, response.body)
         return response
 
-    async def _receive(self, request: web.Request, path: str
-                       ) -> tuple[Exchange, dict[str, str], bytes, _LimitError | None]:
-        """The request within the mock's limits, read and journaled (the journal's entry, the
-        headers with lower-case names, the body); or why it is not within them."""
-        state = self.state
+    def _received(self, request: web.Request, path: str) -> _Received | None:
+        """The request checked against the mock's limits, read and journaled (see `_record`);
+        or None when its body is still on its way (`_receive` then waits for it)."""
         raw_headers = request.raw_headers
         # Measured in C first: in the usual case all of them together are within the limit.
         header_bytes = sum(map(len, chain.from_iterable(raw_headers)))
         refusal = self._over_limits(request, raw_headers, header_bytes)
         body = b""
         if request.body_exists and refusal is None:
-            content = request.content
-            length = request.content_length
+            content, length = request.content, request.content_length
             # All of it has arrived and nobody has read it yet (a middleware may have, with
             # `request.read()`, which keeps it): take it without waiting.
-            if (content.is_eof() and not content.at_eof() and length is not None
+            if not (content.is_eof() and not content.at_eof() and length is not None
                     and length <= self.max_body):
-                body = content.read_nowait()
-            else:
-                try:
-                    body = await self._read_body(request)
-                except _LimitError as error:
-                    refusal = error
+                return None
+            body = content.read_nowait()
+        return self._record(request, path, header_bytes, body, refusal)
+
+    async def _receive(self, request: web.Request, path: str) -> _Received:
+        """`_received` for a body still on its way (and a request within the URL and header
+        limits, as `_received` found)."""
+        header_bytes = sum(map(len, chain.from_iterable(request.raw_headers)))
+        try:
+            body = await self._read_body(request)
+        except _LimitError as refusal:
+            return self._record(request, path, header_bytes, b"", refusal)
+        return self._record(request, path, header_bytes, body, None)
+
+    def _record(self, request: web.Request, path: str, header_bytes: int, body: bytes,
+                refusal: _LimitError | None) -> _Received:
+        """Journal the request: the journal's entry, the headers with lower-case names, the
+        body, and why the request is not within the mock's limits (if it is not)."""
         # A client sends the same headers again and again: each set is lower-cased once (the
         # dict is shared by the requests that sent it, and nobody changes it).
+        raw_headers = request.raw_headers
         small = header_bytes <= MAX_HEADER_BYTES
         headers = self._header_sets.get(raw_headers) if small else None
         if headers is None:
@@ -255,6 +289,7 @@ class Pipeline:
                 if len(self._header_sets) >= HEADER_SETS_KEPT:
                     self._header_sets.clear()
                 self._header_sets[raw_headers] = headers
+        state = self.state
         # The journal has a lock of its own; reading the clock needs none.
         exchange = state.journal.open(state.engine.clock.now(), request.method, path,
                                       request.query, headers, body)
@@ -326,25 +361,6 @@ class Pipeline:
             if request.transport is not None:
                 request.transport.close()  # no data is received past this point
             request.content.feed_eof()  # so aiohttp does not linger on the unread body
-        return response
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.rel_url.raw_path
-        exchange, headers, body, refusal = await self._receive(request, path)
-        if refusal is not None:
-            return await self._refuse(request, refusal, exchange)
-        try:
-            response = self._answer(request, path[len(BASE_PATH):], headers, body, exchange)
-            if not isinstance(response, web.Response):  # a scripted fault, with its latency
-                response = await self._answer_fault(request, headers, exchange, *response)
-        except IdmError as error:
-            response = error_response(error)
-        except ConnectionDropped:  # a scripted failure: no answer at all
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=499)  # never sent: the connection is gone
-        self.state.journal.answered(exchange, response.status,
-                                    response.body if isinstance(response.body, bytes) else b"")
         return response
 
     def _answer(self, request: web.Request, raw_path: str, headers: dict[str, str],
