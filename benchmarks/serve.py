@@ -4,6 +4,7 @@ trivial aiohttp app, or the floor app.
     python benchmarks/serve.py --port 8123 --instances 1000
     python benchmarks/serve.py --port 8123 --trivial
     python benchmarks/serve.py --port 8123 --floor --instances 100
+    python benchmarks/serve.py --port 8123 -- --journal-limit 1000   # flags for mockidm serve
 
 The floor app answers the benchmark's two requests (create by key, query by business key)
 with the mock's own engine and JSON shapes, and nothing else: no CREST parsing or checks, no
@@ -92,9 +93,10 @@ def floor_app(instances: int) -> web.Application:
     return app
 
 
-def serve_mock(port: int, instances: int) -> int:
+def serve_mock(port: int, instances: int, extra: list[str]) -> int:
     """`mockidm serve --quiet` (as a user runs it, with its journal limit and collector
-    settings), preloaded through a fixture file of RUNNING instances."""
+    settings), preloaded through a fixture file of RUNNING instances; `extra` are more flags
+    for it (to measure one, such as `--journal-limit 1000`)."""
     with tempfile.TemporaryDirectory() as folder:
         fixtures = Path(folder) / "preload.json"
         fixtures.write_text(json.dumps({"instances": [
@@ -106,7 +108,7 @@ def serve_mock(port: int, instances: int) -> int:
             filter(None, (root, os.environ.get("PYTHONPATH"))))}
         child = subprocess.Popen([sys.executable, "-m", "mockidm", "serve", "--quiet",
                                   "--host", HOST, "--port", str(port),
-                                  "--fixtures", str(fixtures)], env=env)
+                                  "--fixtures", str(fixtures), *extra], env=env)
         # bench_http.py stops this process: pass the signal on, then clean up.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, _frame: child.send_signal(number))
@@ -125,9 +127,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve a fixed small JSON body on every path instead of the mock")
     parser.add_argument("--floor", action="store_true",
                         help="serve the floor app (see above) instead of the mock")
+    parser.add_argument("serve_args", nargs="*", metavar="-- FLAG",
+                        help="after `--`: more flags for `mockidm serve`, to measure one "
+                             "(e.g. -- --journal-limit 1000)")
     args = parser.parse_args(argv)
+    if args.serve_args and (args.trivial or args.floor):
+        parser.error("flags after -- are for `mockidm serve`: not with --trivial or --floor")
     if not (args.trivial or args.floor):
-        return serve_mock(args.port, args.instances)
+        return serve_mock(args.port, args.instances, args.serve_args)
     if args.floor:
         app = floor_app(args.instances)
         gc.freeze()  # as `mockidm serve` settles its collector
