@@ -273,7 +273,7 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
 def _decode_json(body: bytes) -> Any:
     try:  # the usual case, valid JSON, straight to the C scanner
         text = body.decode("utf-8").strip(_JSON_WHITESPACE)
-        value, end = _DECODER.scan_once(text, 0)
+        value, end = _DECODER.scan_once(text, 0)  # type: ignore[attr-defined]
         if end == len(text):
             return value
     except Exception:  # the full decoder below says what is wrong

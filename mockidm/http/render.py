@@ -14,7 +14,7 @@ _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def select_fields(resource: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     """Keep the requested top-level fields (`_id` always); the leaf name becomes the key."""
     if not fields:
-        return resource  # type: ignore[return-value]
+        return resource
     selected: dict[str, Any] = {}
     if "_id" in resource:
         selected["_id"] = resource["_id"]
