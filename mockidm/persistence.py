@@ -7,6 +7,9 @@ that the admin API's reset returns to, so that after a restart the mock answers 
     {"format": "mockidm-state", "version": 1, "saved": "<ISO time>",
      "initial": <snapshot>, "state": <snapshot>}
 
+A <snapshot> is the admin API's `TakenSnapshot` (admin-openapi.yaml): {"profile", "identity",
+"engine"}, the engine's part as contracts/engine-snapshot.json describes it.
+
 Not kept: the request journal, sessions (a cookie issued before a restart is refused after
 it), scripted failures. The file holds the users' passwords: it is created readable by its
 owner only.

@@ -141,7 +141,7 @@ def test_admin_spec_is_valid_openapi_with_ids_bodies_and_schemas():
     assert sorted(ids) == sorted(HANDLERS)
     text = admin_spec_path().read_text()
     files = {ref.split("#")[0] for ref in re.findall(r'\$ref: "([^"#][^"]*)"', text)}
-    assert files == {"contracts/fixture-file.json"}
+    assert files == {"contracts/fixture-file.json", "contracts/engine-snapshot.json"}
     assert all((admin_spec_path().parent / f).is_file() for f in files)
 
 
