@@ -275,7 +275,8 @@ class Record:
         self.cls = cls
         self.fields = fields_
         self.keys = frozenset(f.key for f in fields_)
-        self._get = attrgetter(*(f.attr for f in fields_))
+        get = attrgetter(*(f.attr for f in fields_))  # a tuple of values for two or more
+        self._get = get if len(fields_) > 1 else lambda obj: (get(obj),)
         self._dumps = [(f.key, f.kind.dump) for f in fields_]
         self._loads = [(f.key, f.attr, f.kind.load, f.kind.types, f.kind.expected)
                        for f in fields_]

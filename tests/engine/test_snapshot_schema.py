@@ -85,6 +85,11 @@ class Part:
     count: int | None = None
 
 
+@dataclass(frozen=True)
+class Single:
+    only: Part
+
+
 @dataclass
 class Everything:
     """One field of each kind the codec knows."""
@@ -102,6 +107,7 @@ class Everything:
     part: Part
     parts: tuple[Part, ...]
     part_list: list[Part]
+    single: Single
     parts_by_name: dict[str, Part] = field(default_factory=dict)
 
 
@@ -111,19 +117,20 @@ def test_the_codec_derives_a_record_for_a_new_dataclass() -> None:
         text="t", number=3, flag=True, when=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
         maybe_when=None, names=["a"], name_tuple=("b", "c"), labels={"x": "y"},
         files={"f": b"\x00\xff"}, data={"n": [1, 2.5, None]}, part=Part("p", 1),
-        parts=(Part("q"),), part_list=[Part("r", 2)], parts_by_name={"s": Part("s")})
+        parts=(Part("q"),), part_list=[Part("r", 2)], single=Single(Part("o")),
+        parts_by_name={"s": Part("s")})
     data = record.dump(value)
     assert data == {
         "text": "t", "number": 3, "flag": True, "when": "2024-01-02T03:04:05.000000+00:00",
         "maybe_when": None, "names": ["a"], "name_tuple": ["b", "c"], "labels": {"x": "y"},
         "files": {"f": "AP8="}, "data": {"n": [1, 2.5, None]},
         "part": {"name": "p", "count": 1}, "parts": [{"name": "q", "count": None}],
-        "part_list": [{"name": "r", "count": 2}],
+        "part_list": [{"name": "r", "count": 2}], "single": {"only": {"name": "o", "count": None}},
         "parts_by_name": {"s": {"name": "s", "count": None}}}
     assert record.build(json.loads(json.dumps(data))) == value
     schema = Codec().schema(Everything)
     assert jsonschema_rs.Draft202012Validator(schema, validate_formats=True).is_valid(data)
-    assert set(schema["$defs"]) == {"Part"}
+    assert set(schema["$defs"]) == {"Part", "Single"}
     assert schema["description"] == "One field of each kind the codec knows."
 
 
