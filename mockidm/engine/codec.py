@@ -222,7 +222,7 @@ def _json(value: Any) -> Any:
 def _json_object(value: Any) -> dict[str, Any]:
     if type(value) is not dict:
         raise Bad(f"expected an object, got {describe(value)}")
-    return _json(value)  # type: ignore[no-any-return]
+    return _json(value)
 
 
 def _dump_bytes_map(resources: dict[str, bytes]) -> dict[str, str]:
