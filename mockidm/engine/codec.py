@@ -136,7 +136,7 @@ def dump_list(dump: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
 
 
 def load_mapping(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # a dict: no ABC check
         raise Bad(f"expected an object, got {describe(value)}")
     return value
 
