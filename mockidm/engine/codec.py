@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import cached_property
 from operator import attrgetter
 from types import NoneType, UnionType
-from typing import Any, TypeGuard, get_args, get_origin, get_type_hints
+from typing import Any, TypeGuard, Union, get_args, get_origin, get_type_hints
 
 # Errors: where a value went wrong, gathered while the error unwinds. ---------------------------
 
@@ -90,6 +90,8 @@ def at(where: str | int, function: Callable[..., Any], *args: Any) -> Any:
 
 @dataclass(frozen=True)
 class Kind:
+    """How values of one type are written, read back and described in JSON Schema."""
+
     schema: dict[str, Any]
     dump: Callable[[Any], Any] | None = None  # None: written as it is
     load: Callable[[Any], Any] | None = None  # None: read as it is, once its type is in `types`
@@ -383,12 +385,11 @@ class Codec:
         known = KINDS.get(hint)
         if known is not None:
             return known
-        args = get_args(hint)
-        if isinstance(hint, UnionType) and len(args) == 2 and NoneType in args:
+        origin, args = get_origin(hint), get_args(hint)
+        if origin in (UnionType, Union) and len(args) == 2 and NoneType in args:  # X | None
             return optional(self.kind(args[0] if args[1] is NoneType else args[1]))
         if _is_record(hint):
             return self.record(hint).kind
-        origin = get_origin(hint)
         if origin in (list, tuple) and _is_record(args[0]) and args[-1] in (args[0], ...):
             return records_list(self.record(args[0]), origin)
         if origin is dict and args[0] is str and _is_record(args[1]):
