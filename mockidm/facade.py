@@ -22,13 +22,13 @@ from .engine import Engine, ProcessDefinition, ProcessInstance, ProcessModel, Ta
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
 from .http.auth import Sessions
-from .http.call import State
 from .http.faults import Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
+from .state import State
 
 ADMIN = "openidm-admin"
 
