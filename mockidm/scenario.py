@@ -67,7 +67,8 @@ from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance, Proces
 from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable, load_archive, load_bpmn
 from .identity import ADMIN, AUTHORIZED, Identity, ProcessAccessRule
 from .samples import SAMPLES_DIR
-from .spec import contracts_dir, load_spec
+from .spec import load_spec
+from .spec_files import contracts_dir
 
 if TYPE_CHECKING:
     from .facade import MockIDM

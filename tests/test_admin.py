@@ -31,7 +31,8 @@ from mockidm.facade import MockIDM
 from mockidm.http.admin import HANDLERS, add_admin_routes
 from mockidm.identity import ProcessAccessRule
 from mockidm.server import ThreadedServer
-from mockidm.spec import SpecError, admin_spec_path
+from mockidm.spec import SpecError
+from mockidm.spec_files import admin_spec_path
 
 REPO = Path(__file__).resolve().parents[1]
 PD = "workflow/processdefinition"

@@ -23,7 +23,8 @@ from aiohttp import web
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInstance, Task
 from ..engine.errors import DefinitionError, IllegalArgument
 from ..identity import AUTHORIZED, Identity
-from ..spec import Operation, SpecError, admin_spec_path, load_spec
+from ..spec import Operation, SpecError, load_spec
+from ..spec_files import admin_spec_path
 from .errors import IdmError
 from .faults import AuthFaults, Fault
 
