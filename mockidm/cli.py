@@ -12,11 +12,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .admin.server import PREFIX as ADMIN_PREFIX
+from .admin.server import add_admin_routes
 from .contract import cli as contract_cli
 from .engine import DefinitionError
 from .facade import MockIDM
-from .http.admin import PREFIX as ADMIN_PREFIX
-from .http.admin import add_admin_routes
 from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES

@@ -26,9 +26,9 @@ import requests
 import yaml
 from openapi_spec_validator import validate as validate_openapi
 
-from mockidm.admin_client import AdminClient, AdminError
+from mockidm.admin.client import AdminClient, AdminError
+from mockidm.admin.server import HANDLERS, add_admin_routes
 from mockidm.facade import MockIDM
-from mockidm.http.admin import HANDLERS, add_admin_routes
 from mockidm.identity import ProcessAccessRule
 from mockidm.server import ThreadedServer
 from mockidm.spec import SpecError

@@ -22,11 +22,11 @@ from aiohttp import web
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInstance, Task
 from ..engine.errors import DefinitionError, IllegalArgument
+from ..http.errors import IdmError
+from ..http.faults import AuthFaults, Fault
 from ..identity import AUTHORIZED, Identity
 from ..spec import Operation, SpecError, load_spec
 from ..spec_files import admin_spec_path
-from .errors import IdmError
-from .faults import AuthFaults, Fault
 
 if TYPE_CHECKING:
     from ..facade import MockIDM

@@ -255,8 +255,8 @@ def inline_scenario(document: Mapping[str, Any] | str | Path, *,
                     base_dir: str | Path | None = None) -> dict[str, Any]:
     """The scenario as one self-contained document: `file` and `folder` definitions become
     inline BPMN, a process-access path its rules. Raises ScenarioError if it is not valid."""
-    from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable
-    from .scenario import ScenarioError, parse_scenario
+    from ..engine.bpmn import ARCHIVE_SUFFIXES, is_deployable
+    from ..scenario import ScenarioError, parse_scenario
 
     scenario = parse_scenario(document, base_dir=base_dir)
     if base_dir is not None:
