@@ -150,7 +150,7 @@ def serve(args: argparse.Namespace) -> int:
             return _refuse(str(exc))
         if restored:
             log.info("restored the state saved in %s: %s (next id %s)", state_file.path,
-                     ", ".join(d.id for d in mock.engine.definitions()) or "no definitions",
+                     ", ".join(d.id for d in mock.definitions()) or "no definitions",
                      mock.engine.ids.next_value)
             ignored = [flag for flag, given in (("--workflow-dir", args.workflow_dir),
                                                 ("--no-samples", args.no_samples),

@@ -2,8 +2,8 @@
 
 The HTTP layer keeps nothing of its own between requests: it reads and changes this. Its three
 stores (sessions, journal, faults) are defined beside the HTTP code that interprets them
-(`http/auth.py`, `http/journal.py`, `http/faults.py`, modules that import nothing else of the
-HTTP layer); the engine, the identity and the profile come from the layers below.
+(`http/auth.py`, `http/journal.py`, `http/faults.py`, none of which imports the pipeline); the
+engine, the identity and the profile come from the layers below.
 """
 
 from __future__ import annotations

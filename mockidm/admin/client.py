@@ -213,8 +213,8 @@ class AdminClient:
     # scripted failures ---------------------------------------------------------------------
 
     def fault(self, **fields: Any) -> dict[str, Any]:
-        """A route fault (fields of `mockidm.http.faults.Fault`: method, path, operation, query,
-        status, message, detail, latency, drop, nth, times, seconds); answers it with its id."""
+        """A route fault, its fields those of `mockidm.MockIDM.fault` (`FAULT_FIELDS` in
+        `mockidm.http.faults`); answers it with its id."""
         return self.request("POST", "faults", fields)  # type: ignore[no-any-return]
 
     def faults(self) -> dict[str, Any]:
