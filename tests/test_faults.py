@@ -580,8 +580,8 @@ def test_the_admin_spec_states_the_rule_of_fault() -> None:
                      if op.operation_id == "addFault")
     for status, drop, latency in itertools.product((None, 503), (None, False, True),
                                                    (None, 0, 0.5)):
-        body = {name: value for name, value in (("status", status), ("drop", drop),
-                                                ("latency", latency)) if value is not None}
+        body: dict[str, Any] = {name: value for name, value in (
+            ("status", status), ("drop", drop), ("latency", latency)) if value is not None}
         refused_by_spec = operation.check_request({}, body) is not None
         assert refused_by_spec == (not Fault.has_effect(status, bool(drop), latency or 0.0)), body
         if not refused_by_spec:
