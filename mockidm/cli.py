@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -229,7 +230,7 @@ def _apply_fixtures(mock: MockIDM, path: Path) -> str | None:
     return None
 
 
-def _ready(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _ready(args: argparse.Namespace) -> Callable[[str], None]:
     def say(_: str) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         admin = "" if args.no_admin else f", admin API at http://{host}:{args.port}{ADMIN_PREFIX}/"

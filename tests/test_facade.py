@@ -13,7 +13,6 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,12 +40,6 @@ def onboarding(key: str = "onboarding") -> Any:
         UserTask("approve", "Approve", candidate_groups=[ADMIN_GROUP]),
         UserTask("provision", "Provision", candidate_groups=[ADMIN_GROUP]),
     ])
-
-
-@pytest.fixture
-def mock() -> Iterator[MockIDM]:
-    with MockIDM().serve() as served:
-        yield served
 
 
 def call(mock: MockIDM, method: str, path: str, *, headers: dict[str, str] | None = None,

@@ -15,7 +15,6 @@ import inspect
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,15 +43,13 @@ T0 = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def mock() -> Iterator[MockIDM]:
-    """A served mock with the sample workflows deployed and two more administrators (so that
-    what they are refused is authentication, never access)."""
-    idm = MockIDM()
-    idm.deploy_folder(SAMPLES_DIR)
-    idm.add_user("bob", "bob-pw", ADMIN_ROLES)
-    idm.add_user("alice", "alice-pw", ADMIN_ROLES)
-    with idm.serve():
-        yield idm
+def mock(mock: MockIDM) -> MockIDM:
+    """conftest's served mock with the sample workflows deployed and two more administrators
+    (so that what they are refused is authentication, never access)."""
+    mock.deploy_folder(SAMPLES_DIR)
+    mock.add_user("bob", "bob-pw", ADMIN_ROLES)
+    mock.add_user("alice", "alice-pw", ADMIN_ROLES)
+    return mock
 
 
 def creds(name: str, password: str, *, session: bool = False) -> dict[str, str]:

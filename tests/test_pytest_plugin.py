@@ -500,6 +500,7 @@ def test_the_plugin_is_a_pytest11_entry_point():
     assert '[project.entry-points.pytest11]\nmockidm = "mockidm.pytest_plugin"' in text
 
 
+@pytest.mark.slow  # a pytest run of the example project in a subprocess
 def test_the_example_project_passes():
     example = ROOT / "examples" / "workflow-client"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

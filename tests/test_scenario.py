@@ -18,11 +18,6 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 REVIEW_BPMN = SCENARIOS / "workflow" / "review.bpmn20.xml"
 
 
-@pytest.fixture
-def mock() -> MockIDM:
-    return MockIDM()
-
-
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from . import shapes
 from .outcome import RuleFailed, Skip, clip
@@ -410,8 +410,8 @@ def _names(checks: list[CheckFunction]) -> tuple[str, ...]:
 def phase_checks(phase: str) -> list[CheckFunction]:
     """What judges the answers of a run: every check, each rule reading its own failures."""
     if phase == "conformance":
-        return [CHECKS.get_one(name) for name in STANDARD] + _SHAPES + _STARTS
-    return [CHECKS.get_one(name) for name in STATEFUL] + _STARTS + [
+        return [_standard(name) for name in STANDARD] + _SHAPES + _STARTS
+    return [_standard(name) for name in STATEFUL] + _STARTS + [
         mockidm_created_instance_is_reachable]
 
 
@@ -530,3 +530,8 @@ _fuzz_rule(
             "created_instance_is_reachable", "calls along links",
             "no link was followed (no create succeeded)"),
     after=(), writes=True, needs="one deployed definition")
+
+
+def _standard(name: str) -> CheckFunction:
+    """One of schemathesis's own checks (all take the same three arguments as ours)."""
+    return cast(CheckFunction, CHECKS.get_one(name))

@@ -126,9 +126,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError(str(exc)) from None
     suite = ContractSuite.from_parent(session, name=SUITE, nodeid=SUITE, rules=rules)
     collected = suite.collect()
+    result: list[pytest.Item | pytest.Collector] = [*collected]
     # Tell the reporters, as collection from a file would (`collected N items`).
     session.ihook.pytest_collectreport(report=pytest.CollectReport(
-        suite.nodeid, "passed", None, collected))
+        suite.nodeid, "passed", None, result))
     items.extend(collected)
 
 

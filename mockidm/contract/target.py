@@ -361,7 +361,9 @@ def _definition(item: Any) -> Definition | None:
     if not isinstance(item, dict) or not isinstance(item.get("_id"), str):
         return None
     parts = item["_id"].split(":")
-    key = item.get("key") if isinstance(item.get("key"), str) else parts[0]
+    key = item.get("key")
+    if not isinstance(key, str):
+        key = parts[0]
     version = item.get("version")
     if not isinstance(version, int):
         try:

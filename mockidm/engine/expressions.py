@@ -324,6 +324,8 @@ def _utf16(text: str) -> bytes:
 
 def _ordered(a: Any, b: Any, less: bool) -> bool:
     """``lt0`` (``less``) or ``gt0``: JUEL's strict comparison of two non-null values."""
+    x: Any
+    y: Any  # numbers, UTF-16 code units or booleans, by the rule that applies
     if _is_number(a, float) or _is_number(b, float):
         x, y = _to_double(a), _to_double(b)
     elif _is_big(a) or _is_big(b):

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from ..profile import Profile
 from .errors import IdmError
-from .queryfilter import Filter, QueryFilterError
+from .queryfilter import Filter, QueryFilterError, parse_pointer
 from .queryfilter import parse as parse_query_filter
 
 QUERY, READ, CREATE, UPDATE, DELETE, PATCH, ACTION = (
@@ -41,7 +41,6 @@ _JSON_CONTENT_TYPE = re.compile(r"^application/json( *; *charset=utf-8)?$", re.I
 _USUAL_JSON_TYPES = frozenset({"application/json", "application/json; charset=UTF-8",
                                "application/json; charset=utf-8", "application/json;charset=UTF-8"})
 _VERSION = re.compile(r"^(protocol|resource)=(\d+)(?:\.(\d+))?$")
-_BAD_POINTER_ESCAPE = re.compile(r"~(?![01])")
 _SORT_KEY = re.compile(r"^[+-]?[^,+-][^,]*$")
 
 Version = tuple[int, int]
@@ -273,7 +272,7 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
 def _decode_json(body: bytes) -> Any:
     try:  # the usual case, valid JSON, straight to the C scanner
         text = body.decode("utf-8").strip(_JSON_WHITESPACE)
-        value, end = _DECODER.scan_once(text, 0)
+        value, end = _DECODER.scan_once(text, 0)  # type: ignore[attr-defined]
         if end == len(text):
             return value
     except Exception:  # the full decoder below says what is wrong
@@ -368,10 +367,13 @@ def _take_params(request: CrestRequest, params: dict) -> None:
         request.fields = []
         for value in params["_fields"][1]:
             pointers = [p for p in value.split(",") if p]
-            if any(_BAD_POINTER_ESCAPE.search(p) for p in pointers):
+            try:
+                for pointer in pointers:
+                    parse_pointer(pointer)
+            except ValueError:
                 raise IdmError(400, f"The value '{value}' for parameter '{params['_fields'][0]}' "
                                     "could not be parsed as a comma separated list of JSON "
-                                    "pointers")
+                                    "pointers") from None
             request.fields += pointers
     if "_prettyprint" in single:
         request.pretty = single["_prettyprint"].lower() == "true"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,16 +37,19 @@ def _predicates(params: dict[str, str]) -> list[Callable[[dict[str, Any]], bool]
     if "version" in params:
         # IDM reads this parameter through a system property lookup, so the engine gets null.
         raise IdmError(500, "version is null")
-    checks: list[Callable[[dict[str, Any]], bool]] = []
-    for param, field in _EXACT.items():
-        if param in params:
-            checks.append(lambda d, f=field, v=params[param]: d.get(f) == v)
-    for param, field in _LIKE.items():
-        if param in params:
-            pattern = like(params[param])
-            checks.append(lambda d, f=field, p=pattern: d.get(f) is not None
-                          and p.fullmatch(str(d[f])) is not None)
+    checks = [_equals(field, params[param]) for param, field in _EXACT.items() if param in params]
+    checks += [_like(field, like(params[param])) for param, field in _LIKE.items()
+               if param in params]
     return checks
+
+
+def _equals(field: str, value: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda definition: definition.get(field) == value
+
+
+def _like(field: str, pattern: re.Pattern[str]) -> Callable[[dict[str, Any]], bool]:
+    return lambda definition: (definition.get(field) is not None
+                               and pattern.fullmatch(str(definition[field])) is not None)
 
 
 @operation("queryProcessDefinitions")

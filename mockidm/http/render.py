@@ -8,18 +8,22 @@ from typing import Any
 
 import orjson
 
+from .queryfilter import parse_pointer
+
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def select_fields(resource: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     """Keep the requested top-level fields (`_id` always); the leaf name becomes the key."""
     if not fields:
-        return resource  # type: ignore[return-value]
+        return resource
     selected: dict[str, Any] = {}
     if "_id" in resource:
         selected["_id"] = resource["_id"]
     for pointer in fields:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.strip("/").split("/")]
+        parts = parse_pointer(pointer)  # checked while parsing the request
+        if not parts:
+            continue  # the root: no field of its own (as before the dialects were one)
         value: Any = resource
         for part in parts:
             if not isinstance(value, Mapping) or part not in value:

@@ -32,12 +32,14 @@ import pytest
 import schemathesis
 from definitions import deploy_definitions
 from fuzzing import PARSER_REFUSAL, ErrorLog, Fuzzer, describe, format_record
-from schemathesis import GenerationMode
 
 from mockidm import Engine, create_app
-from mockidm.contract.fuzz import schemathesis_config
+from mockidm.contract.fuzz import make_valid, schemathesis_config
 from mockidm.http.operations import HANDLERS
 from mockidm.server import ThreadedServer
+
+# Minutes of schemathesis runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
 ADMIN = "openidm-admin"
@@ -56,62 +58,13 @@ OPERATIONS = sorted(op.ok().definition.raw["operationId"] for op in schema.get_a
 EXAMPLES = 100  # per operation: fuzzing-phase examples, and distinct negative requests
 
 DEFINITION_IDS = ("contractorOnboarding:1:2", "contractorOnboarding:2:4", "roleRequest:1:5")
-QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "getTasksView": "gettasksview",
-             "queryExecutions": None,
-             "queryJobs": None}
-# Sort keys each endpoint accepts (reference 5.4, 5.7, 5.9).
-SORT_KEYS = {"queryProcessInstances": "-startTime", "queryProcessInstanceHistory": "endTime",
-             "queryTaskInstances": "-createTime", "queryTaskInstanceHistory": "taskName"}
-
-
-def _mend_positive(case: Any) -> None:
-    """Make a valid-per-spec request valid for IDM's cross-parameter rules too."""
-    op = case.operation.definition.raw["operationId"]
-    query = case.query if isinstance(case.query, dict) else {}
-    headers = case.headers if isinstance(case.headers, dict) else {}
-    headers.pop("Accept-API-Version", None)  # a well-formed but unknown version is IDM's 400
-    if "x-crest-operation" in case.operation.definition.raw and \
-            case.operation.definition.raw["x-crest-operation"] == "query":
-        for name in ("_queryFilter", "_pagedResultsCookie", "_sortKeys", "version"):
-            query.pop(name, None)
-        query["_queryId"] = QUERY_IDS.get(op, "filtered-query")
-        if query["_queryId"] is None:
-            del query["_queryId"]
-            query["_queryFilter"] = "true"
-        if op in SORT_KEYS:
-            query["_sortKeys"] = SORT_KEYS[op]
-        if op == "queryJobs":
-            query.pop("messagesOnly", None)
-    if op in ("queryTaskDefinitions", "readTaskDefinition", "readProcessDefinition"):
-        case.path_parameters["processDefinitionId"] = DEFINITION_IDS[1]
-    if op == "readTaskDefinition":
-        case.path_parameters["taskDefinitionId"] = "managerApproval"
-    if op in ("createProcessInstance", "createProcessInstanceHistory"):
-        body = case.body if isinstance(case.body, dict) else {}
-        body.pop("_processDefinitionId", None)
-        body["_key"] = "contractorOnboarding"
-        case.body = body
-        query["_action"] = "create"
-    if op == "updateTaskInstance":
-        headers["If-Match"] = "*"
-        case.body = case.body if isinstance(case.body, dict) else {}
-    if op == "actOnTaskInstance":
-        query["_action"] = "claim"
-        case.body = {"userId": ADMIN}
-    if op == "actOnExecutions":
-        query["_action"] = "signal"
-        case.body = {"signalName": "nobody-waits-for-this"}
-    case.query, case.headers = query, headers
 
 
 def mend(case: Any) -> None:
-    # `_fields` makes answers partial, which the full-object contracts do not describe.
-    if isinstance(case.query, dict):
-        case.query.pop("_fields", None)
-        case.query.pop("_mimeType", None)
-    # Explicit examples carry no generation metadata: they are valid requests.
-    if case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE:
-        _mend_positive(case)
+    """The contract kit's own hook: every case loses `_fields` (answers would be partial), and
+    a valid one is fitted to IDM's rules across parameters."""
+    make_valid(case, user=ADMIN, definition_id=DEFINITION_IDS[1],
+               task_definition_id="managerApproval", start={"_key": "contractorOnboarding"})
 
 
 @pytest.fixture(scope="module")

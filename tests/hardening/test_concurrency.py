@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
@@ -35,11 +34,11 @@ ALL_IDS_CLIENTS = 10
 
 
 @pytest.fixture
-def mock() -> Iterator[MockIDM]:
-    mock = MockIDM()  # no journal limit: every request must stay in it
+def mock(mock: MockIDM) -> MockIDM:
+    """conftest's served mock (no journal limit: every request must stay in it), with the
+    samples."""
     mock.deploy_samples()
-    with mock.serve():
-        yield mock
+    return mock
 
 
 def user_headers(name: str) -> dict[str, str]:
@@ -91,6 +90,7 @@ async def worker(url: str, n: int, tally: Tally) -> None:
         tally.created.extend(mine)
 
 
+@pytest.mark.slow  # fifty clients, thousands of requests
 def test_fifty_clients_creating_and_querying_lose_nothing(mock):
     tally = Tally()
     stop = threading.Event()

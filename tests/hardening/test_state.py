@@ -259,6 +259,7 @@ def _hammer(port: int, acknowledged: list[tuple[str, float]], stop: threading.Ev
             acknowledged.append((json.loads(data)["_id"], time.monotonic()))
 
 
+@pytest.mark.slow  # a soak of several seconds
 def test_kill_9_during_heavy_writing_loses_at_most_the_last_second(tmp_path, servers):
     """Three rounds, each on a server and file of its own: a save costs time in proportion to
     the state (about 0.1 s per 2,000 instances here), and the bound is one second plus the save

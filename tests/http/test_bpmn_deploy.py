@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ADMIN as ADMIN_HEADERS
-from conftest import Idm
+from idm_client import ADMIN as ADMIN_HEADERS
+from idm_client import Idm
 
 from mockidm import Engine, create_app
 from mockidm.engine import DefinitionError

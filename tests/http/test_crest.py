@@ -376,9 +376,22 @@ def test_unparsable_sort_keys_are_refused(idm):
 
 
 def test_unparsable_fields_are_refused(idm):
-    response = idm.request("GET", f"{PD}/{definition_id(idm)}?_fields=na~2me")
-    assert_error(response, 400, "The value &#39;na~2me&#39; for parameter &#39;_fields&#39; could "
-                                "not be parsed as a comma separated list of JSON pointers")
+    """A malformed percent escape: IDM's JsonPointer decodes each token as a URI fragment."""
+    response = idm.request("GET", f"{PD}/{definition_id(idm)}?_fields=name,na%25zme")
+    assert_error(response, 400, "The value &#39;name,na%zme&#39; for parameter &#39;_fields&#39; "
+                                "could not be parsed as a comma separated list of JSON pointers")
+
+
+def test_fields_read_pointers_as_query_filters_do(idm):
+    """One dialect (draft-pbryan-zyp-json-pointer-02, as IDM's JsonPointer): tokens are
+    percent-decoded and `~` is an ordinary character, in `_fields` as in `_queryFilter`."""
+    definition = definition_id(idm)
+    for fields in ("na~2me", "n~0ame", "x~1name", "%252Fname"):
+        response = idm.request("GET", f"{PD}/{definition}?_fields={fields}")
+        assert response.status_code == 200, (fields, response.text)
+        assert response.json() == {"_id": definition}, fields  # no such field, not `name`
+    response = idm.request("GET", f"{PD}/{definition}?_fields=n%2561me")  # `%61` is `a`
+    assert response.json() == {"_id": definition, "name": "Contractor onboarding"}
 
 
 def test_an_unknown_count_policy_is_refused(idm):

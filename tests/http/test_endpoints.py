@@ -7,21 +7,19 @@ tests/http/test_auth.py does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Idm
+from idm_client import Idm
 
-from mockidm import Engine, create_app
 from mockidm.http.app import STATE
 from mockidm.identity import ProcessAccessRule, User
 from mockidm.samples import deploy_samples
-from mockidm.server import ThreadedServer
 
 PROCESSES = "endpoint/getprocessesforuser"
 VIEW = "endpoint/gettasksview"
 VIEW_QUERY = f"{VIEW}?_queryId=gettasksview"
+DEFINITIONS = deploy_samples  # conftest's `idm` and `idm65` deploy the BPMN samples
 PD = "workflow/processdefinition"
 PI = "workflow/processinstance"
 TI = "workflow/taskinstance"
@@ -32,26 +30,6 @@ NO_SESSION = {"X-OpenIDM-NoSession": "true"}
 # The fields gettasksview adds to each task read.
 VIEW_EXTRAS = ("businessKey", "startTime", "startUserId", "startUserDisplayable",
                "processDefinitionId", "taskDefinition", "usersToAssign")
-
-
-def _serve(profile: str) -> Iterator[Idm]:
-    engine = Engine()
-    deploy_samples(engine)
-    with ThreadedServer(lambda: create_app(engine, profile=profile,
-                                           validate_responses=True)) as server:
-        yield Idm(server, engine)
-
-
-@pytest.fixture
-def idm() -> Iterator[Idm]:
-    """Overrides conftest's `idm`: an 8.1 mock with the BPMN samples."""
-    yield from _serve("8.1")
-
-
-@pytest.fixture
-def idm65() -> Iterator[Idm]:
-    """Overrides conftest's `idm65`: a 6.5 mock with the BPMN samples."""
-    yield from _serve("6.5")
 
 
 # helpers ---------------------------------------------------------------------------------------

@@ -8,36 +8,24 @@ were completed (reference 5.2, 5.3, 5.5-5.10; the sample files in mockidm/sample
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Idm
+from idm_client import Idm
 
-from mockidm import Engine, create_app
 from mockidm.samples import deploy_samples
-from mockidm.server import ThreadedServer
 
 PD = "workflow/processdefinition"
 PI = "workflow/processinstance"
 TI = "workflow/taskinstance"
 EX = "workflow/execution"
+DEFINITIONS = deploy_samples  # conftest's `idm` deploys the BPMN samples
 ADMIN = "openidm-admin"
 ADMIN_ROLE = "internal/role/openidm-admin"
 REASONS = {400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 DECISION = {"name": "enum", "values": {"approve": "Approve", "reject": "Reject"},
             "datePattern": None}
 MISSING_DECISION = "Unknown property used in expression: ${decision == &#39;approve&#39;}"
-
-
-@pytest.fixture
-def idm() -> Iterator[Idm]:
-    """Overrides conftest's `idm`: a live 8.1 mock with the BPMN samples deployed (not the
-    Python-declared definitions of tests/definitions.py)."""
-    engine = Engine()
-    deploy_samples(engine)
-    with ThreadedServer(lambda: create_app(engine, validate_responses=True)) as server:
-        yield Idm(server, engine)
 
 
 # helpers ---------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def statuses(report: Report) -> dict[str, str]:
 
 # Against the unbroken mock (the whole kit at its defaults: test_end_to_end.py) ---------------
 
+@pytest.mark.slow  # schemathesis runs
 def test_the_fuzz_rules_pass_against_the_6_5_profile_and_write_only_their_own() -> None:
     """No Content-API-Version, which openapi.yaml documents as optional. And on a shared server
     a generated id may be someone else's: every write names an instance the run started, or an
@@ -159,6 +160,7 @@ REPORTED = {
 }
 
 
+@pytest.mark.slow  # a schemathesis run per broken server
 @pytest.mark.parametrize("broken", FUZZ_BROKEN, ids=str)
 def test_each_broken_server_fails_exactly_its_rule(broken: Broken) -> None:
     """The targeted rules all pass (their fault shows only for generated inputs), and of the
@@ -516,6 +518,7 @@ def test_the_checks_do_nothing_outside_a_kit_run(live: ThreadedServer) -> None:
 
 # Read-only mode, --max-examples, another context path ----------------------------------------
 
+@pytest.mark.slow  # schemathesis runs
 def test_read_only_mode_sends_only_reads_and_refused_starts() -> None:
     engine = Engine()
     journal: Journal = []

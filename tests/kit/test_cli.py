@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from mockidm import Identity, get_profile
 from mockidm.contract import catalogue
 from mockidm.contract.cli import main
 from mockidm.server import ThreadedServer
-
-
-@pytest.fixture
-def mock() -> Iterator[ThreadedServer]:
-    with ThreadedServer(mock_app) as server:
-        yield server
 
 
 def _testcases(path: Path) -> dict[str, ET.Element]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pytest
-from broken_servers import BROKEN, mock_app
+from broken_servers import BROKEN
 
 from mockidm.contract import catalogue
 from mockidm.server import ThreadedServer
@@ -21,12 +20,6 @@ def only_the_plugin_under_test(monkeypatch: pytest.MonkeyPatch) -> None:
     """The inner runs load no installed plugin but ours: what else is installed (and its
     entry points) is not this test's business."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-
-
-@pytest.fixture
-def mock() -> Iterator[ThreadedServer]:
-    with ThreadedServer(mock_app) as server:
-        yield server
 
 
 def test_one_passing_test_per_rule(pytester: pytest.Pytester, mock: ThreadedServer) -> None:

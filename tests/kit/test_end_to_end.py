@@ -57,6 +57,7 @@ def served() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow  # the whole kit at its defaults
 def test_every_rule_passes_against_mockidm_serve(served: str, tmp_path: Path) -> None:
     """The whole kit at its default settings (schemathesis included, --max-examples at its
     default), as a user runs it: every rule passes, having judged something, in under a minute

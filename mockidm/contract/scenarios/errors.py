@@ -67,7 +67,7 @@ def neither_key_nor_id_500(t: Target) -> None:
 def malformed_body_400(t: Target) -> None:
     prefix = "The request could not be processed because "
     key = t.unique("noSuchKey")
-    cases = (
+    cases: tuple[tuple[str, str, dict[str, str | None], str], ...] = (
         ("malformed JSON", '{"_key":', {}, prefix + "the provided content is not valid JSON"),
         ("a JSON array", f'[{{"_key": "{key}"}}]', {},
          prefix + "the provided content is not a JSON object"),

@@ -13,7 +13,7 @@ _TEXT = "mockidm-contract"
 
 def _form_value(handler: dict[str, Any]) -> Any:
     """A value the form property accepts: the first choice of an enum, else a plain one."""
-    kind = handler.get("type") if isinstance(handler.get("type"), dict) else {}
+    kind: dict[str, Any] = handler["type"] if isinstance(handler.get("type"), dict) else {}
     name, values = kind.get("name"), kind.get("values")
     if name == "enum" and values:
         return next(iter(values)) if isinstance(values, dict) else values[0]
