@@ -158,12 +158,12 @@ class MockIDM:
                            | str | Path) -> None:
         """IDM's process-access rules: a list of rules, the JSON of a process-access.json,
         or the path of such a file."""
-        if isinstance(rules, str | Path):
-            rules = json.loads(Path(rules).read_text(encoding="utf-8"))
-        if isinstance(rules, Mapping):
-            rules = Identity.parse_process_access(rules)
+        given = (json.loads(Path(rules).read_text(encoding="utf-8"))
+                 if isinstance(rules, str | Path) else rules)
+        parsed = (Identity.parse_process_access(given) if isinstance(given, Mapping)
+                  else list(given))
         with self.state.lock:
-            self.state.identity.process_access = list(rules)
+            self.state.identity.process_access = parsed
 
     def process_access(self) -> list[ProcessAccessRule]:
         """IDM's process-access rules in force, in their order."""
