@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .admin_client import AdminClient
+    from .admin.client import AdminClient
     from .engine import Engine, FormProperty, UserTask, linear_process
     from .facade import MockIDM
     from .http.app import create_app
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .profile import Profile, get_profile
 
 _WHERE = {
-    "AdminClient": ".admin_client",
+    "AdminClient": ".admin.client",
     "Engine": ".engine",
     "FormProperty": ".engine",
     "UserTask": ".engine",

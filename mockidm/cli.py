@@ -13,11 +13,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .admin.server import PREFIX as ADMIN_PREFIX
+from .admin.server import add_admin_routes
 from .contract import cli as contract_cli
 from .engine import DefinitionError
 from .facade import MockIDM
-from .http.admin import PREFIX as ADMIN_PREFIX
-from .http.admin import add_admin_routes
 from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES
@@ -151,7 +151,7 @@ def serve(args: argparse.Namespace) -> int:
             return _refuse(str(exc))
         if restored:
             log.info("restored the state saved in %s: %s (next id %s)", state_file.path,
-                     ", ".join(d.id for d in mock.engine.definitions()) or "no definitions",
+                     ", ".join(d.id for d in mock.definitions()) or "no definitions",
                      mock.engine.ids.next_value)
             ignored = [flag for flag, given in (("--workflow-dir", args.workflow_dir),
                                                 ("--no-samples", args.no_samples),

@@ -8,10 +8,13 @@ takes the state's lock, so a test can script the mock while its server thread se
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,15 +25,33 @@ from .engine import Engine, ProcessDefinition, ProcessInstance, ProcessModel, Ta
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
 from .http.auth import Sessions
-from .http.call import State
-from .http.faults import Fault
+from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
-from .identity import AUTHORIZED, Identity, ProcessAccessRule
+from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
+from .state import State
 
 ADMIN = "openidm-admin"
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """The mock's clock at one moment: the time it tells, and whether a test froze it."""
+
+    now: datetime
+    frozen: bool
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What `rollback` puts back: the IDM state (as `snapshot` has it) and the scripted
+    failures (the route faults scripted then, the authentication failures as they were)."""
+
+    snapshot: Mapping[str, Any]
+    route_faults: tuple[Fault, ...]
+    auth_faults: AuthFaults
 
 
 class MockIDM:
@@ -77,7 +98,18 @@ class MockIDM:
     def engine(self) -> Engine:
         return self.state.engine
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The state's lock, which every method takes. Hold it to read several things at once,
+        or the objects a method answered (tasks, instances), while a server may change them."""
+        return self.state.lock
+
     # definitions ---------------------------------------------------------------------------
+
+    def definitions(self) -> list[ProcessDefinition]:
+        """Every deployed process definition, every version, in the order deployed."""
+        with self.state.lock:
+            return self.engine.definitions()
 
     def deploy(self, *models: ProcessModel, name: str | None = None,
                resources: Mapping[str, bytes] | None = None) -> list[ProcessDefinition]:
@@ -126,12 +158,22 @@ class MockIDM:
                            | str | Path) -> None:
         """IDM's process-access rules: a list of rules, the JSON of a process-access.json,
         or the path of such a file."""
-        if isinstance(rules, str | Path):
-            rules = json.loads(Path(rules).read_text(encoding="utf-8"))
-        if isinstance(rules, Mapping):
-            rules = Identity.parse_process_access(rules)
+        given = (json.loads(Path(rules).read_text(encoding="utf-8"))
+                 if isinstance(rules, str | Path) else rules)
+        parsed = (Identity.parse_process_access(given) if isinstance(given, Mapping)
+                  else list(given))
         with self.state.lock:
-            self.state.identity.process_access = list(rules)
+            self.state.identity.process_access = parsed
+
+    def process_access(self) -> list[ProcessAccessRule]:
+        """IDM's process-access rules in force, in their order."""
+        with self.state.lock:
+            return list(self.state.identity.process_access)
+
+    def user(self, name: str) -> User:
+        """The internal user `name` (KeyError if there is none)."""
+        with self.state.lock:
+            return self.state.identity.users[name]
 
     # state mid-flow ------------------------------------------------------------------------
 
@@ -172,6 +214,12 @@ class MockIDM:
         with self.state.lock:
             self.engine.clock.advance(by if isinstance(by, timedelta) else timedelta(seconds=by))
 
+    def clock(self) -> ClockReading:
+        """What the clock says now, and whether it is frozen."""
+        with self.state.lock:
+            clock = self.engine.clock
+            return ClockReading(now=clock.now(), frozen=clock.frozen is not None)
+
     # scripted failures ---------------------------------------------------------------------
 
     def fail_auth(self, times: int = 1) -> None:
@@ -201,11 +249,23 @@ class MockIDM:
               latency: float = 0.0, drop: bool = False, nth: int | None = None,
               times: int | None = None, seconds: float | None = None) -> Fault:
         """A route fault: see `mockidm.http.faults.Fault` for each field."""
-        fault = Fault(method=method, path=path, operation=operation, query=query,
-                      status=status, message=message, detail=detail, latency=latency,
-                      drop=drop, nth=nth, times=times, seconds=seconds)
+        # The keywords are Fault's FAULT_FIELDS, spelt out to type them for the caller
+        # (tests/test_faults.py keeps the two lists equal); they go to Fault as they came.
+        given = locals()
+        fault = Fault(**{name: given[name] for name in FAULT_FIELDS})
         with self.state.lock:
             return self.state.faults.add(fault)
+
+    def route_faults(self) -> list[Fault]:
+        """The route faults scripted, fired or not, in the order they match: copies, with
+        their counts as they are now."""
+        with self.state.lock:
+            return [copy.copy(fault) for fault in self.state.faults.routes]
+
+    def auth_faults(self) -> AuthFaults:
+        """The authentication failures scripted and how often each refused: a copy."""
+        with self.state.lock:
+            return copy.deepcopy(self.state.faults.auth)
 
     def clear_faults(self) -> None:
         """Forget every scripted failure, fired or not."""
@@ -336,6 +396,20 @@ class MockIDM:
             self.state.sessions.expire_all()  # a new mock knows no session
             self.state.faults.clear()
             self.state.journal.clear()
+
+    def checkpoint(self) -> Checkpoint:
+        """The state and the scripted failures, for `rollback` (the sessions and the journal
+        are not in it). Raises ValueError if the state cannot be saved (see `snapshot`)."""
+        with self.state.lock:
+            return Checkpoint(self.snapshot(), tuple(self.state.faults.routes),
+                              copy.deepcopy(self.state.faults.auth))
+
+    def rollback(self, checkpoint: Checkpoint) -> None:
+        """Back to a checkpoint: its state and its scripted failures."""
+        with self.state.lock:
+            self.restore(checkpoint.snapshot)
+            self.state.faults.routes[:] = checkpoint.route_faults
+            self.state.faults.auth = copy.deepcopy(checkpoint.auth_faults)
 
     def snapshot(self) -> dict[str, Any]:
         """The whole IDM state as JSON-able data: engine, users, access rules."""

@@ -81,10 +81,7 @@ class Identity:
         return {
             "users": [{"name": u.name, "password": u.password, "roles": list(u.roles)}
                       for u in self.users.values()],
-            "processAccess": {"workflowAccess": [
-                {"propertiesCheck": {"property": r.property, "matches": r.matches,
-                                     "requiresRole": r.requires_role}}
-                for r in self.process_access]},
+            "processAccess": self.process_access_json(self.process_access),
         }
 
     @classmethod
@@ -94,6 +91,14 @@ class Identity:
             identity.add_user(user["name"], user["password"], user["roles"])
         identity.process_access = cls.parse_process_access(data["processAccess"])
         return identity
+
+    @staticmethod
+    def process_access_json(rules: Iterable[ProcessAccessRule]) -> dict[str, Any]:
+        """The JSON of a process-access.json file with these rules."""
+        return {"workflowAccess": [
+            {"propertiesCheck": {"property": r.property, "matches": r.matches,
+                                 "requiresRole": r.requires_role}}
+            for r in rules]}
 
     @staticmethod
     def parse_process_access(document: Mapping[str, Any]) -> list[ProcessAccessRule]:

@@ -144,7 +144,7 @@ def _apply(mock: MockIDM, session: _Session, preload: Preload, base: Path) -> No
 
 
 def _journal(mock: MockIDM) -> str:
-    with mock.state.lock:  # the server thread may still be answering a request
+    with mock.lock:  # the server thread may still be answering a request
         return mock.journal.render() or "(the mock received no request)"
 
 

@@ -65,9 +65,11 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance, ProcessModel
 from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable, load_archive, load_bpmn
+from .http.faults import Fault
 from .identity import ADMIN, AUTHORIZED, Identity, ProcessAccessRule
 from .samples import SAMPLES_DIR
-from .spec import contracts_dir, load_spec
+from .spec import load_spec
+from .spec_files import contracts_dir
 
 if TYPE_CHECKING:
     from .facade import MockIDM
@@ -530,20 +532,16 @@ class Scenario:
 
         All of it or nothing: on a failure the mock is restored to its state before, and the
         ScenarioError names the item that failed."""
-        state = mock.state
-        with state.lock:
+        with mock.lock:
             try:
-                before = mock.snapshot()
+                before = mock.checkpoint()
             except ValueError as exc:
                 raise ScenarioError(f"the mock's state cannot be saved, to be restored if the "
                                     f"scenario fails: {exc}", file=self.source) from exc
-            routes, auth = list(state.faults.routes), copy.deepcopy(state.faults.auth)
             try:
                 return self._apply(mock)
             except BaseException:
-                mock.restore(before)
-                state.faults.routes[:] = routes
-                state.faults.auth = auth
+                mock.rollback(before)
                 raise
 
     def _apply(self, mock: MockIDM) -> list[ProcessInstance]:
@@ -586,7 +584,7 @@ def _start(mock: MockIDM, start: _Start) -> ProcessInstance:
                                       variables=copy.deepcopy(dict(start.variables)),
                                       user=start.user)
     except ObjectNotFound as exc:
-        definitions = mock.engine.definitions()
+        definitions = mock.definitions()
         if start.key is not None:
             known, wanted = sorted({d.key for d in definitions}), start.key
         else:
@@ -759,8 +757,9 @@ class _Builder:
                       item.get("user", ADMIN), item.get("variables", {}), tuple(steps))
 
     def fault(self, i: int, item: Mapping[str, Any]) -> Mapping[str, Any]:
-        if item.get("status") is None and not item.get("drop") and not item.get("latency"):
-            raise self.doc.where(["faults", i]).error(
+        if not Fault.has_effect(item.get("status"), item.get("drop", False),
+                                item.get("latency", 0.0)):
+            raise self.doc.where(["faults", i]).error(  # Fault's rule, in a file's terms
                 "a fault needs a status, drop: true or some latency")
         operation = item.get("operation")
         if operation is not None:

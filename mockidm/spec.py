@@ -15,25 +15,9 @@ from urllib.parse import quote
 import jsonschema_rs
 import yaml
 
-_PACKAGED = Path(__file__).parent / "_spec"  # where the wheel puts them
-_SOURCE = Path(__file__).parent.parent  # the repository, for editable installs and tests
+from .spec_files import spec_path
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
-
-
-def spec_dir() -> Path:
-    return _PACKAGED if (_PACKAGED / "openapi.yaml").is_file() else _SOURCE
-
-
-def spec_path() -> Path:
-    return spec_dir() / "openapi.yaml"
-
-
-def admin_spec_path() -> Path:
-    return spec_dir() / "admin-openapi.yaml"
-
-
-def contracts_dir() -> Path:
-    return spec_dir() / "contracts"
 
 
 class SpecError(Exception):

@@ -7,6 +7,7 @@ open admin API beyond loopback.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -26,12 +27,13 @@ import requests
 import yaml
 from openapi_spec_validator import validate as validate_openapi
 
-from mockidm.admin_client import AdminClient, AdminError
+from mockidm.admin.client import AdminClient, AdminError
+from mockidm.admin.server import HANDLERS, add_admin_routes
 from mockidm.facade import MockIDM
-from mockidm.http.admin import HANDLERS, add_admin_routes
 from mockidm.identity import ProcessAccessRule
 from mockidm.server import ThreadedServer
-from mockidm.spec import SpecError, admin_spec_path
+from mockidm.spec import SpecError
+from mockidm.spec_files import admin_spec_path
 
 REPO = Path(__file__).resolve().parents[1]
 PD = "workflow/processdefinition"
@@ -722,3 +724,18 @@ def test_serve_help_explains_every_flag():
                  "--quiet",
                  "MOCKIDM_ADMIN_TOKEN", "loopback"):
         assert flag in result.stdout, flag
+
+
+def test_the_admin_api_is_a_host_that_calls_the_facade_only():
+    """No handler reaches past MockIDM into what it holds: the facade takes the lock and
+    keeps the state consistent (and `mockidm.AdminClient` is the client of this package)."""
+    import mockidm
+    import mockidm.admin
+
+    package = Path(mockidm.admin.__file__).parent
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        reached = [f"{path.name}, line {node.lineno}: .{node.attr}" for node in ast.walk(tree)
+                   if isinstance(node, ast.Attribute) and node.attr in ("state", "engine")]
+        assert reached == []
+    assert mockidm.AdminClient is AdminClient is mockidm.admin.AdminClient

@@ -21,7 +21,8 @@ import requests
 
 from mockidm import UserTask, linear_process
 from mockidm.engine import InstanceQuery
-from mockidm.facade import MockIDM
+from mockidm.facade import ClockReading, MockIDM
+from mockidm.identity import ProcessAccessRule
 from mockidm.samples import SAMPLES_DIR
 
 PD = "workflow/processdefinition"
@@ -606,3 +607,81 @@ def test_too_deeply_nested_json_is_invalid_json_not_a_crash(mock, caplog):
     assert entry.status == 400 and entry.body.startswith('{"_key":"onboarding"')
     assert "#1 POST" in mock.journal.render()
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+# --- reading the state (what the admin API and fixture files use) -----------------------------
+
+def test_definitions_users_and_access_rules_read_through_the_facade():
+    mock = MockIDM()
+    first = mock.deploy(onboarding())
+    second = mock.deploy(onboarding(), onboarding("offboarding"))
+    assert [d.id for d in mock.definitions()] == [d.id for d in first + second]
+    mock.add_user("uma", "pw", ["manager"])
+    assert mock.user("uma").roles == ("internal/role/manager",)  # 8.1 prefixes bare names
+    with pytest.raises(KeyError):
+        mock.user("nobody")
+    rule = ProcessAccessRule("key", "onb.*", "manager")
+    mock.set_process_access([rule])
+    assert mock.process_access() == [rule]
+    mock.process_access().clear()  # a copy: the rules in force stay
+    assert mock.process_access() == [rule]
+
+
+def test_the_clock_reads_running_or_frozen():
+    mock = MockIDM()
+    running = mock.clock()
+    assert not running.frozen and abs(running.now - datetime.now(UTC)) < timedelta(seconds=5)
+    mock.freeze_time(T0)
+    mock.advance_time(60)
+    assert mock.clock() == ClockReading(now=T0 + timedelta(seconds=60), frozen=True)
+    mock.unfreeze_time()
+    assert not mock.clock().frozen
+
+
+def test_scripted_failures_read_as_copies_with_their_counts(mock):
+    fault = mock.fault(operation="queryProcessDefinitions", status=503, times=1)
+    mock.reject_password("uma")
+    call(mock, "GET", f"{PD}?{ALL}")
+    [seen] = mock.route_faults()
+    assert (seen.id, seen.matched, seen.fired, seen.status) == (fault.id, 1, 1, 503)
+    assert seen is not fault
+    auth = mock.auth_faults()
+    assert auth.rejected_passwords == {"uma": 0}
+    auth.rejected_passwords.clear()  # a copy: the failure stays scripted
+    assert mock.auth_faults().rejected_passwords == {"uma": 0}
+
+
+def test_rollback_puts_back_the_state_and_the_scripted_failures():
+    mock = MockIDM()
+    mock.deploy(onboarding())
+    fault = mock.fault(operation="queryProcessDefinitions", status=503)
+    mock.fail_auth(2)
+    before = mock.checkpoint()
+    mock.deploy(onboarding("offboarding"))
+    mock.add_user("uma", "pw")
+    mock.clear_faults()
+    mock.lock_out("uma")
+    mock.fault(path="workflow/*", drop=True)
+    mock.rollback(before)
+    assert [d.key for d in mock.definitions()] == ["onboarding"]
+    with pytest.raises(KeyError):
+        mock.user("uma")
+    assert mock.state.faults.routes == [fault] and mock.state.faults.routes[0] is fault
+    auth = mock.auth_faults()
+    assert (auth.refuse_next, auth.locked_out) == (2, {})
+
+
+def test_a_state_that_cannot_be_saved_gives_no_checkpoint():
+    mock = MockIDM()
+    mock.deploy(onboarding())
+    mock.start_process("onboarding", variables={"when": datetime.now(UTC)})
+    with pytest.raises(ValueError):
+        mock.checkpoint()
+
+
+def test_the_lock_is_the_one_every_method_takes():
+    mock = MockIDM()
+    assert mock.lock is mock.state.lock
+    with mock.lock:  # reentrant: facade methods still work while it is held
+        mock.deploy(onboarding())
+        assert len(mock.definitions()) == 1

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import inspect
+import itertools
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +21,13 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
+import yaml
 
 from mockidm.facade import MockIDM
+from mockidm.http.faults import FAULT_FIELDS, Fault
 from mockidm.samples import SAMPLES_DIR
+from mockidm.spec import load_spec
+from mockidm.spec_files import admin_spec_path, contracts_dir
 
 PD = "workflow/processdefinition"
 PI = "workflow/processinstance"
@@ -523,3 +531,58 @@ def test_every_unused_auth_failure_is_reported(mock):
         "scripted failure never used: expire the session cookies "
         "(no expired cookie was presented)",
     ]
+
+
+# One list of fields, one rule: the Fault dataclass ------------------------------------------
+
+BOOKKEEPING = {"id", "description", "matched", "fired"}  # what a fault answers besides its fields
+
+
+def test_the_facade_takes_exactly_the_fields_of_fault() -> None:
+    """`MockIDM.fault` spells the fields out to type them: the same names, order, defaults and
+    types as the dataclass's."""
+    parameters = list(inspect.signature(MockIDM.fault).parameters.values())[1:]
+    by_name = {f.name: f for f in dataclasses.fields(Fault)}
+    assert tuple(p.name for p in parameters) == FAULT_FIELDS
+    for parameter in parameters:
+        field = by_name[parameter.name]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameter.default == field.default, parameter.name
+        assert parameter.annotation == field.type, parameter.name
+
+
+def test_fault_fields_are_those_given_when_a_fault_is_made() -> None:
+    assert FAULT_FIELDS == ("method", "path", "operation", "query", "status", "message",
+                            "detail", "latency", "drop", "nth", "times", "seconds")
+    assert {f.name for f in dataclasses.fields(Fault) if not f.init} == {
+        "id", "matched", "fired", "_since"}
+
+
+def test_the_json_schemas_document_exactly_the_fields_of_fault() -> None:
+    fixture = json.loads((contracts_dir() / "fixture-file.json").read_text(encoding="utf-8"))
+    admin = yaml.safe_load(admin_spec_path().read_text(encoding="utf-8"))
+    add_fault = admin["paths"]["/__mockidm/faults"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    answered = admin["components"]["schemas"]["Fault"]
+    assert list(fixture["$defs"]["fault"]["properties"]) == list(FAULT_FIELDS)
+    assert list(add_fault["properties"]) == list(FAULT_FIELDS)
+    assert set(answered["properties"]) == set(FAULT_FIELDS) | BOOKKEEPING
+    assert set(answered["required"]) == set(answered["properties"]) - {"detail"}
+
+
+def test_the_admin_spec_states_the_rule_of_fault() -> None:
+    """The admin spec refuses a fault body exactly when Fault does (the rule is Fault's: the
+    spec states it so that its readers see it)."""
+    operation = next(op for op in load_spec(admin_spec_path()).operations
+                     if op.operation_id == "addFault")
+    for status, drop, latency in itertools.product((None, 503), (None, False, True),
+                                                   (None, 0, 0.5)):
+        body: dict[str, Any] = {name: value for name, value in (
+            ("status", status), ("drop", drop), ("latency", latency)) if value is not None}
+        refused_by_spec = operation.check_request({}, body) is not None
+        assert refused_by_spec == (not Fault.has_effect(status, bool(drop), latency or 0.0)), body
+        if not refused_by_spec:
+            Fault(**body)
+        else:
+            with pytest.raises(ValueError, match="status, drop=True or some latency"):
+                Fault(**body)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 import mockidm
-from mockidm.spec import contracts_dir, load_spec, spec_path
+from mockidm.spec import load_spec
+from mockidm.spec_files import contracts_dir, spec_path
 
 PACKAGE = Path(mockidm.__file__).parent
 REPO = Path(__file__).parents[1]

@@ -40,8 +40,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, CheckFunction
 from schemathesis.core.failures import Failure, FailureGroup
 
-from mockidm.spec import contracts_dir, spec_path
-
+from ..spec_files import contracts_dir, spec_path
 from .outcome import clip
 from .target import RUN_VARIABLE, Definition, Target, json_body
 

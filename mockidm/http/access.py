@@ -11,9 +11,9 @@ from typing import Any
 
 from ..engine import ObjectNotFound
 from ..identity import AUTHORIZED
+from ..state import State
 from . import shapes
 from .auth import Principal
-from .call import State
 from .crest import ACTION, CREATE, QUERY, READ, UPDATE, CrestRequest
 from .errors import IdmError, forbidden
 

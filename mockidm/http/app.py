@@ -30,10 +30,11 @@ from ..engine import Engine, EngineError
 from ..identity import Identity
 from ..profile import SUPPORTED_RESOURCE_VERSIONS, Profile, get_profile
 from ..spec import Operation, Spec, SpecError, load_spec
+from ..state import State
 from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user, authenticate
-from .call import Call, Reply, State
+from .call import Call, Reply
 from .crest import (
     CREATE,
     DELETE,

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Engine
-from ..identity import Identity
 from ..profile import Profile
-from .auth import Principal, Sessions
+from ..state import State
+from .auth import Principal
 from .crest import CrestRequest
-from .faults import Faults
-from .journal import Journal
-
-
-@dataclass(slots=True)
-class State:
-    """Everything one mock server holds. A test's thread and the server's thread share it:
-    both change it only while holding `lock`."""
-
-    engine: Engine
-    identity: Identity
-    profile: Profile
-    sessions: Sessions
-    journal: Journal = field(default_factory=Journal)
-    faults: Faults = field(default_factory=Faults)
-    lock: threading.RLock = field(default_factory=threading.RLock)
 
 
 @dataclass(slots=True)

@@ -13,10 +13,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from ..engine.queryfilter import Filter, QueryFilterError, parse_pointer
-from ..engine.queryfilter import parse as parse_query_filter
 from ..profile import Profile
 from .errors import IdmError
+from .queryfilter import Filter, QueryFilterError, parse_pointer
+from .queryfilter import parse as parse_query_filter
 
 QUERY, READ, CREATE, UPDATE, DELETE, PATCH, ACTION = (
     "query", "read", "create", "update", "delete", "patch", "action")

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import ObjectNotFound
-from ..engine.queryfilter import ALWAYS_TRUE
 from . import shapes
 from .call import Call, Reply
 from .errors import IdmError
 from .operations import FILTERED_QUERY, operation, unknown_query_id
+from .queryfilter import ALWAYS_TRUE
 
 _EXECUTION_FILTERS = {
     "executionId": "_id",

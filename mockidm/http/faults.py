@@ -16,7 +16,7 @@ import fnmatch
 import itertools
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -36,16 +36,23 @@ class Fault:
     nth: int | None = None  # fail only the Nth matching call (1-based)
     times: int | None = None  # fail at most this many matching calls
     seconds: float | None = None  # fail only during this long after it was set
-    id: int = field(default_factory=itertools.count(1).__next__)
-    matched: int = 0  # matching calls seen
-    fired: int = 0  # calls it failed
-    _since: float = field(default_factory=time.monotonic, repr=False)
+    # Its bookkeeping, not given when it is made (`FAULT_FIELDS` are the fields that are).
+    id: int = field(default_factory=itertools.count(1).__next__, init=False)
+    matched: int = field(default=0, init=False)  # matching calls seen
+    fired: int = field(default=0, init=False)  # calls it failed
+    _since: float = field(default_factory=time.monotonic, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.status is None and not self.drop and not self.latency:
+        if not self.has_effect(self.status, self.drop, self.latency):
             raise ValueError("a fault needs a status, drop=True or some latency")
         if self.method is not None:
             self.method = self.method.upper()
+
+    @staticmethod
+    def has_effect(status: int | None, drop: bool, latency: float) -> bool:
+        """The rule every route fault obeys, wherever it is scripted from: it answers with a
+        status, drops the connection or waits; anything else would change nothing."""
+        return status is not None or bool(drop) or bool(latency)
 
     def describe(self) -> str:
         match = " ".join(f"{name}={value!r}" for name, value in (
@@ -80,6 +87,12 @@ class Fault:
         """It can never fire again (so it does not count as unused once it has fired)."""
         return (self.nth is not None and self.matched >= self.nth) or (
             self.times is not None and self.fired >= self.times)
+
+
+# What a test scripts: the fields given when a fault is made, in their order. The facade and
+# the admin API take these; the JSON schemas of fixture files and of the admin API document
+# them, and tests/test_faults.py keeps every one of those lists equal to this one.
+FAULT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Fault) if f.init)
 
 
 def _relative(path: str) -> str:

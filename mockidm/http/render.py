@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..engine.queryfilter import parse_pointer
+from .queryfilter import parse_pointer
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

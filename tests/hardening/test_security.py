@@ -22,7 +22,7 @@ import requests
 from aiohttp import web
 
 from mockidm import MockIDM, cli
-from mockidm.http.admin import PREFIX, add_admin_routes
+from mockidm.admin.server import PREFIX, add_admin_routes
 from mockidm.http.app import BASE_PATH
 from mockidm.server import ThreadedServer
 

@@ -45,7 +45,7 @@ from mockidm.contract import (
 from mockidm.contract.cli import main
 from mockidm.contract.runner import run_rule
 from mockidm.server import ThreadedServer
-from mockidm.spec import spec_path
+from mockidm.spec_files import spec_path
 
 # The fewest examples per operation with which every broken server below is caught (the
 # sessions are derandomised: the same examples every time).

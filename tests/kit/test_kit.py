@@ -223,25 +223,62 @@ def test_the_curl_line_of_a_failure_reproduces_it(monkeypatch: pytest.MonkeyPatc
 
 # The one rule ---------------------------------------------------------------------------------
 
+KIT_MAY_IMPORT = ("mockidm.contract", "mockidm.spec_files")  # the leaf that finds the spec
+
+
+def imported_modules(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """The modules that the code of `module` imports, relative imports made absolute (with
+    `from package import name`, both the package and package.name: name may be a module)."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                name = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                name = node.module or ""
+            found += [name, *(f"{name}.{alias.name}" for alias in node.names)]
+    return found
+
+
+def outside_the_kit(names: list[str]) -> list[str]:
+    """The names the kit must not import: aiohttp, and any of mockidm but its own."""
+    def allowed(name: str) -> bool:
+        # `mockidm` itself is the parent package: Python imports it first in any case.
+        return name == "mockidm" or any(name == kit or name.startswith(kit + ".")
+                                        for kit in KIT_MAY_IMPORT)
+
+    return [name for name in names if name.split(".")[0] == "aiohttp"
+            or (name.split(".")[0] == "mockidm" and not allowed(name))]
+
+
 def test_the_kit_talks_http_only() -> None:
-    """It must work the same against a real IDM: no import of the mock's engine, HTTP layer
-    or facade."""
-    forbidden = ("mockidm.engine", "mockidm.http", "mockidm.facade", "mockidm.server",
-                 "mockidm.samples", "aiohttp")
+    """It must work the same against a real IDM: of mockidm it imports only itself and the leaf
+    that finds the spec's files (no engine, HTTP layer, spec loader, facade or server)."""
     for path in CONTRACT_DIR.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:  # relative: must stay inside mockidm.contract
-                    depth = len(path.relative_to(CONTRACT_DIR).parts) - 1
-                    assert node.level <= depth + 1, f"{path}: from {'.' * node.level} import"
-                    continue
-                names = [node.module or ""]
-            for name in names:
-                assert not (name == "mockidm" or name.startswith(forbidden)), f"{path}: {name}"
+        parts = path.relative_to(CONTRACT_DIR.parent.parent).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        names = imported_modules(path.read_text(encoding="utf-8"), module,
+                                 is_package=is_package)
+        assert outside_the_kit(names) == [], path
+
+
+def test_the_import_check_sees_every_way_to_import_the_mock() -> None:
+    def imports(source: str, module: str = "mockidm.contract.scenarios.start") -> list[str]:
+        return outside_the_kit(imported_modules(source, module))
+
+    assert imports("from mockidm.spec import spec_path") == [
+        "mockidm.spec", "mockidm.spec.spec_path"]
+    assert imports("from ...spec import load_spec") == ["mockidm.spec", "mockidm.spec.load_spec"]
+    assert imports("from ... import facade") == ["mockidm.facade"]
+    assert imports("import mockidm.engine.model") == ["mockidm.engine.model"]
+    assert imports("from aiohttp import web") == ["aiohttp", "aiohttp.web"]
+    assert imports("from .. import expect\nfrom ..target import Target\n"
+                   "from ...spec_files import spec_path\nimport mockidm") == []
 
 
 def test_two_scenarios_cannot_claim_one_rule_id() -> None:

@@ -95,7 +95,7 @@ class AdminClient:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole IDM state (engine, users, access rules), for `restore`."""
-        return self.request("GET", "snapshot")  # type: ignore[no-any-return]
+        return self.request("GET", "snapshot")
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         self.request("PUT", "snapshot", dict(snapshot))
@@ -108,11 +108,11 @@ class AdminClient:
         and sent inline: the server reads none of its own files. Archives (.bar, .zip) cannot
         be sent. Answers the instances the scenario started."""
         answer = self.request("POST", "fixtures", inline_scenario(document, base_dir=base_dir))
-        return answer["instances"]  # type: ignore[no-any-return]
+        return answer["instances"]
 
     def problems(self) -> list[str]:
         """Requests the mock could not serve and scripted failures that never fired."""
-        return self.request("GET", "problems")  # type: ignore[no-any-return]
+        return self.request("GET", "problems")
 
     # definitions ---------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class AdminClient:
                     ) -> list[dict[str, Any]]:
         """Deploy one BPMN 2.0 document; answers the definitions it declared."""
         bpmn = text.decode("utf-8") if isinstance(text, bytes) else text
-        return self.request("POST", "definitions",  # type: ignore[no-any-return]
+        return self.request("POST", "definitions",
                             {"bpmn": bpmn, "name": name})
 
     def deploy_file(self, path: str | Path) -> list[dict[str, Any]]:
@@ -128,7 +128,7 @@ class AdminClient:
         return self.deploy_bpmn(path.read_bytes(), path.name)
 
     def definitions(self) -> list[dict[str, Any]]:
-        return self.request("GET", "definitions")  # type: ignore[no-any-return]
+        return self.request("GET", "definitions")
 
     # users and access ----------------------------------------------------------------------
 
@@ -137,11 +137,11 @@ class AdminClient:
         body: dict[str, Any] = {"name": name, "password": password}
         if roles is not None:
             body["roles"] = list(roles)
-        return self.request("POST", "users", body)  # type: ignore[no-any-return]
+        return self.request("POST", "users", body)
 
     def add_managed_user(self, user_name: str, password: str,
                          authz_roles: Iterable[str] = ()) -> dict[str, Any]:
-        return self.request("POST", "managed-users",  # type: ignore[no-any-return]
+        return self.request("POST", "managed-users",
                             {"userName": user_name, "password": password,
                              "authzRoles": list(authz_roles)})
 
@@ -155,7 +155,7 @@ class AdminClient:
             document = dict(rules)
         else:
             document = {"workflowAccess": [{"propertiesCheck": _rule(r)} for r in rules]}
-        return self.request("PUT", "process-access", document)  # type: ignore[no-any-return]
+        return self.request("PUT", "process-access", document)
 
     # state mid-flow ------------------------------------------------------------------------
 
@@ -170,20 +170,20 @@ class AdminClient:
                 body[name] = value
         if variables is not None:
             body["variables"] = dict(variables)
-        return self.request("POST", "instances", body)  # type: ignore[no-any-return]
+        return self.request("POST", "instances", body)
 
     def tasks(self, instance_id: str | None = None) -> list[dict[str, Any]]:
         """Active tasks, of one instance or of all."""
-        return self.request("GET", "tasks",  # type: ignore[no-any-return]
+        return self.request("GET", "tasks",
                             params={"instanceId": instance_id})
 
     def claim(self, task_id: str, user: str | None) -> dict[str, Any]:
-        return self.request("POST", f"tasks/{_segment(task_id)}/claim",  # type: ignore[no-any-return]
+        return self.request("POST", f"tasks/{_segment(task_id)}/claim",
                             {"user": user})
 
     def complete(self, task_id: str, variables: Mapping[str, Any] | None = None
                  ) -> dict[str, Any]:
-        return self.request("POST", f"tasks/{_segment(task_id)}/complete",  # type: ignore[no-any-return]
+        return self.request("POST", f"tasks/{_segment(task_id)}/complete",
                             {"variables": dict(variables or {})})
 
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
@@ -196,30 +196,30 @@ class AdminClient:
     def freeze_time(self, at: datetime | str | None = None) -> dict[str, Any]:
         """Freeze the clock at `at` (an aware datetime or ISO string) or at now."""
         value = at.isoformat() if isinstance(at, datetime) else at
-        return self.request("POST", "clock", {"freeze": value})  # type: ignore[no-any-return]
+        return self.request("POST", "clock", {"freeze": value})
 
     def advance_time(self, by: timedelta | float) -> dict[str, Any]:
         """Move the clock forward; a number is seconds."""
         seconds = by.total_seconds() if isinstance(by, timedelta) else float(by)
-        return self.request("POST", "clock", {"advance": seconds})  # type: ignore[no-any-return]
+        return self.request("POST", "clock", {"advance": seconds})
 
     def unfreeze_time(self) -> dict[str, Any]:
-        return self.request("POST", "clock", {"unfreeze": True})  # type: ignore[no-any-return]
+        return self.request("POST", "clock", {"unfreeze": True})
 
     def clock(self) -> dict[str, Any]:
         """{now, frozen}."""
-        return self.request("GET", "clock")  # type: ignore[no-any-return]
+        return self.request("GET", "clock")
 
     # scripted failures ---------------------------------------------------------------------
 
     def fault(self, **fields: Any) -> dict[str, Any]:
-        """A route fault (fields of `mockidm.http.faults.Fault`: method, path, operation, query,
-        status, message, detail, latency, drop, nth, times, seconds); answers it with its id."""
-        return self.request("POST", "faults", fields)  # type: ignore[no-any-return]
+        """A route fault, its fields those of `mockidm.MockIDM.fault` (`FAULT_FIELDS` in
+        `mockidm.http.faults`); answers it with its id."""
+        return self.request("POST", "faults", fields)
 
     def faults(self) -> dict[str, Any]:
         """{faults: [...with matched and fired counts], auth: {...}}."""
-        return self.request("GET", "faults")  # type: ignore[no-any-return]
+        return self.request("GET", "faults")
 
     def clear_faults(self) -> None:
         self.request("DELETE", "faults")
@@ -243,7 +243,7 @@ class AdminClient:
                 path: str | None = None, status: int | None = None,
                 user: str | None = None) -> list[dict[str, Any]]:
         """The requests received under /openidm that match every given criterion."""
-        return self.request("GET", "journal", params={  # type: ignore[no-any-return]
+        return self.request("GET", "journal", params={
             "operation": operation, "method": method, "path": path, "status": status,
             "user": user})
 
@@ -255,8 +255,8 @@ def inline_scenario(document: Mapping[str, Any] | str | Path, *,
                     base_dir: str | Path | None = None) -> dict[str, Any]:
     """The scenario as one self-contained document: `file` and `folder` definitions become
     inline BPMN, a process-access path its rules. Raises ScenarioError if it is not valid."""
-    from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable
-    from .scenario import ScenarioError, parse_scenario
+    from ..engine.bpmn import ARCHIVE_SUFFIXES, is_deployable
+    from ..scenario import ScenarioError, parse_scenario
 
     scenario = parse_scenario(document, base_dir=base_dir)
     if base_dir is not None:

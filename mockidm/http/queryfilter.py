@@ -292,6 +292,8 @@ def _kind(value: Any) -> str | None:
 
 def _order(kind: str, left: Any, right: Any) -> int:
     """Negative, zero or positive, comparing two values of the same kind as IDM does."""
+    a: Any  # a sort key of the kind's: a folded string, a double's key or a bool
+    b: Any
     if kind == "str":
         a, b = _fold(left), _fold(right)
     elif kind == "num":

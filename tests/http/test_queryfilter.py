@@ -2,7 +2,7 @@
 
 import pytest
 
-from mockidm.engine.queryfilter import (
+from mockidm.http.queryfilter import (
     ALWAYS_FALSE,
     ALWAYS_TRUE,
     And,

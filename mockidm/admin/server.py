@@ -1,4 +1,5 @@
-"""The admin API: the MockIDM facade over HTTP, under the reserved prefix `/__mockidm/`.
+"""The admin API's server side: the MockIDM facade over HTTP, under the reserved prefix
+`/__mockidm/`. A host: each handler calls facade methods, and shapes what they answer.
 
 Its routes come from `admin-openapi.yaml` as the IDM routes come from `openapi.yaml`: one
 handler per operationId (the server refuses to start if the two lists disagree), and every
@@ -22,10 +23,11 @@ from aiohttp import web
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInstance, Task
 from ..engine.errors import DefinitionError, IllegalArgument
+from ..http.errors import IdmError
+from ..http.faults import FAULT_FIELDS, AuthFaults, Fault
 from ..identity import AUTHORIZED, Identity
-from ..spec import Operation, SpecError, admin_spec_path, load_spec
-from .errors import IdmError
-from .faults import AuthFaults, Fault
+from ..spec import Operation, SpecError, load_spec
+from ..spec_files import admin_spec_path
 
 if TYPE_CHECKING:
     from ..facade import MockIDM
@@ -64,8 +66,8 @@ def _reset(r: AdminRequest) -> Answer:
 
 
 def _list_definitions(r: AdminRequest) -> Answer:
-    with r.mock.state.lock:
-        return Answer([definition_json(d) for d in r.mock.engine.definitions()])
+    with r.mock.lock:
+        return Answer([definition_json(d) for d in r.mock.definitions()])
 
 
 def _deploy_bpmn(r: AdminRequest) -> Answer:
@@ -86,11 +88,8 @@ def _add_managed_user(r: AdminRequest) -> Answer:
 
 
 def _set_process_access(r: AdminRequest) -> Answer:
-    rules = Identity.parse_process_access(r.body)
-    r.mock.set_process_access(rules)
-    with r.mock.state.lock:
-        return Answer({"workflowAccess": r.mock.state.identity.to_json()["processAccess"]
-                       ["workflowAccess"]})
+    r.mock.set_process_access(Identity.parse_process_access(r.body))
+    return Answer(Identity.process_access_json(r.mock.process_access()))
 
 
 def _start_process(r: AdminRequest) -> Answer:
@@ -99,25 +98,25 @@ def _start_process(r: AdminRequest) -> Answer:
                                     business_key=body.get("businessKey"),
                                     variables=body.get("variables"),
                                     user=body.get("user", "openidm-admin"))
-    with r.mock.state.lock:
+    with r.mock.lock:
         return Answer(instance_json(instance), 201)
 
 
 def _list_tasks(r: AdminRequest) -> Answer:
     tasks = r.mock.tasks(r.params.get("instanceId"))
-    with r.mock.state.lock:
+    with r.mock.lock:
         return Answer([task_json(t) for t in tasks])
 
 
 def _claim_task(r: AdminRequest) -> Answer:
     task = r.mock.claim(r.path_params["taskId"], r.body["user"])
-    with r.mock.state.lock:
+    with r.mock.lock:
         return Answer(task_json(task))
 
 
 def _complete_task(r: AdminRequest) -> Answer:
     task = r.mock.complete(r.path_params["taskId"], (r.body or {}).get("variables"))
-    with r.mock.state.lock:
+    with r.mock.lock:
         return Answer(task_json(task))
 
 
@@ -127,25 +126,19 @@ def _set_outputs(r: AdminRequest) -> Answer:
 
 
 def _list_faults(r: AdminRequest) -> Answer:
-    faults = r.mock.state.faults
-    with r.mock.state.lock:
-        return Answer({"faults": [fault_json(f) for f in faults.routes],
-                       "auth": auth_faults_json(faults.auth)})
-
-
-_FAULT_FIELDS = ("method", "path", "operation", "query", "status", "message", "detail",
-                 "latency", "drop", "nth", "times", "seconds")
+    with r.mock.lock:  # the route faults and the auth failures as of one moment
+        routes, auth = r.mock.route_faults(), r.mock.auth_faults()
+    return Answer({"faults": [fault_json(f) for f in routes], "auth": auth_faults_json(auth)})
 
 
 def _add_fault(r: AdminRequest) -> Answer:
-    fault = r.mock.fault(**{name: r.body[name] for name in _FAULT_FIELDS if name in r.body})
-    with r.mock.state.lock:
+    fault = r.mock.fault(**{name: r.body[name] for name in FAULT_FIELDS if name in r.body})
+    with r.mock.lock:
         return Answer(fault_json(fault), 201)
 
 
 def _clear_faults(r: AdminRequest) -> Answer:
-    with r.mock.state.lock:
-        r.mock.state.faults.clear()
+    r.mock.clear_faults()
     return Answer(DONE)
 
 
@@ -159,8 +152,7 @@ def _add_auth_faults(r: AdminRequest) -> Answer:
         mock.lock_out(user)
     if body.get("expireSessions"):
         mock.expire_sessions()
-    with mock.state.lock:
-        return Answer(auth_faults_json(mock.state.faults.auth))
+    return Answer(auth_faults_json(mock.auth_faults()))
 
 
 def _read_journal(r: AdminRequest) -> Answer:
@@ -174,8 +166,7 @@ def _read_journal(r: AdminRequest) -> Answer:
 
 
 def _clear_journal(r: AdminRequest) -> Answer:
-    with r.mock.state.lock:
-        r.mock.journal.clear()
+    r.mock.clear_journal()
     return Answer(DONE)
 
 
@@ -193,9 +184,8 @@ def _restore(r: AdminRequest) -> Answer:
 
 
 def _clock_json(r: AdminRequest) -> dict[str, Any]:
-    with r.mock.state.lock:
-        clock = r.mock.engine.clock
-        return {"now": clock.now().isoformat(), "frozen": clock.frozen is not None}
+    clock = r.mock.clock()
+    return {"now": clock.now.isoformat(), "frozen": clock.frozen}
 
 
 def _read_clock(r: AdminRequest) -> Answer:
@@ -207,8 +197,7 @@ def _set_clock(r: AdminRequest) -> Answer:
     if body.get("unfreeze") and ("freeze" in body or body.get("advance")):
         raise IdmError(400, "unfreeze cannot go with freeze or advance")
     if body.get("unfreeze"):
-        with mock.state.lock:
-            mock.engine.clock.unfreeze()  # the facade has no unfreeze_time()
+        mock.unfreeze_time()
     if "freeze" in body:
         at = body["freeze"]
         moment = None
@@ -230,7 +219,7 @@ def _load_fixtures(r: AdminRequest) -> Answer:
         started = parse_scenario(r.body).apply(r.mock)
     except ScenarioError as exc:
         raise IdmError(400, f"invalid scenario: {exc}") from None
-    with r.mock.state.lock:
+    with r.mock.lock:
         return Answer({**DONE, "instances": [instance_json(i) for i in started]})
 
 
@@ -304,11 +293,11 @@ def task_json(t: Task) -> dict[str, Any]:
 
 
 def fault_json(f: Fault) -> dict[str, Any]:
+    scripted = {name: getattr(f, name) for name in FAULT_FIELDS}
+    if f.query is not None:
+        scripted["query"] = dict(f.query)
     return {"id": f.id, "description": f.describe(), "matched": f.matched, "fired": f.fired,
-            "method": f.method, "path": f.path, "operation": f.operation,
-            "query": dict(f.query) if f.query is not None else None, "status": f.status,
-            "message": f.message, "detail": f.detail, "latency": f.latency, "drop": f.drop,
-            "nth": f.nth, "times": f.times, "seconds": f.seconds}
+            **scripted}
 
 
 def auth_faults_json(a: AuthFaults) -> dict[str, Any]:
@@ -319,9 +308,8 @@ def auth_faults_json(a: AuthFaults) -> dict[str, Any]:
 
 
 def _user_json(mock: MockIDM, name: str) -> dict[str, Any]:
-    with mock.state.lock:
-        user = mock.state.identity.users[name]
-        return {"name": user.name, "roles": list(user.roles)}
+    user = mock.user(name)
+    return {"name": user.name, "roles": list(user.roles)}
 
 
 def _names(value: str | list[str] | None) -> list[str]:

@@ -1,0 +1,33 @@
+"""What one mock holds: the state that the facade makes and the HTTP layer is handed.
+
+The HTTP layer keeps nothing of its own between requests: it reads and changes this. Its three
+stores (sessions, journal, faults) are defined beside the HTTP code that interprets them
+(`http/auth.py`, `http/journal.py`, `http/faults.py`, none of which imports the pipeline); the
+engine, the identity and the profile come from the layers below.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .engine import Engine
+from .http.auth import Sessions
+from .http.faults import Faults
+from .http.journal import Journal
+from .identity import Identity
+from .profile import Profile
+
+
+@dataclass(slots=True)
+class State:
+    """Everything one mock server holds. A test's thread and the server's thread share it:
+    both change it only while holding `lock`."""
+
+    engine: Engine
+    identity: Identity
+    profile: Profile
+    sessions: Sessions
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
+    lock: threading.RLock = field(default_factory=threading.RLock)
