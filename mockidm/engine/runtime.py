@@ -14,7 +14,6 @@ from typing import Any
 from .bpmn import ARCHIVE_SUFFIXES, diagram_resource_name, is_deployable, load_archive, load_bpmn
 from .clock import Clock, IdGenerator
 from .errors import (
-    DefinitionError,
     EngineError,
     HasRunningInstances,
     IllegalArgument,
@@ -22,14 +21,12 @@ from .errors import (
     TaskAlreadyClaimed,
     TaskInRunningProcess,
 )
-from .expressions import ExpressionError
 from .interpreter import Interpreter
 from .model import (
     CATCH_EVENT,
     MESSAGE,
     RECEIVE_TASK,
     SIGNAL,
-    START_EVENT,
     USER_TASK,
     Deployment,
     Node,
@@ -39,6 +36,7 @@ from .model import (
     Task,
 )
 from .store import InstanceQuery, Store, TaskQuery
+from .validation import check_deployment
 
 # The engine builds `key:version:n` ids unless they would be longer than its id column.
 _MAX_DEFINITION_ID = 64
@@ -68,10 +66,7 @@ class Engine:
             if existing:
                 return existing
         models = [models] if isinstance(models, ProcessModel) else list(models)
-        if not models:
-            raise DefinitionError("a deployment needs at least one process")
-        for model in models:
-            self._check(model)
+        check_deployment(models)
         deployment = Deployment(self.ids.next(), name, self.clock.now(),
                                 resources=dict(resources or {}))
         self.store.deployments[deployment.id] = deployment
@@ -93,26 +88,6 @@ class Engine:
         if file_digest is not None and name is not None:
             self._deployed_files[name] = (file_digest, [d.id for d in deployed])
         return deployed
-
-    def _check(self, model: ProcessModel) -> None:
-        starts = [n for n in model.nodes.values() if n.kind == START_EVENT]
-        if len(starts) != 1:
-            raise DefinitionError(f"process '{model.key}' must have exactly one start event")
-        for flow in model.flows:
-            for end in (flow.source, flow.target):
-                if end not in model.nodes:
-                    raise DefinitionError(
-                        f"process '{model.key}': sequence flow '{flow.id}' refers to "
-                        f"unknown element '{end}'")
-        for node in model.nodes.values():
-            if node.kind not in self.interpreter.kinds:
-                raise DefinitionError(
-                    f"process '{model.key}': element '{node.id}' of type {node.kind} "
-                    "is not supported")
-        try:
-            self.interpreter.check(model)
-        except ExpressionError as exc:
-            raise DefinitionError(f"process '{model.key}': {exc}") from None
 
     def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"
                     ) -> list[ProcessDefinition]:
