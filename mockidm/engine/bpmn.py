@@ -141,9 +141,14 @@ def is_bpmn_resource(name: str) -> bool:
     return name.endswith(BPMN_RESOURCE_SUFFIXES)
 
 
+def is_archive(name: str) -> bool:
+    """Whether a file is read as an archive: its name ends in .bar or .zip, in any case."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
 def is_deployable(name: str) -> bool:
     """Whether a file in the workflow directory is a BPMN file or an archive."""
-    return is_bpmn_resource(name) or name.lower().endswith(ARCHIVE_SUFFIXES)
+    return is_bpmn_resource(name) or is_archive(name)
 
 
 def diagram_resource_name(model: ProcessModel, resource_name: str,

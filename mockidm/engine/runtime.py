@@ -11,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .bpmn import ARCHIVE_SUFFIXES, diagram_resource_name, is_deployable, load_archive, load_bpmn
+from .bpmn import diagram_resource_name
 from .clock import Clock, IdGenerator
+from .deployables import deployable_paths, read_data
 from .errors import (
     EngineError,
     HasRunningInstances,
@@ -93,8 +94,8 @@ class Engine:
                     ) -> list[ProcessDefinition]:
         """Deploy the executable processes of one BPMN 2.0 document."""
         data = text.encode("utf-8") if isinstance(text, str) else text
-        models, resources = _parse(name, data)
-        return self.deploy(models, name=name, resources=resources)
+        deployable = _read(data, name)
+        return self.deploy(deployable.models, name=name, resources=deployable.resources)
 
     def deploy_file(self, path: str | Path) -> list[ProcessDefinition]:
         """Deploy a `.bpmn20.xml` / `.bpmn` file or a `.bar` / `.zip` archive."""
@@ -109,8 +110,9 @@ class Engine:
         existing = self._unchanged(name, digest)
         if existing:
             return existing
-        models, resources = _parse(name, data)
-        return self.deploy(models, name=name, resources=resources, file_digest=digest)
+        deployable = _read(data, name)
+        return self.deploy(deployable.models, name=name, resources=deployable.resources,
+                           file_digest=digest)
 
     def _unchanged(self, name: str, digest: str) -> list[ProcessDefinition]:
         """The definitions a file with this content gave, if they are still deployed."""
@@ -122,9 +124,8 @@ class Engine:
     def deploy_folder(self, folder: str | Path) -> list[ProcessDefinition]:
         """Deploy every BPMN file and archive of a folder, in file-name order."""
         deployed = []
-        for path in sorted(Path(folder).iterdir(), key=lambda p: p.name):
-            if path.is_file() and is_deployable(path.name):
-                deployed += self.deploy_file(path)
+        for path in deployable_paths(Path(folder)):
+            deployed += self.deploy_file(path)
         return deployed
 
     def resource(self, deployment_id: str, name: str) -> bytes | None:
@@ -351,11 +352,6 @@ class Engine:
         self.store.assignee_changed(task, previous)
 
 
-@lru_cache(maxsize=256)
-def _parse(name: str, data: bytes) -> tuple[list[ProcessModel], dict[str, bytes]]:
-    """Models and resources of a file, parsed once: a test suite deploys the same files again
-    and again, and models are immutable. (Callers copy the resources dict.)"""
-    if name.lower().endswith(ARCHIVE_SUFFIXES):
-        archive = load_archive(data, name)
-        return archive.models, archive.resources
-    return load_bpmn(data, name), {name: data}
+# A test suite deploys the same files again and again, and models are immutable: each file is
+# parsed once.
+_read = lru_cache(maxsize=256)(read_data)
