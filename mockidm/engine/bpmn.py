@@ -40,13 +40,17 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler, ErrorHandler, feature_namespaces
 from xml.sax.xmlreader import InputSource
 
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.expatreader import create_parser
+from defusedxml import (  # type: ignore[import-untyped]
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
+from defusedxml.expatreader import create_parser  # type: ignore[import-untyped]
 
 from .errors import DefinitionError
 from .interpreter import KINDS
@@ -279,13 +283,13 @@ class _TreeBuilder(ContentHandler):
 class _Strict(ErrorHandler):
     """Every problem is fatal (the default handler prints warnings to stdout)."""
 
-    def error(self, exception: Exception) -> None:
+    def error(self, exception: BaseException) -> NoReturn:
         raise exception
 
-    def fatalError(self, exception: Exception) -> None:
+    def fatalError(self, exception: BaseException) -> NoReturn:
         raise exception
 
-    def warning(self, exception: Exception) -> None:
+    def warning(self, exception: BaseException) -> NoReturn:
         raise exception
 
 
@@ -331,7 +335,9 @@ def _delimited(text: str | None) -> tuple[str, ...]:
     `$` or `{` opens an expression, `}` closes it). Empty items are dropped."""
     if not text:
         return ()
-    items, current, inside = [], [], False
+    items: list[str] = []
+    current: list[str] = []
+    inside = False
     for char in text:
         if char in "{$":
             inside = True
