@@ -7,9 +7,10 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
 * `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
   declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
-* flow nodes: none start and end events, user, script, service and receive tasks, message and
-  signal intermediate catch events, exclusive and parallel gateways; script and service tasks
-  run nothing here (the engine lets a test supply the variables they would set);
+* flow nodes: none start and end events, user, script, service, manual and receive tasks,
+  message and signal intermediate catch events, exclusive and parallel gateways; script and
+  service tasks run nothing here (the engine lets a test supply the variables they would set),
+  manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
   present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
   priority, and `formProperty` elements with their enum `value`s;

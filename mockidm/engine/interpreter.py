@@ -19,6 +19,7 @@ from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    MANUAL_TASK,
     PARALLEL_GATEWAY,
     RECEIVE_TASK,
     SCRIPT_TASK,
@@ -151,6 +152,7 @@ class Interpreter:
         START_EVENT: _pass_through,
         SCRIPT_TASK: _run_task,
         SERVICE_TASK: _run_task,
+        MANUAL_TASK: _pass_through,  # work done outside the engine (ManualTaskActivityBehavior)
         USER_TASK: _create_task,
         RECEIVE_TASK: _wait,
         CATCH_EVENT: _wait,
