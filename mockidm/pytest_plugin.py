@@ -229,17 +229,12 @@ class _Session:
 def _parse(source: str | bytes | Path) -> list[Deployment]:
     """BPMN text, a BPMN file, a `.bar`/`.zip` archive, or a folder of them (in name order,
     one deployment each, as IDM deploys its workflow directory)."""
-    from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable, load_archive, load_bpmn
+    from .engine.deployables import read_data, read_deployables
 
-    if not isinstance(source, Path):
-        name = "process.bpmn20.xml"
+    if isinstance(source, Path):
+        found = read_deployables(source)
+    else:
         data = source.encode("utf-8") if isinstance(source, str) else source
-        return [(tuple(load_bpmn(data, name)), name, {name: data})]
-    if source.is_dir():
-        return [deployment for path in sorted(source.iterdir(), key=lambda p: p.name)
-                if path.is_file() and is_deployable(path.name) for deployment in _parse(path)]
-    data = source.read_bytes()
-    if source.suffix.lower() in ARCHIVE_SUFFIXES:
-        archive = load_archive(data, source.name)
-        return [(tuple(archive.models), source.name, archive.resources)]
-    return [(tuple(load_bpmn(data, source.name)), source.name, {source.name: data})]
+        found = [read_data(data, "process.bpmn20.xml")]
+    return [(deployable.models, deployable.name, dict(deployable.resources))
+            for deployable in found]

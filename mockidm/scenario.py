@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
 import json
 import math
 import re
@@ -63,8 +62,9 @@ import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
-from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance, ProcessModel
-from .engine.bpmn import ARCHIVE_SUFFIXES, is_deployable, load_archive, load_bpmn
+from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance
+from .engine.bpmn import is_deployable
+from .engine.deployables import Deployable, deployable_paths, read_data, read_file
 from .http.faults import Fault
 from .identity import ADMIN, AUTHORIZED, Identity, ProcessAccessRule
 from .samples import SAMPLES_DIR
@@ -464,15 +464,13 @@ def _explain(doc: _Document, error: ValidationError) -> list[ScenarioError]:
 # the parsed scenario ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class _Deployable:
-    """One deployment, read and parsed: a file (then `digest` is set: an unchanged file is not
+class _Definition:
+    """A deployment the scenario names, read and parsed: from a file (an unchanged file is not
     deployed again, as in IDM's workflow directory) or inline BPMN."""
 
     where: _Where
-    name: str
-    models: tuple[ProcessModel, ...]
-    resources: Mapping[str, bytes]
-    digest: str | None
+    deployable: Deployable
+    from_file: bool
 
 
 @dataclass(frozen=True)
@@ -521,7 +519,7 @@ class Scenario:
     clock: datetime | None
     users: tuple[tuple[str, str, tuple[str, ...]], ...]
     process_access: tuple[ProcessAccessRule, ...] | None
-    definitions: tuple[_Deployable, ...]
+    definitions: tuple[_Definition, ...]
     outputs: tuple[_Output, ...]
     instances: tuple[_Start, ...]
     auth: _Auth
@@ -551,8 +549,8 @@ class Scenario:
             mock.add_user(name, password, roles)
         if self.process_access is not None:
             mock.set_process_access(self.process_access)
-        for deployable in self.definitions:
-            _deploy(mock.engine, deployable)
+        for definition in self.definitions:
+            _deploy(mock.engine, definition)
         for output in self.outputs:
             mock.set_outputs(output.activity, copy.deepcopy(output.variables), key=output.key)
         started = [_start(mock, start) for start in self.instances]
@@ -569,12 +567,13 @@ class Scenario:
         return started
 
 
-def _deploy(engine: Engine, deployable: _Deployable) -> None:
+def _deploy(engine: Engine, definition: _Definition) -> None:
+    deployable = definition.deployable
     try:
-        engine.deploy(deployable.models, name=deployable.name,
-                      resources=dict(deployable.resources), file_digest=deployable.digest)
+        engine.deploy(deployable.models, name=deployable.name, resources=deployable.resources,
+                      file_digest=deployable.digest if definition.from_file else None)
     except EngineError as exc:
-        raise deployable.where.error(exc.message) from exc
+        raise definition.where.error(exc.message) from exc
 
 
 def _start(mock: MockIDM, start: _Start) -> ProcessInstance:
@@ -631,32 +630,21 @@ class _Unreadable(Exception):
     """A file that cannot be deployed (the caller knows which item named it)."""
 
 
-def _read_deployable(path: Path) -> tuple[str, tuple[ProcessModel, ...], dict[str, bytes], str]:
+def _read_file(path: Path) -> Deployable:
     if not is_deployable(path.name):
         raise _Unreadable(f"{path.name}: not a BPMN file (.bpmn20.xml, .bpmn) or an archive "
                           "(.bar, .zip)")
     try:
-        data = path.read_bytes()
+        return read_file(path)
     except FileNotFoundError:
         raise _Unreadable(f"no such file: {path}") from None
     except OSError as exc:
         raise _Unreadable(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        if path.suffix.lower() in ARCHIVE_SUFFIXES:
-            archive = load_archive(data, path.name)
-            models, resources = tuple(archive.models), dict(archive.resources)
-        else:
-            models, resources = tuple(load_bpmn(data, path.name)), {path.name: data}
-        Engine().deploy(models, name=path.name, resources=resources)  # what deploying checks
-    except EngineError as exc:
-        raise _Unreadable(exc.message) from None
-    return path.name, models, resources, hashlib.sha256(data).hexdigest()
 
 
 @cache
-def _samples() -> tuple[tuple[str, tuple[ProcessModel, ...], dict[str, bytes], str], ...]:
-    return tuple(_read_deployable(path) for path in sorted(SAMPLES_DIR.iterdir())
-                 if path.is_file() and is_deployable(path.name))
+def _samples() -> tuple[Deployable, ...]:
+    return tuple(map(_read_file, deployable_paths(SAMPLES_DIR)))
 
 
 class _Builder:
@@ -715,34 +703,30 @@ class _Builder:
                                 ).error(f"not a regular expression: {exc}") from None
         return tuple(Identity.parse_process_access(value))
 
-    def definition(self, i: int, item: Mapping[str, Any]) -> list[_Deployable]:
+    def definition(self, i: int, item: Mapping[str, Any]) -> list[_Definition]:
         kind = next(k for k in ("file", "folder", "bpmn", "samples") if k in item)
         where = self.doc.where(["definitions", i, kind])
         try:
             if kind == "file":
-                found = [_read_deployable(self.base / item["file"])]
+                found = [_read_file(self.base / item["file"])]
             elif kind == "folder":
                 folder = self.base / item["folder"]
                 if not folder.is_dir():
                     raise _Unreadable(f"no such folder: {folder}")
-                found = [_read_deployable(path) for path in sorted(folder.iterdir())
-                         if path.is_file() and is_deployable(path.name)]
+                found = list(map(_read_file, deployable_paths(folder)))
                 if not found:
                     raise _Unreadable(f"no BPMN file or archive in {folder}")
             elif kind == "samples":
                 found = list(_samples())
             else:
-                name = item.get("name", DEFAULT_BPMN_NAME)
-                text = item["bpmn"].encode("utf-8")
-                models = tuple(load_bpmn(text, name))
-                Engine().deploy(models, name=name, resources={name: text})
-                return [_Deployable(where, name, models, {name: text}, None)]
+                inline = read_data(item["bpmn"].encode("utf-8"),
+                                   item.get("name", DEFAULT_BPMN_NAME))
+                return [_Definition(where, inline, from_file=False)]
         except _Unreadable as exc:
             raise where.error(str(exc)) from None
         except EngineError as exc:
             raise where.error(exc.message) from None
-        return [_Deployable(where, name, models, resources, digest)
-                for name, models, resources, digest in found]
+        return [_Definition(where, deployable, from_file=True) for deployable in found]
 
     def instance(self, i: int, item: Mapping[str, Any]) -> _Start:
         at: list[str | int] = ["instances", i]

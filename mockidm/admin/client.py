@@ -255,7 +255,8 @@ def inline_scenario(document: Mapping[str, Any] | str | Path, *,
                     base_dir: str | Path | None = None) -> dict[str, Any]:
     """The scenario as one self-contained document: `file` and `folder` definitions become
     inline BPMN, a process-access path its rules. Raises ScenarioError if it is not valid."""
-    from ..engine.bpmn import ARCHIVE_SUFFIXES, is_deployable
+    from ..engine.bpmn import is_archive
+    from ..engine.deployables import deployable_paths
     from ..scenario import ScenarioError, parse_scenario
 
     scenario = parse_scenario(document, base_dir=base_dir)
@@ -274,14 +275,12 @@ def inline_scenario(document: Mapping[str, Any] | str | Path, *,
         if "file" in item:
             paths = [base / item["file"]]
         elif "folder" in item:
-            folder = base / item["folder"]
-            paths = [p for p in sorted(folder.iterdir(), key=lambda p: p.name)
-                     if p.is_file() and is_deployable(p.name)]
+            paths = deployable_paths(base / item["folder"])
         else:
             definitions.append(item)
             continue
         for path in paths:
-            if path.suffix.lower() in ARCHIVE_SUFFIXES:
+            if is_archive(path.name):
                 raise ScenarioError(f"{path.name}: an archive cannot be sent over the admin "
                                     "API; deploy its BPMN files instead",
                                     file=scenario.source, path=f"definitions[{i}]")

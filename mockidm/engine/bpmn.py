@@ -7,14 +7,19 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
 * `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
   declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
-* flow nodes: none start and end events, user, script, service and receive tasks, message and
-  signal intermediate catch events, exclusive and parallel gateways; script and service tasks
-  run nothing here (the engine lets a test supply the variables they would set);
+* flow nodes: none start and end events, user, script, service, manual and receive tasks,
+  message and signal intermediate catch events, exclusive and parallel gateways; script and
+  service tasks run nothing here (the engine lets a test supply the variables they would set),
+  manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
   present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
   priority, and `formProperty` elements with their enum `value`s;
-* sequence flows with their `conditionExpression`, compiled now so that a condition the mock
-  cannot evaluate fails the deployment instead of a running instance.
+* sequence flows with their `conditionExpression`.
+
+Each process is then checked as every model is (`validation.check_model`: conditions that
+compile, one start event, flows between known nodes, exclusive gateways Activiti accepts), so
+that a model the mock cannot run fails the deployment instead of a running instance; a problem
+is reported at the line of the element it names.
 
 Every other flow node (sub-processes, call activities, boundary events, throw events,
 inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
@@ -36,25 +41,25 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler, ErrorHandler, feature_namespaces
 from xml.sax.xmlreader import InputSource
 
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.expatreader import create_parser
+from defusedxml import (  # type: ignore[import-untyped]
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
+from defusedxml.expatreader import create_parser  # type: ignore[import-untyped]
 
 from .errors import DefinitionError
-from .expressions import ExpressionError, compile_expression
+from .interpreter import KINDS
 from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
     MESSAGE,
-    PARALLEL_GATEWAY,
-    RECEIVE_TASK,
-    SCRIPT_TASK,
-    SERVICE_TASK,
     SIGNAL,
     START_EVENT,
     USER_TASK,
@@ -63,6 +68,7 @@ from .model import (
     Node,
     ProcessModel,
 )
+from .validation import Code, InvalidModel, Problem, check_model
 
 BPMN_NAMESPACE = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ACTIVITI_NAMESPACE = "http://activiti.org/bpmn"
@@ -90,15 +96,17 @@ DEFAULT_DATE_PATTERN = "dd/MM/yyyy"
 FORM_TYPES = frozenset({"string", "long", "boolean", "double", "date", "enum"})
 DEFAULT_PRIORITY = 50
 
-_KINDS = frozenset({START_EVENT, END_EVENT, USER_TASK, SCRIPT_TASK, SERVICE_TASK,
-                    RECEIVE_TASK, CATCH_EVENT, EXCLUSIVE_GATEWAY, PARALLEL_GATEWAY})
-# BPMN 2.0 flow nodes the mock's interpreter cannot run.
-_UNSUPPORTED = frozenset({
-    "task", "manualTask", "sendTask", "businessRuleTask", "callActivity", "subProcess",
-    "transaction", "adHocSubProcess", "boundaryEvent", "intermediateThrowEvent",
-    "implicitThrowEvent", "inclusiveGateway", "eventBasedGateway", "complexGateway",
-    "callChoreography", "choreographyTask", "subChoreography",
+# Every BPMN 2.0 flow node. Those of a kind the interpreter runs (KINDS) become nodes; the
+# others are refused by name.
+_FLOW_NODES = frozenset({
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+    "implicitThrowEvent", "boundaryEvent", "task", "userTask", "manualTask", "scriptTask",
+    "serviceTask", "sendTask", "receiveTask", "businessRuleTask", "callActivity", "subProcess",
+    "transaction", "adHocSubProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "complexGateway", "callChoreography", "choreographyTask",
+    "subChoreography",
 })
+_UNSUPPORTED = _FLOW_NODES - KINDS
 _EVENT_DEFINITIONS = frozenset({
     "messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
     "errorEventDefinition", "escalationEventDefinition", "compensateEventDefinition",
@@ -138,9 +146,14 @@ def is_bpmn_resource(name: str) -> bool:
     return name.endswith(BPMN_RESOURCE_SUFFIXES)
 
 
+def is_archive(name: str) -> bool:
+    """Whether a file is read as an archive: its name ends in .bar or .zip, in any case."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
 def is_deployable(name: str) -> bool:
     """Whether a file in the workflow directory is a BPMN file or an archive."""
-    return is_bpmn_resource(name) or name.lower().endswith(ARCHIVE_SUFFIXES)
+    return is_bpmn_resource(name) or is_archive(name)
 
 
 def diagram_resource_name(model: ProcessModel, resource_name: str,
@@ -271,13 +284,13 @@ class _TreeBuilder(ContentHandler):
 class _Strict(ErrorHandler):
     """Every problem is fatal (the default handler prints warnings to stdout)."""
 
-    def error(self, exception: Exception) -> None:
+    def error(self, exception: BaseException) -> NoReturn:
         raise exception
 
-    def fatalError(self, exception: Exception) -> None:
+    def fatalError(self, exception: BaseException) -> NoReturn:
         raise exception
 
-    def warning(self, exception: Exception) -> None:
+    def warning(self, exception: BaseException) -> NoReturn:
         raise exception
 
 
@@ -323,7 +336,9 @@ def _delimited(text: str | None) -> tuple[str, ...]:
     `$` or `{` opens an expression, `}` closes it). Empty items are dropped."""
     if not text:
         return ()
-    items, current, inside = [], [], False
+    items: list[str] = []
+    current: list[str] = []
+    inside = False
     for char in text:
         if char in "{$":
             inside = True
@@ -356,9 +371,8 @@ class _Loader:
             and any(child.name.lower() == "bounds" for child in element.children)
             for element in root.walk())
 
-    def error(self, where: _Element | int | None, problem: str) -> BpmnError:
-        line = where.line if isinstance(where, _Element) else where
-        return BpmnError(self.resource_name, line, problem)
+    def error(self, where: _Element, problem: str) -> BpmnError:
+        return BpmnError(self.resource_name, where.line, problem)
 
     def _declared(self, kind: str) -> dict[str, str]:
         """Message or signal declarations: id -> name (the id when unnamed)."""
@@ -400,19 +414,37 @@ class _Loader:
                 continue
             if child.name in _UNSUPPORTED:
                 raise self.error(child, f"{self.describe(child)} is not supported by mockidm")
-            if child.name not in _KINDS:
+            if child.name not in KINDS:
                 continue  # lanes, annotations, associations, data objects, extensions, ...
             node = self.node(child)
             self.claim(ids, node.id, child)
             nodes[node.id] = node
-        flows = self.flows(flow_elements, nodes, ids)
-        self.check_start(element, key, nodes)
-        self.check_gateways(nodes, flows, ids)
-        return ProcessModel(
-            key=key, name=element.attr("name"), nodes=nodes, flows=tuple(flows),
+        model = ProcessModel(
+            key=key, name=element.attr("name"), nodes=nodes,
+            flows=tuple(self.flows(flow_elements, ids)),
             documentation=self.documentation(element), category=self.category,
             resource_name=self.resource_name, graphical_notation=self.graphical,
             executable=True, line=element.line)
+        try:
+            check_model(model)
+        except InvalidModel as exc:
+            raise self.error(self.place(exc.problem, element, ids),
+                             exc.problem.message) from None
+        return model
+
+    @staticmethod
+    def place(problem: Problem, process: _Element, ids: dict[str, _Element]) -> _Element:
+        """Where a problem of the model is written: its node or flow (a condition's own
+        element), else the process."""
+        if problem.element is None:
+            return process
+        element = ids[problem.element]
+        if problem.code is Code.BAD_CONDITION:
+            return list(element.bpmn("conditionExpression"))[-1]
+        if problem.code is Code.GATEWAY and element.attr("id") is None:
+            # The message names the gateway, not a flow that has no id to name.
+            return ids[element.attr("sourceRef") or ""]
+        return element
 
     def claim(self, ids: dict[str, _Element], element_id: str, element: _Element) -> None:
         if element_id in ids:
@@ -432,15 +464,6 @@ class _Loader:
         texts = [d.content().strip() for d in element.bpmn("documentation")]
         texts = [text for text in texts if text]
         return texts[-1] if texts else None
-
-    def check_start(self, element: _Element, key: str, nodes: dict[str, Node]) -> None:
-        starts = [node for node in nodes.values() if node.kind == START_EVENT]
-        if not starts:
-            raise self.error(element, f"process '{key}' has no start event")
-        if len(starts) > 1:
-            raise self.error(starts[1].line, f"process '{key}' has more than one start event "
-                             f"({', '.join(repr(s.id) for s in starts)}); mockidm runs "
-                             "processes with exactly one none start event")
 
     # flow nodes --------------------------------------------------------------------------------
 
@@ -569,8 +592,8 @@ class _Loader:
 
     # sequence flows ----------------------------------------------------------------------------
 
-    def flows(self, elements: list[_Element], nodes: dict[str, Node],
-              ids: dict[str, _Element]) -> list[Flow]:
+    def flows(self, elements: list[_Element], ids: dict[str, _Element]) -> list[Flow]:
+        """The sequence flows; a flow without an id gets one, added to `ids`."""
         taken = {element.attr("id") for element in elements}
         flows = []
         for number, element in enumerate(elements, start=1):
@@ -581,58 +604,20 @@ class _Loader:
                 flow_id = f"#flow{number}"
                 while flow_id in taken or flow_id in ids:
                     flow_id += "_"
+                ids[flow_id] = element
             for attribute in ("sourceRef", "targetRef"):
-                reference = element.attr(attribute)
-                if not reference:
+                if not element.attr(attribute):
                     raise self.error(element, f"sequence flow '{flow_id}' has no {attribute}")
-                if reference not in nodes:
-                    raise self.error(element, f"sequence flow '{flow_id}' refers to unknown "
-                                     f"element '{reference}'")
             flows.append(Flow(flow_id, element.attr("sourceRef") or "",
-                              element.attr("targetRef") or "", self.condition(element, flow_id)))
+                              element.attr("targetRef") or "", self.condition(element)))
         return flows
 
-    def condition(self, element: _Element, flow_id: str) -> str | None:
+    @staticmethod
+    def condition(element: _Element) -> str | None:
         expressions = list(element.bpmn("conditionExpression"))
         if not expressions:
             return None
-        text = expressions[-1].content().strip()
-        if not text:
-            return None  # Activiti treats an empty condition as none
-        try:
-            compile_expression(text)
-        except ExpressionError as exc:
-            raise self.error(expressions[-1], f"sequence flow '{flow_id}': {exc}") from None
-        return text
-
-    def check_gateways(self, nodes: dict[str, Node], flows: list[Flow],
-                       ids: dict[str, _Element]) -> None:
-        """Activiti's ExclusiveGatewayValidator, and that the default flow exists."""
-        by_id = {flow.id: flow for flow in flows}
-        for node in nodes.values():
-            if node.kind != EXCLUSIVE_GATEWAY:
-                continue
-            outgoing = [flow for flow in flows if flow.source == node.id]
-            if not outgoing:
-                raise self.error(node.line, f"exclusive gateway '{node.id}' has no outgoing "
-                                 "sequence flow")
-            if len(outgoing) == 1 and outgoing[0].condition is not None:
-                raise self.error(ids.get(outgoing[0].id, node.line), f"exclusive gateway "
-                                 f"'{node.id}' has only one outgoing sequence flow, which "
-                                 "may not have a condition")
-            if node.default_flow is None:
-                continue
-            default = by_id.get(node.default_flow)
-            if default is None:
-                raise self.error(node.line, f"exclusive gateway '{node.id}': its default flow "
-                                 f"'{node.default_flow}' does not exist")
-            if default.source != node.id:
-                raise self.error(node.line, f"exclusive gateway '{node.id}': its default flow "
-                                 f"'{default.id}' is not one of its outgoing sequence flows")
-            if default.condition is not None:
-                raise self.error(ids.get(default.id, node.line), f"exclusive gateway "
-                                 f"'{node.id}': its default flow '{default.id}' has a "
-                                 "condition, which is not allowed")
+        return expressions[-1].content().strip() or None  # Activiti: empty means none
 
 
 # archives --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .clock import Clock, IdGenerator
 from .errors import EngineError
@@ -19,6 +19,7 @@ from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    MANUAL_TASK,
     PARALLEL_GATEWAY,
     RECEIVE_TASK,
     SCRIPT_TASK,
@@ -28,12 +29,14 @@ from .model import (
     Flow,
     Node,
     ProcessInstance,
-    ProcessModel,
     Task,
 )
 from .store import Store
 
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
+
+# What entering a node does: (interpreter, instance, the node, the arriving execution's id).
+Behaviour = Callable[["Interpreter", ProcessInstance, Node, str], None]
 
 
 class Interpreter:
@@ -42,27 +45,6 @@ class Interpreter:
         # Variables that a script or service task would have set: (process key or None,
         # activity id) -> variables. The mock runs no scripts; a test supplies their results.
         self.outputs: dict[tuple[str | None, str], dict[str, Any]] = {}
-        self._behaviours: dict[str, Callable[[ProcessInstance, Node, str], None]] = {
-            START_EVENT: self._pass_through,
-            SCRIPT_TASK: self._run_task,
-            SERVICE_TASK: self._run_task,
-            USER_TASK: self._create_task,
-            RECEIVE_TASK: self._wait,
-            CATCH_EVENT: self._wait,
-            EXCLUSIVE_GATEWAY: self._choose,
-            PARALLEL_GATEWAY: self._join_and_fork,
-            END_EVENT: self._end,
-        }
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        return frozenset(self._behaviours)
-
-    def check(self, model: ProcessModel) -> None:
-        """Compile every condition now, so a bad expression fails the deployment, not a run."""
-        for flow in model.flows:
-            if flow.condition is not None:
-                compile_expression(flow.condition)
 
     # entry points ----------------------------------------------------------------------------
 
@@ -77,7 +59,7 @@ class Interpreter:
     # behaviours ------------------------------------------------------------------------------
 
     def enter(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        self._behaviours[node.kind](instance, node, execution_id)
+        self.behaviours[node.kind](self, instance, node, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
                flows: list[Flow] | None = None) -> None:
@@ -153,6 +135,20 @@ class Interpreter:
         if not instance.executions:
             self.finish(instance, end_activity=node.id, delete_reason=None)
 
+    # What entering a node of each kind does: the node kinds the engine runs, and no others.
+    behaviours: ClassVar[dict[str, Behaviour]] = {
+        START_EVENT: _pass_through,
+        SCRIPT_TASK: _run_task,
+        SERVICE_TASK: _run_task,
+        MANUAL_TASK: _pass_through,  # work done outside the engine (ManualTaskActivityBehavior)
+        USER_TASK: _create_task,
+        RECEIVE_TASK: _wait,
+        CATCH_EVENT: _wait,
+        EXCLUSIVE_GATEWAY: _choose,
+        PARALLEL_GATEWAY: _join_and_fork,
+        END_EVENT: _end,
+    }
+
     def finish(self, instance: ProcessInstance, end_activity: str | None,
                delete_reason: str | None) -> None:
         instance.executions.clear()
@@ -188,3 +184,7 @@ class Interpreter:
                 setattr(instance, name, getattr(saved, name))
             self.store.instance_restored(instance)
             raise
+
+
+# The node kinds a model may hold: those the interpreter has a behaviour for.
+KINDS = frozenset(Interpreter.behaviours)

@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .bpmn import ARCHIVE_SUFFIXES, diagram_resource_name, is_deployable, load_archive, load_bpmn
+from .bpmn import diagram_resource_name
 from .clock import Clock, IdGenerator
+from .deployables import deployable_paths, read_data
 from .errors import (
-    DefinitionError,
     EngineError,
     HasRunningInstances,
     IllegalArgument,
@@ -22,14 +22,12 @@ from .errors import (
     TaskAlreadyClaimed,
     TaskInRunningProcess,
 )
-from .expressions import ExpressionError
 from .interpreter import Interpreter
 from .model import (
     CATCH_EVENT,
     MESSAGE,
     RECEIVE_TASK,
     SIGNAL,
-    START_EVENT,
     USER_TASK,
     Deployment,
     Node,
@@ -39,6 +37,7 @@ from .model import (
     Task,
 )
 from .store import InstanceQuery, Store, TaskQuery
+from .validation import check_deployment
 
 # The engine builds `key:version:n` ids unless they would be longer than its id column.
 _MAX_DEFINITION_ID = 64
@@ -68,10 +67,7 @@ class Engine:
             if existing:
                 return existing
         models = [models] if isinstance(models, ProcessModel) else list(models)
-        if not models:
-            raise DefinitionError("a deployment needs at least one process")
-        for model in models:
-            self._check(model)
+        check_deployment(models)
         deployment = Deployment(self.ids.next(), name, self.clock.now(),
                                 resources=dict(resources or {}))
         self.store.deployments[deployment.id] = deployment
@@ -94,32 +90,12 @@ class Engine:
             self._deployed_files[name] = (file_digest, [d.id for d in deployed])
         return deployed
 
-    def _check(self, model: ProcessModel) -> None:
-        starts = [n for n in model.nodes.values() if n.kind == START_EVENT]
-        if len(starts) != 1:
-            raise DefinitionError(f"process '{model.key}' must have exactly one start event")
-        for flow in model.flows:
-            for end in (flow.source, flow.target):
-                if end not in model.nodes:
-                    raise DefinitionError(
-                        f"process '{model.key}': sequence flow '{flow.id}' refers to "
-                        f"unknown element '{end}'")
-        for node in model.nodes.values():
-            if node.kind not in self.interpreter.kinds:
-                raise DefinitionError(
-                    f"process '{model.key}': element '{node.id}' of type {node.kind} "
-                    "is not supported")
-        try:
-            self.interpreter.check(model)
-        except ExpressionError as exc:
-            raise DefinitionError(f"process '{model.key}': {exc}") from None
-
     def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"
                     ) -> list[ProcessDefinition]:
         """Deploy the executable processes of one BPMN 2.0 document."""
         data = text.encode("utf-8") if isinstance(text, str) else text
-        models, resources = _parse(name, data)
-        return self.deploy(models, name=name, resources=resources)
+        deployable = _read(data, name)
+        return self.deploy(deployable.models, name=name, resources=deployable.resources)
 
     def deploy_file(self, path: str | Path) -> list[ProcessDefinition]:
         """Deploy a `.bpmn20.xml` / `.bpmn` file or a `.bar` / `.zip` archive."""
@@ -134,8 +110,9 @@ class Engine:
         existing = self._unchanged(name, digest)
         if existing:
             return existing
-        models, resources = _parse(name, data)
-        return self.deploy(models, name=name, resources=resources, file_digest=digest)
+        deployable = _read(data, name)
+        return self.deploy(deployable.models, name=name, resources=deployable.resources,
+                           file_digest=digest)
 
     def _unchanged(self, name: str, digest: str) -> list[ProcessDefinition]:
         """The definitions a file with this content gave, if they are still deployed."""
@@ -147,9 +124,8 @@ class Engine:
     def deploy_folder(self, folder: str | Path) -> list[ProcessDefinition]:
         """Deploy every BPMN file and archive of a folder, in file-name order."""
         deployed = []
-        for path in sorted(Path(folder).iterdir(), key=lambda p: p.name):
-            if path.is_file() and is_deployable(path.name):
-                deployed += self.deploy_file(path)
+        for path in deployable_paths(Path(folder)):
+            deployed += self.deploy_file(path)
         return deployed
 
     def resource(self, deployment_id: str, name: str) -> bytes | None:
@@ -376,11 +352,6 @@ class Engine:
         self.store.assignee_changed(task, previous)
 
 
-@lru_cache(maxsize=256)
-def _parse(name: str, data: bytes) -> tuple[list[ProcessModel], dict[str, bytes]]:
-    """Models and resources of a file, parsed once: a test suite deploys the same files again
-    and again, and models are immutable. (Callers copy the resources dict.)"""
-    if name.lower().endswith(ARCHIVE_SUFFIXES):
-        archive = load_archive(data, name)
-        return archive.models, archive.resources
-    return load_bpmn(data, name), {name: data}
+# A test suite deploys the same files again and again, and models are immutable: each file is
+# parsed once.
+_read = lru_cache(maxsize=256)(read_data)

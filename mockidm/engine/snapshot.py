@@ -40,11 +40,9 @@ from .codec import (
     load_str,
     load_time,
 )
-from .expressions import ExpressionError, compile_expression
-from .interpreter import WAIT_STATES, Interpreter
+from .interpreter import WAIT_STATES
 from .model import (
     PARALLEL_GATEWAY,
-    START_EVENT,
     USER_TASK,
     Deployment,
     Node,
@@ -54,6 +52,7 @@ from .model import (
     Task,
 )
 from .runtime import Engine
+from .validation import Code, InvalidModel, Problem, check_model
 
 SNAPSHOT_VERSION = 1
 
@@ -188,7 +187,7 @@ def load_engine(data: Mapping[str, Any], engine: Engine | None = None) -> Engine
     holds them sees the restored state). A bad snapshot raises SnapshotError and changes
     nothing."""
     try:
-        built = _build(data, engine.interpreter if engine is not None else None)
+        built = _build(data)
     except Bad as bad:
         raise SnapshotError(bad.message("bad snapshot")) from None
     if engine is None:
@@ -206,7 +205,7 @@ def load_engine(data: Mapping[str, Any], engine: Engine | None = None) -> Engine
     return engine
 
 
-def _build(data: Any, interpreter: Interpreter | None) -> Engine:
+def _build(data: Any) -> Engine:
     data = load_mapping(data)
     if "version" not in data:
         raise Bad("missing key 'version'")
@@ -216,7 +215,6 @@ def _build(data: Any, interpreter: Interpreter | None) -> Engine:
     check_keys(data, _RECORD.keys)
 
     engine = Engine()
-    interpreter = interpreter or engine.interpreter
     store = engine.store
     next_id = at("next_id", load_int, data["next_id"])
     engine.ids.next_value = next_id
@@ -241,7 +239,7 @@ def _build(data: Any, interpreter: Interpreter | None) -> Engine:
             where = (section, i)
             if definition.id in definitions:
                 raise Bad(f"definition id {definition.id!r} is used twice", *where, "id")
-            _check_definition(definition, interpreter, where)
+            _check_definition(definition, where)
             definitions[definition.id] = definition
             for raw, node in zip(data[section][i]["model"]["nodes"],
                                  definition.model.nodes.values(), strict=True):
@@ -390,37 +388,30 @@ def _build(data: Any, interpreter: Interpreter | None) -> Engine:
     return engine
 
 
-def _check_definition(definition: ProcessDefinition, interpreter: Interpreter,
-                      where: tuple[str | int, ...]) -> None:
-    """What deploying checked: one start event, flows between known nodes, supported kinds,
-    conditions that compile."""
+def _check_definition(definition: ProcessDefinition, where: tuple[str | int, ...]) -> None:
+    """What deploying checked (`check_model`, the one check of a model), said where it is in
+    the snapshot."""
     model = definition.model
     if definition.key != model.key:
         raise Bad(f"the model's key is {model.key!r}", *where, "key")
     if definition.version < 1:
         raise Bad("a version counts from 1", *where, "version")
-    starts = [node.id for node in model.nodes.values() if node.kind == START_EVENT]
-    if len(starts) != 1:
-        raise Bad(f"a process has exactly one {START_EVENT}, this one {len(starts)}", *where,
-                  "model", "nodes")
-    for i, node in enumerate(model.nodes.values()):
-        if node.kind not in interpreter.kinds:
-            raise Bad(f"unsupported node kind {node.kind!r}", *where, "model", "nodes", i,
-                      "kind")
-    for i, flow in enumerate(model.flows):
-        for end in ("source", "target"):
-            if getattr(flow, end) not in model.nodes:
-                raise Bad(f"unknown node {getattr(flow, end)!r}", *where, "model", "flows", i,
-                          end)
-        if flow.condition is not None:
-            try:
-                compile_expression(flow.condition)  # cached: cheap for a known condition
-            except ExpressionError as exc:
-                raise Bad(str(exc), *where, "model", "flows", i, "condition") from None
     try:
-        interpreter.check(model)
-    except ExpressionError as exc:
-        raise Bad(str(exc), *where, "model", "flows") from None
+        check_model(model)
+    except InvalidModel as exc:
+        raise Bad(exc.problem.detail, *where, "model", *_place(model, exc.problem)) from None
+
+
+def _place(model: ProcessModel, problem: Problem) -> tuple[str | int, ...]:
+    """Where a model's problem is in its snapshot: the node or flow at fault, and its field."""
+    if problem.code is Code.START_EVENTS or problem.element is None:
+        return ("nodes",)
+    if problem.element in model.nodes:
+        place: tuple[str | int, ...] = ("nodes", list(model.nodes).index(problem.element))
+    else:
+        place = ("flows", next(i for i, flow in enumerate(model.flows)
+                               if flow.id == problem.element))
+    return place if problem.field is None else (*place, problem.field)
 
 
 def _check_instance(instance: ProcessInstance, deployed: bool,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mockidm.engine import bpmn
+from mockidm.engine import Engine, bpmn
 from mockidm.engine.bpmn import (
     Archive,
     BpmnError,
@@ -26,6 +26,7 @@ from mockidm.engine.model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    MANUAL_TASK,
     MESSAGE,
     PARALLEL_GATEWAY,
     RECEIVE_TASK,
@@ -194,6 +195,28 @@ def test_message_and_signal_waits_resolve_to_names() -> None:
     assert model.nodes["waitOther"].event_name == "unnamedSignal"  # a nameless signal: its id
 
 
+def test_a_manual_task_is_passed_through() -> None:
+    text = document("""    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="sign"/>
+    <manualTask id="sign" name="Sign the contract"><documentation>On paper</documentation>
+    </manualTask>
+    <sequenceFlow id="f2" sourceRef="sign" targetRef="file"/>
+    <userTask id="file" name="File it"/>
+    <sequenceFlow id="f3" sourceRef="file" targetRef="end"/>
+    <endEvent id="end"/>""")
+    (model,) = load_bpmn(text, "manual.bpmn20.xml")
+    assert model.nodes["sign"] == Node(
+        "sign", MANUAL_TASK, name="Sign the contract", documentation="On paper",
+        line=line_of(text, '<manualTask id="sign"'))
+    engine = Engine()
+    engine.deploy(model)
+    instance = engine.start(key="p")
+    assert instance.active_activities == ["file"]  # the token did not stop at "sign"
+    [task] = engine.tasks_of(instance.id)
+    engine.complete(task.id)
+    assert (instance.ended, instance.end_activity) == (True, "end")
+
+
 def test_flows_without_ids_get_unique_generated_ids() -> None:
     model = load_one("message_wait.bpmn20.xml")
     ids = [flow.id for flow in model.flows]
@@ -330,8 +353,6 @@ UNSUPPORTED = {
     "throwEvent": ('<intermediateThrowEvent id="x"/>',
                    "element 'intermediateThrowEvent' (id 'x') is not supported by mockidm"),
     "sendTask": ('<sendTask id="x"/>', "element 'sendTask' (id 'x') is not supported by mockidm"),
-    "manualTask": ('<manualTask id="x"/>',
-                   "element 'manualTask' (id 'x') is not supported by mockidm"),
     "task": ('<task id="x"/>', "element 'task' (id 'x') is not supported by mockidm"),
     "businessRuleTask": ('<businessRuleTask id="x"/>',
                          "element 'businessRuleTask' (id 'x') is not supported by mockidm"),

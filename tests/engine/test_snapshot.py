@@ -540,6 +540,12 @@ BAD = {
     "flow to nowhere": (
         lambda d, s: d["definitions"][0]["model"]["flows"][0].update(target="nowhere"),
         r"^bad snapshot: definitions\[0\]\.model\.flows\[0\]\.target: unknown node 'nowhere'$"),
+    "gateway whose default flow is not its own": (  # the check deploying makes (issue 15)
+        lambda d, s: next(n for definition in d["definitions"]
+                          for n in definition["model"]["nodes"]
+                          if n["id"] == "decide").update(default_flow="nope"),
+        r"^bad snapshot: definitions\[\d+\]\.model\.nodes\[\d+\]\.default_flow: exclusive gateway "
+        r"'decide': its default flow 'nope' does not exist$"),
     "condition that does not compile": (
         lambda d, s: d["definitions"][0]["model"]["flows"][0].update(condition="${a ==}"),
         r"^bad snapshot: definitions\[0\]\.model\.flows\[0\]\.condition: Cannot compile"),

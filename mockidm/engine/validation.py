@@ -1,0 +1,145 @@
+"""Whether a process model can run: the one check every way into the engine goes through.
+
+The BPMN loader, `Engine.deploy` (behind `MockIDM.deploy`), the reader of deployable files
+(behind fixture files and the pytest plugin) and snapshot restore all call `check_model`. It
+raises `InvalidModel` for the first problem it finds, in this order: node kinds, then each
+sequence flow (its ends, its condition), the start event, the exclusive gateways. A problem
+names the node or flow at fault by id, so that each caller can say where in its own terms:
+the loader gives the line, a snapshot the key.
+
+Checks that only make sense on XML (unknown elements, missing attributes, ids used twice)
+stay in the loader.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .errors import DefinitionError
+from .expressions import ExpressionError, compile_expression
+from .interpreter import KINDS
+from .model import EXCLUSIVE_GATEWAY, START_EVENT, ProcessModel
+
+
+class Code(enum.Enum):
+    """What kind of problem a model has."""
+
+    UNSUPPORTED_KIND = enum.auto()  # a node of a kind the interpreter cannot run
+    UNKNOWN_ELEMENT = enum.auto()  # a flow's source or target names no node
+    BAD_CONDITION = enum.auto()  # a flow's condition does not compile
+    START_EVENTS = enum.auto()  # not exactly one start event
+    GATEWAY = enum.auto()  # an exclusive gateway Activiti would refuse
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a model cannot run.
+
+    `message` says it as the BPMN loader does, naming the element; `detail` says it as seen
+    from the element's own `field` (the expression's error, the unknown reference, ...)."""
+
+    code: Code
+    message: str
+    detail: str
+    element: str | None = None  # the node or flow at fault; None: the process as a whole
+    field: str | None = None  # the node's or flow's field that is wrong, if one is
+
+
+class InvalidModel(DefinitionError):
+    """A model that cannot run, worded as `Engine.deploy` words it; `problem` says what and
+    where, for a caller that words it otherwise."""
+
+    def __init__(self, model: ProcessModel, problem: Problem) -> None:
+        if problem.code is Code.START_EVENTS:
+            text = f"process '{model.key}' must have exactly one start event"
+        elif problem.code is Code.BAD_CONDITION:
+            text = f"process '{model.key}': {problem.detail}"
+        else:
+            text = f"process '{model.key}': {problem.message}"
+        super().__init__(text)
+        self.model, self.problem = model, problem
+
+
+def check_model(model: ProcessModel) -> None:
+    """Raise InvalidModel for the first problem of `model`, if it has one."""
+    problem = next(problems(model), None)
+    if problem is not None:
+        raise InvalidModel(model, problem)
+
+
+def check_deployment(models: Sequence[ProcessModel]) -> None:
+    """What deploying checks: at least one process, and each one can run."""
+    if not models:
+        raise DefinitionError("a deployment needs at least one process")
+    for model in models:
+        check_model(model)
+
+
+def problems(model: ProcessModel) -> Iterator[Problem]:
+    """Every problem of `model`, in the order `check_model` reports them."""
+    for node in model.nodes.values():
+        if node.kind not in KINDS:
+            yield Problem(Code.UNSUPPORTED_KIND,
+                          f"element '{node.id}' of type {node.kind} is not supported",
+                          f"unsupported node kind {node.kind!r}", node.id, "kind")
+    for flow in model.flows:
+        for field, end in (("source", flow.source), ("target", flow.target)):
+            if end not in model.nodes:
+                yield Problem(Code.UNKNOWN_ELEMENT,
+                              f"sequence flow '{flow.id}' refers to unknown element '{end}'",
+                              f"unknown node {end!r}", flow.id, field)
+        if flow.condition is not None:
+            try:
+                compile_expression(flow.condition)  # cached: cheap for a known condition
+            except ExpressionError as exc:
+                yield Problem(Code.BAD_CONDITION, f"sequence flow '{flow.id}': {exc}", str(exc),
+                              flow.id, "condition")
+    yield from _start_events(model)
+    yield from _gateways(model)
+
+
+def _start_events(model: ProcessModel) -> Iterator[Problem]:
+    starts = [node.id for node in model.nodes.values() if node.kind == START_EVENT]
+    if len(starts) == 1:
+        return
+    detail = f"a process has exactly one {START_EVENT}, this one {len(starts)}"
+    if not starts:
+        yield Problem(Code.START_EVENTS, f"process '{model.key}' has no start event", detail)
+        return
+    yield Problem(Code.START_EVENTS,
+                  f"process '{model.key}' has more than one start event "
+                  f"({', '.join(map(repr, starts))}); mockidm runs processes with exactly one "
+                  "none start event", detail, starts[1])
+
+
+def _gateways(model: ProcessModel) -> Iterator[Problem]:
+    """Activiti's ExclusiveGatewayValidator, and that the default flow exists."""
+    flows = {flow.id: flow for flow in model.flows}
+    for node in model.nodes.values():
+        if node.kind != EXCLUSIVE_GATEWAY:
+            continue
+        outgoing = model.outgoing(node.id)
+        gateway = f"exclusive gateway '{node.id}'"
+        if not outgoing:
+            yield _gateway(f"{gateway} has no outgoing sequence flow", node.id)
+        elif len(outgoing) == 1 and outgoing[0].condition is not None:
+            yield _gateway(f"{gateway} has only one outgoing sequence flow, which may not have "
+                           "a condition", outgoing[0].id, "condition")
+        if node.default_flow is None:
+            continue
+        default = flows.get(node.default_flow)
+        if default is None:
+            yield _gateway(f"{gateway}: its default flow '{node.default_flow}' does not exist",
+                           node.id, "default_flow")
+        elif default.source != node.id:
+            yield _gateway(f"{gateway}: its default flow '{default.id}' is not one of its "
+                           "outgoing sequence flows", node.id, "default_flow")
+        elif default.condition is not None:
+            yield _gateway(f"{gateway}: its default flow '{default.id}' has a condition, which "
+                           "is not allowed", default.id, "condition")
+
+
+def _gateway(message: str, element: str, field: str | None = None) -> Problem:
+    return Problem(Code.GATEWAY, message, message, element, field)
