@@ -168,7 +168,8 @@ _ALLOWED_TAGS = {*_FORMS, _TAG + "str", _TAG + "seq", _TAG + "map"}
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's core schema instead of YAML 1.1's resolvers."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+    # A class attribute in PyYAML, though its stubs declare it per instance.
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}  # type: ignore[misc]
 
 
 for _tag, _first in ((_TAG + "null", "~nN"), (_TAG + "bool", "tTfF"),
@@ -374,22 +375,25 @@ def schema() -> dict[str, Any]:
     return json.loads((contracts_dir() / SCHEMA_NAME).read_text(encoding="utf-8"))
 
 
+def _schema_of(definition: str | None) -> dict[str, Any]:
+    """The whole file's schema, or that of one of its $defs."""
+    root = schema()
+    if definition is None:
+        return root
+    return {"$schema": root["$schema"], "$defs": root["$defs"], "$ref": f"#/$defs/{definition}"}
+
+
 @cache
 def _validator(definition: str | None = None) -> Draft202012Validator:
-    """The whole file's validator, or that of one of its $defs."""
-    root = schema()
-    if definition is not None:
-        root = {"$schema": root["$schema"], "$defs": root["$defs"],
-                "$ref": f"#/$defs/{definition}"}
-    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(_schema_of(definition),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @cache
 def _quick_validator(definition: str | None = None) -> jsonschema_rs.Draft202012Validator:
     """The same check compiled to native code: a large valid file passes in milliseconds;
     the Python validator then only explains what is wrong."""
-    return jsonschema_rs.Draft202012Validator(_validator(definition).schema,
-                                              validate_formats=True)
+    return jsonschema_rs.Draft202012Validator(_schema_of(definition), validate_formats=True)
 
 
 def _validate(doc: _Document, definition: str | None = None) -> None:
@@ -418,9 +422,12 @@ def _misspelt(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> set[str
 def _explain(doc: _Document, error: ValidationError) -> list[ScenarioError]:
     """Schema violations in the terms of the file: the key, its line, a readable problem."""
     path: list[str | int] = list(error.absolute_path)
-    instance, value = error.instance, error.validator_value
+    # What jsonschema's stubs type as "maybe unset" is always set on an error it yields.
+    instance: Any = error.instance
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = list(error.schema.get("properties", {}))
+        known = list(schema.get("properties", {}))
         errors = []  # one per unknown key, at the key's line
         for name in instance:
             if name not in known:
@@ -435,13 +442,13 @@ def _explain(doc: _Document, error: ValidationError) -> list[ScenarioError]:
         return []  # a wrong type, reported by `type`
     if error.validator == "required":
         # Not for a key misspelt: "unknown key 'pasword'; did you mean 'password'?" says it.
-        misspelt = _misspelt(instance, error.schema)
+        misspelt = _misspelt(instance, schema)
         return [doc.where(path).error(f"'{name}' is a required property")
                 for name in value if name not in instance and name not in misspelt]
     if error.validator == "oneOf" and all(set(branch) == {"required"} for branch in value):
         choices = [name for branch in value for name in branch["required"]]
         present = [name for name in choices if name in instance]
-        if not present and _misspelt(instance, error.schema) & set(choices):
+        if not present and _misspelt(instance, schema) & set(choices):
             return []
         problem = (f"has {_quoted(present)}: keep only one" if present
                    else f"needs one of {_quoted(choices).replace(' and ', ' or ')}")

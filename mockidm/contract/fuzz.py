@@ -39,6 +39,8 @@ from hypothesis import HealthCheck, Phase, Verbosity
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, CheckFunction
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Err
+from schemathesis.schemas import BaseSchema
 
 from ..spec_files import contracts_dir, spec_path
 from .outcome import clip
@@ -288,7 +290,7 @@ class Run:
         # Hooks on the schema, shared by its clones, and no one else's.
         self.schema.hook(self._after_validate_hook())
         self.schema.hook(_flatmap_body)
-        self.schemas = [self.schema]
+        self.schemas: list[BaseSchema] = [self.schema]
         self.findings: dict[tuple[str, str, str], Finding] = {}
         # What the checks really judged: per kit check, and per phase the answers judged.
         self.judged: Counter[str] = Counter()
@@ -504,7 +506,12 @@ class Run:
             raise stopped
 
     def operations(self) -> list[Any]:
-        return [result.ok() for result in self.schema.get_all_operations()]
+        operations = []
+        for result in self.schema.get_all_operations():
+            if isinstance(result, Err):  # the kit's own spec: it loads, or nothing can run
+                raise result.err()
+            operations.append(result.ok())
+        return operations
 
     def settings(self, **extra: Any) -> hypothesis.settings:
         extra.setdefault("max_examples", self.target.max_examples)
