@@ -19,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Mapping
 from itertools import chain
 from typing import Any
 
@@ -33,7 +32,7 @@ from ..spec import Operation, Spec, SpecError, load_spec
 from ..state import State
 from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
-from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user, authenticate
+from .auth import SESSION_COOKIE, Principal, Sessions
 from .call import Call, Reply
 from .crest import (
     CREATE,
@@ -46,7 +45,7 @@ from .crest import (
     lower_case_headers,
     parse_request,
 )
-from .errors import IdmError, forbidden, not_supported, unauthorized
+from .errors import IdmError, forbidden, not_supported
 from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
@@ -376,7 +375,8 @@ class Pipeline:
         # access rules saw is what the handler acts on (another thread may hold the state:
         # a test's, or a second server's). Only a scripted fault splits it, at its delay.
         with state.lock:
-            principal = self._authenticate(headers, cookies, exchange)
+            principal = state.faults.auth.authenticate(headers, cookies, state.identity,
+                                                       state.sessions, exchange)
             exchange.user = principal.name
             try:
                 prepared: Prepared | IdmError = self._prepare(request, raw_path, headers, body,
@@ -424,34 +424,6 @@ class Pipeline:
                                 path="/", httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         return response
-
-    def _authenticate(self, headers: dict[str, str], cookies: Mapping[str, str],
-                      exchange: Exchange) -> Principal:
-        state, auth_faults = self.state, self.state.faults.auth
-        if not auth_faults.scripted:
-            return authenticate(headers, cookies, state.identity, state.sessions)
-        if auth_faults.refuse_next:
-            auth_faults.refuse_next -= 1
-            auth_faults.refused += 1
-            exchange.fault = "refuse the next requests with 401"
-            raise unauthorized()
-        token = cookies.get(SESSION_COOKIE)
-        if token and auth_faults.sessions_expired:
-            claims = state.sessions.claims(token)
-            if claims is not None and state.sessions.expired(claims):
-                auth_faults.expired_cookies_refused += 1
-                exchange.fault = "expired session cookie"
-        principal = authenticate(headers, cookies, state.identity, state.sessions)
-        if not (auth_faults.locked_out or auth_faults.rejected_passwords):
-            return principal
-        name = principal.name if principal.via == "cookie" else attempted_user(headers)
-        for refusals, what in ((auth_faults.locked_out, "locked out"),
-                               (auth_faults.rejected_passwords, "password rejected")):
-            if name in refusals and (what == "locked out" or principal.via != "cookie"):
-                refusals[name] += 1
-                exchange.fault = f"{name}: {what}"
-                raise unauthorized()
-        return principal
 
     def _prepare(self, request: web.Request, raw_path: str, headers: dict[str, str],
                  body: bytes, principal: Principal, exchange: Exchange) -> Prepared:

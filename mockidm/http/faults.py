@@ -19,6 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..identity import Identity
+from . import auth
+from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user
+from .errors import unauthorized
+from .journal import Exchange
+
 
 @dataclass
 class Fault:
@@ -115,6 +121,37 @@ class AuthFaults:
         """Whether any authentication failure is scripted (usually none is)."""
         return bool(self.refuse_next or self.rejected_passwords or self.locked_out
                     or self.sessions_expired)
+
+    def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str],
+                     identity: Identity, sessions: Sessions, exchange: Exchange) -> Principal:
+        """Who sent the request, as `auth.authenticate` finds it, once the scripted failures
+        have had their say: refuse the next N, a locked-out user, a rejected password (each a
+        401). A cookie issued before `sessions_expired` fails in `auth.authenticate` itself;
+        it is counted here. What fired is named on `exchange`."""
+        if not self.scripted:
+            return auth.authenticate(headers, cookies, identity, sessions)
+        if self.refuse_next:
+            self.refuse_next -= 1
+            self.refused += 1
+            exchange.fault = "refuse the next requests with 401"
+            raise unauthorized()
+        token = cookies.get(SESSION_COOKIE)
+        if token and self.sessions_expired:
+            claims = sessions.claims(token)
+            if claims is not None and sessions.expired(claims):
+                self.expired_cookies_refused += 1
+                exchange.fault = "expired session cookie"
+        principal = auth.authenticate(headers, cookies, identity, sessions)
+        if not (self.locked_out or self.rejected_passwords):
+            return principal
+        name = principal.name if principal.via == "cookie" else attempted_user(headers)
+        for refusals, what in ((self.locked_out, "locked out"),
+                               (self.rejected_passwords, "password rejected")):
+            if name in refusals and (what == "locked out" or principal.via != "cookie"):
+                refusals[name] += 1
+                exchange.fault = f"{name}: {what}"
+                raise unauthorized()
+        return principal
 
 
 class Faults:
