@@ -1,4 +1,5 @@
-"""Writing CREST results: field selection, the query envelope and Jackson-shaped JSON."""
+"""Writing CREST results: field selection, the query envelope, Jackson-shaped JSON, and the
+JSON answers that carry them (IDM's error envelope among them)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from aiohttp import web
 
+from .errors import IdmError
 from .queryfilter import parse_pointer
 
+JSON_TYPE = "application/json; charset=UTF-8"
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -84,3 +88,12 @@ def _pretty(value: Any, depth: int, out: list[str]) -> None:
         out.append(" ]")
     else:
         out.append(_compact(value))
+
+
+def json_response(content: Any, status: int = 200, pretty: bool = False) -> web.Response:
+    return web.Response(body=to_json(content, pretty), status=status,
+                        headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"})
+
+
+def error_response(error: IdmError) -> web.Response:
+    return json_response(error.body(), error.status)

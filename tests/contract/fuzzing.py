@@ -31,7 +31,7 @@ from typing import Any
 
 MODES = ("negative", "positive")
 # mockidm's filter on aiohttp's connection logger puts this in place of a malformed request's
-# bytes (mockidm/http/app.py): aiohttp's parser refused the request with a 400, not a bug.
+# bytes (mockidm/http/transport.py): aiohttp's parser refused the request with a 400, not a bug.
 PARSER_REFUSAL = "the request's bytes are not logged"
 
 
