@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 from collections.abc import Awaitable
 from typing import Any
 
@@ -29,6 +30,7 @@ from .errors import IdmError, forbidden, not_supported
 from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
+from .queryfilter import parse_pointer
 from .render import JSON_TYPE, error_response, query_envelope, select_fields, to_json
 from .router import Resource, Router
 from .transport import ConnectionDropped
@@ -228,9 +230,13 @@ def _verdict(resource: Resource, crest_op: str) -> Operation | IdmError:
 
 def _binary_field(content: dict[str, Any], crest: CrestRequest) -> web.Response:
     """`_mimeType` asks for one field as raw bytes (CREST base64-decodes it)."""
-    field = (crest.fields or [""])[0].strip("/").split("/")[-1]
+    field = (parse_pointer((crest.fields or [""])[0]) or ("",))[-1]
     value = content.get(field)
     if not isinstance(value, str):
         raise IdmError(404, f"Field {field} not found")
-    return web.Response(body=base64.b64decode(value), content_type=crest.mime_type,
+    try:
+        data = base64.b64decode(value, validate=True)
+    except binascii.Error:  # a text field, not bytes: no answer to give, but no crash either
+        raise IdmError(500, f"Field {field} is not base64-encoded content") from None
+    return web.Response(body=data, content_type=crest.mime_type,
                         headers={"Cache-Control": "no-cache"})

@@ -329,6 +329,11 @@ def test_read_the_diagram_as_an_image(idm, role):
     assert response.content == PNG
 
 
+def test_a_text_field_read_as_bytes_is_an_error_not_a_crash(idm, role):
+    response = idm.request("GET", f"{DEFS}/{role}?_fields=name&_mimeType=image/png")
+    assert_error(response, 500, "Field name is not base64-encoded content")
+
+
 def test_fields_select_query_item_fields(idm, v1, v2, role):
     items = query(idm, "_queryId=query-all-ids&_fields=_id,key")
     assert items == [{"_id": v1, "key": "contractorOnboarding"},
