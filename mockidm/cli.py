@@ -16,7 +16,7 @@ from aiohttp import web
 from .admin.server import PREFIX as ADMIN_PREFIX
 from .admin.server import add_admin_routes
 from .contract import cli as contract_cli
-from .engine import DefinitionError
+from .engine import DefinitionError, FolderRefused
 from .facade import MockIDM
 from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
 from .persistence import StateFile, StateFileError
@@ -51,8 +51,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="IDM release to imitate where releases differ (default 8.1)")
     serve.add_argument("--workflow-dir", metavar="DIR", type=Path,
                        help="deploy every BPMN file (*.bpmn20.xml, *.bpmn) and archive (*.bar, "
-                            "*.zip) in DIR at start, in file-name order, as IDM deploys its "
-                            "workflow directory; the built-in samples are then not deployed")
+                            "*.zip) in DIR at start, in file-name order, each on its own as IDM "
+                            "deploys its workflow directory: a file the mock cannot deploy is "
+                            "skipped with one log line (file, line, why) and listed by "
+                            f"{ADMIN_PREFIX}/problems; the built-in samples are then not "
+                            "deployed")
+    serve.add_argument("--strict", action="store_true",
+                       help="refuse to start (exit 2, one line per file) if a file of "
+                            "--workflow-dir cannot be deployed, instead of skipping it")
     serve.add_argument("--no-samples", action="store_true",
                        help="start with no process definitions deployed")
     serve.add_argument("--fixtures", metavar="FILE", type=Path,
@@ -203,9 +209,13 @@ def _startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger)
     """Deploy and apply the fixtures as the flags say; 2 if that failed, else 0."""
     try:
         if args.workflow_dir is not None:
-            deployed = mock.deploy_folder(args.workflow_dir)
+            deployed = mock.deploy_folder(args.workflow_dir, strict=args.strict)
         else:
             deployed = [] if args.no_samples else mock.deploy_samples()
+    except FolderRefused as exc:
+        for skipped in exc.skipped:
+            log.error("cannot deploy %s (--strict: not starting)", skipped.reason)
+        return 2
     except (OSError, DefinitionError) as exc:
         log.error("cannot deploy: %s", exc)
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from .server import ThreadedServer
 from .state import State
 
 ADMIN = "openidm-admin"
+_log = logging.getLogger("mockidm")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class MockIDM:
                            journal=Journal(journal_limit, journal_max_bytes))
         self._server: ThreadedServer | None = None
         self._baseline: dict[str, Any] | None = None
+        self._skipped: list[str] = []  # workflow files deploy_folder left out, as problems
+        self._baseline_skipped: list[str] = []
 
     # hosting -------------------------------------------------------------------------------
 
@@ -127,9 +131,19 @@ class MockIDM:
         with self.state.lock:
             return self.engine.deploy_file(path)
 
-    def deploy_folder(self, path: str | Path) -> list[ProcessDefinition]:
+    def deploy_folder(self, path: str | Path, *, strict: bool = False
+                      ) -> list[ProcessDefinition]:
+        """Deploy each BPMN file and archive of a folder on its own, in file-name order, as
+        IDM deploys its workflow directory, and answer what deployed. A file the mock cannot
+        deploy is skipped: one warning on the `mockidm` logger and one entry in `problems()`
+        (so the pytest fixture fails the test at teardown) name the file, the line and why.
+        strict=True: any such file deploys nothing and raises FolderRefused instead."""
         with self.state.lock:
-            return self.engine.deploy_folder(path)
+            done = self.engine.deploy_folder(path, strict=strict)
+            for skipped in done.skipped:
+                _log.warning("skipped %s", skipped.reason)
+                self._skipped.append(f"workflow file not deployed: {skipped.reason}")
+            return done.definitions
 
     def deploy_samples(self) -> list[ProcessDefinition]:
         """The built-in sample workflows (see mockidm/samples)."""
@@ -371,21 +385,30 @@ class MockIDM:
         with self.state.lock:
             return [f"scripted failure never used: {u}" for u in self.state.faults.unused()]
 
+    def skipped_files(self) -> list[str]:
+        """Workflow files `deploy_folder` did not deploy, each with its line and why."""
+        with self.state.lock:
+            return list(self._skipped)
+
     def problems(self) -> list[str]:
-        """Both: what a test should hear about when it ends."""
-        return self.unserved() + self.unused_failures()
+        """All three: what a test should hear about when it ends."""
+        return self.unserved() + self.unused_failures() + self.skipped_files()
 
     # lifecycle -----------------------------------------------------------------------------
 
     def keep_as_initial(self) -> None:
-        """Make the present state what `reset()` returns to (a server's startup state)."""
-        self._baseline = self.snapshot()
+        """Make the present state what `reset()` returns to (a server's startup state, with
+        the workflow files it skipped)."""
+        with self.state.lock:
+            self._baseline = self.snapshot()
+            self._baseline_skipped = list(self._skipped)
 
     def reset(self) -> None:
         """Back to the initial state: a new mock's (no definitions or instances, the default
         users and access rules, a running clock, ids from 1) or the one `keep_as_initial`
         kept; and always no sessions, no failures, an empty journal."""
         with self.state.lock:
+            self._skipped = list(self._baseline_skipped)
             if self._baseline is not None:
                 self.restore(self._baseline)
             else:

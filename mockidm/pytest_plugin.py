@@ -8,8 +8,10 @@
     def test_bob(mockidm): ...
 
 Each test gets the session's server reset to a new mock's state, then the `--mockidm-fixtures`
-scenario, then what its marker preloads. At teardown, a request the mock could not serve or a
-scripted failure that never fired fails the test that caused it, unless its marker allows it.
+scenario, then what its marker preloads (a marker's folder with a file the mock cannot deploy
+fails the test at setup, naming the file). At teardown, a request the mock could not serve, a
+scripted failure that never fired or a workflow file a test's own `deploy_folder` skipped fails
+the test that caused it, unless its marker allows it.
 A failed test's report carries a "mockidm journal" section: the requests of that test.
 Files are parsed once per session, so a test pays only the reset and the deployments.
 """
@@ -49,6 +51,7 @@ class Preload:
     profile: str | None = None  # another IDM release than the session's: another server
     allow_unserved: bool = False  # requests the mock could not serve do not fail the test
     allow_unused_faults: bool = False  # nor scripted failures that never fired
+    allow_skipped_files: bool = False  # nor workflow files a deploy_folder call skipped
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,7 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mockidm(definitions=None, users=None, fixtures=None, profile=None, "
-        "allow_unserved=False, allow_unused_faults=False): preload the `mockidm` fixture")
+        "allow_unserved=False, allow_unused_faults=False, allow_skipped_files=False): "
+        "preload the `mockidm` fixture")
     try:
         get_profile(config.getoption("mockidm_profile"))
     except ValueError as exc:
@@ -103,13 +107,14 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
     if not request.node.stash.get(_CALL_PASSED, False):
         return  # a failed test's report shows the journal, problems included
     problems = (([] if preload.allow_unserved else mock.unserved())
-                + ([] if preload.allow_unused_faults else mock.unused_failures()))
+                + ([] if preload.allow_unused_faults else mock.unused_failures())
+                + ([] if preload.allow_skipped_files else mock.skipped_files()))
     if problems:
         request.node.stash[_REPORTED] = True
         pytest.fail("mockidm:\n" + "\n".join(f"  {p}" for p in problems)
                     + "\n(allow on purpose: @pytest.mark.mockidm(allow_unserved=True, "
-                    "allow_unused_faults=True))\n\nmockidm journal:\n" + _journal(mock),
-                    pytrace=False)
+                    "allow_unused_faults=True, allow_skipped_files=True))\n\nmockidm journal:\n"
+                    + _journal(mock), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,6 +1,7 @@
 """The workflow engine: pure Python, in memory, no HTTP."""
 
 from .clock import Clock, IdGenerator
+from .deployables import FolderDeployment, FolderRefused, Skipped
 from .errors import (
     DefinitionError,
     EngineError,
@@ -28,6 +29,8 @@ __all__ = [
     "DefinitionError",
     "Engine",
     "EngineError",
+    "FolderDeployment",
+    "FolderRefused",
     "FormProperty",
     "HasRunningInstances",
     "IdGenerator",
@@ -38,6 +41,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstance",
     "ProcessModel",
+    "Skipped",
     "Task",
     "TaskAlreadyClaimed",
     "TaskInRunningProcess",

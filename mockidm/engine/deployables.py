@@ -1,11 +1,14 @@
 """What a file, an archive or a folder deploys: the one reader every host uses.
 
 IDM deploys each BPMN file and archive of its workflow directory as one deployment, in
-file-name order. `read_deployables` reads a path (a file, an archive or a folder) that way,
-`read_data` the bytes of one file; each `Deployable` is checked as deploying checks it, so a
-host learns of a bad file when it reads it. Reading raises OSError for a file that cannot be
-read and DefinitionError (BpmnError, with the file and line) for one that cannot be deployed;
-each host words these its own way.
+file-name order, each on its own: a file that fails to deploy is logged and the others deploy
+all the same (docs/fidelity.md, "workflow folder"). `read_deployables` reads a path (a file,
+an archive or a folder) that way, `read_data` the bytes of one file; each `Deployable` is
+checked as deploying checks it, so a host learns of a bad file when it reads it. Reading
+raises OSError for a file that cannot be read and DefinitionError (BpmnError, with the file
+and line) for one that cannot be deployed; each host words these its own way. `Skipped` says
+in one line why one file of a folder was left out, `FolderRefused` refuses a whole folder for
+the hosts that want every file or none.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import bpmn
-from .model import ProcessModel
+from .bpmn import BpmnError
+from .errors import DefinitionError
+from .model import ProcessDefinition, ProcessModel
 from .validation import check_deployment
 
 
@@ -63,3 +68,40 @@ def read_data(data: bytes, name: str) -> Deployable:
     # Read-only: a parse cache hands the same deployable to every caller.
     return Deployable(name, tuple(models), MappingProxyType(resources),
                       hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of a folder that was not deployed. `reason` is one line that starts with the
+    file's name and says where (the line, and the entry of an archive) and what is wrong."""
+
+    path: Path
+    reason: str
+
+    @classmethod
+    def of(cls, path: Path, error: OSError | DefinitionError) -> Skipped:
+        if isinstance(error, OSError):
+            text = f"{path.name}: cannot be read: {error.strerror or error}"
+        elif isinstance(error, BpmnError):
+            text = str(error)  # already `file, line N: ...` (`archive: entry, line N: ...`)
+        else:
+            text = f"{path.name}: {error}"
+        return cls(path, " ".join(text.split()))  # one line, whatever the message held
+
+
+@dataclass(frozen=True)
+class FolderDeployment:
+    """What deploying a folder did: the definitions deployed, in file-name order, and the
+    files left out."""
+
+    definitions: list[ProcessDefinition]
+    skipped: list[Skipped]
+
+
+class FolderRefused(DefinitionError):
+    """A folder deployed strictly had files that cannot be deployed: nothing was deployed.
+    The message is one line per file (each `Skipped.reason`)."""
+
+    def __init__(self, skipped: list[Skipped]) -> None:
+        super().__init__("\n".join(s.reason for s in skipped))
+        self.skipped = skipped

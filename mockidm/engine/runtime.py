@@ -13,8 +13,15 @@ from typing import Any
 
 from .bpmn import diagram_resource_name
 from .clock import Clock, IdGenerator
-from .deployables import deployable_paths, read_data
+from .deployables import (
+    FolderDeployment,
+    FolderRefused,
+    Skipped,
+    deployable_paths,
+    read_data,
+)
 from .errors import (
+    DefinitionError,
     EngineError,
     HasRunningInstances,
     IllegalArgument,
@@ -121,12 +128,27 @@ class Engine:
             return []
         return [d for d in map(self.store.definitions.get, previous[1]) if d is not None]
 
-    def deploy_folder(self, folder: str | Path) -> list[ProcessDefinition]:
-        """Deploy every BPMN file and archive of a folder, in file-name order."""
-        deployed = []
+    def deploy_folder(self, folder: str | Path, *, strict: bool = False) -> FolderDeployment:
+        """Deploy every BPMN file and archive of a folder, in file-name order, each on its
+        own as IDM deploys its workflow directory: a file that cannot be read or deployed is
+        skipped and the others deploy. strict: if any file would be skipped, deploy nothing
+        and raise FolderRefused naming each. OSError if the folder itself cannot be read."""
+        readable: list[tuple[Path, bytes]] = []
+        skipped: list[Skipped] = []
         for path in deployable_paths(Path(folder)):
-            deployed += self.deploy_file(path)
-        return deployed
+            try:
+                data = path.read_bytes()
+                _read(data, path.name)  # parsed once: deploy_data finds it in the cache
+            except (OSError, DefinitionError) as exc:
+                skipped.append(Skipped.of(path, exc))
+                continue
+            readable.append((path, data))
+        if strict and skipped:
+            raise FolderRefused(skipped)
+        deployed = []
+        for path, data in readable:
+            deployed += self.deploy_data(path.name, data)
+        return FolderDeployment(deployed, skipped)
 
     def resource(self, deployment_id: str, name: str) -> bytes | None:
         """A file that came with a deployment (a form template, a diagram)."""

@@ -17,4 +17,4 @@ SAMPLES_DIR = Path(__file__).parent
 
 def deploy_samples(engine: Engine) -> list[ProcessDefinition]:
     """Deploy the sample files in file-name order, as IDM deploys its workflow directory."""
-    return engine.deploy_folder(SAMPLES_DIR)
+    return engine.deploy_folder(SAMPLES_DIR, strict=True).definitions

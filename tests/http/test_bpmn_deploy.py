@@ -266,7 +266,7 @@ def test_deploy_folder_goes_in_file_name_order(tmp_path):
     (tmp_path / "0-notes.txt").write_text("not a workflow")
     (tmp_path / "0-picture.png").write_bytes(DIAGRAM)
     engine = Engine()
-    deployed = engine.deploy_folder(tmp_path)
+    deployed = engine.deploy_folder(tmp_path).definitions
     assert [(d.key, d.version, d.name) for d in deployed] == [
         ("sameKey", 1, "First"), ("sameKey", 2, "Second"), ("barKey", 1, "Bar")]
     assert [d.model.resource_name for d in deployed] == [
@@ -275,7 +275,7 @@ def test_deploy_folder_goes_in_file_name_order(tmp_path):
     before = snapshot(engine)
 
     # The same folder again: nothing changed, nothing new.
-    assert [d.id for d in engine.deploy_folder(tmp_path)] == [d.id for d in deployed]
+    assert [d.id for d in engine.deploy_folder(tmp_path).definitions] == [d.id for d in deployed]
     assert snapshot(engine) == before
 
     # One file changed: only that one is deployed again, as the key's next version.
@@ -449,10 +449,11 @@ def test_serve_deploys_the_workflow_dir_and_stops_on_sigterm(tmp_path):
         process.communicate()
 
 
-def test_serve_exits_2_naming_a_hostile_file(tmp_path):
+def test_serve_strict_exits_2_naming_a_hostile_file(tmp_path):
+    # Without --strict the file is skipped like any other (tests/test_workflow_folder.py).
     (tmp_path / "a-good.bpmn20.xml").write_text(bpmn("good", "Good"))
     (tmp_path / "b-evil.bpmn20.xml").write_text(BILLION_LAUGHS)
-    finished = subprocess.run(_serve_command(tmp_path, _free_port()), env=_env(),
+    finished = subprocess.run([*_serve_command(tmp_path, _free_port()), "--strict"], env=_env(),
                               capture_output=True, text=True, timeout=30, check=False)
     assert finished.returncode == 2, finished
     assert "b-evil.bpmn20.xml" in finished.stderr
