@@ -17,7 +17,8 @@ def deploy_definitions(engine: Engine) -> list[ProcessDefinition]:
     first = linear_process(
         "contractorOnboarding", "Contractor onboarding", category=CATEGORY,
         documentation="A manager approves a new contractor.",
-        start_form_properties=[FormProperty("contractorName", "Contractor name", required=True),
+        start_form_properties=[FormProperty("contractorName", "Contractor name", type="string",
+                                            required=True),
                                FormProperty("startDate", "Start date", type="date",
                                             date_pattern="dd/MM/yyyy")],
         tasks=[UserTask("managerApproval", "Approve the contractor",

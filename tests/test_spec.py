@@ -438,6 +438,12 @@ GOOD_SAMPLES: list[tuple[str, Any]] = [
     ("processdefinition-query.json", envelope([PROCESS_DEFINITION])),
     ("taskdefinition.json", TASK_DEFINITION),
     ("taskdefinition.json", {**TASK_DEFINITION, "formGenerationTemplate": "<form/>"}),
+    (  # an untyped property: `{}` in the provider's list, null in the engine's handlers
+        "processdefinition-read.json",
+        {**PROCESS_DEFINITION_READ, "formProperties": [{**FORM_PROPERTY, "type": {}}],
+         "startFormHandler": {"deploymentId": "1", "formKey": None,
+                              "formPropertyHandlers": [{**HANDLER, "type": None}]}},
+    ),
     (
         "taskdefinition.json",
         {
@@ -583,6 +589,16 @@ BAD_SAMPLES: list[tuple[str, Any, str]] = [
     ("taskinstance-read.json", {**TASK_READ, "formProperties": [{}]}, "empty form property entry"),
     ("taskinstance-history.json", {**TASK_HISTORY, "_rev": "1"}, "_rev on a history task"),
     ("taskdefinition.json", {**TASK_DEFINITION, "taskCandidateGroup": None}, "null candidates"),
+    (
+        "processdefinition-read.json",
+        {**PROCESS_DEFINITION_READ, "formProperties": [{**FORM_PROPERTY, "type": None}]},
+        "a null type in the provider's list (it writes `{}`)",
+    ),
+    (
+        "processdefinition-read.json",
+        {**PROCESS_DEFINITION_READ, "formProperties": [{**FORM_PROPERTY, "type": {"x": 1}}]},
+        "a type map without a name",
+    ),
     (
         "taskdefinition-query.json",
         envelope([without(TASK_DEFINITION, "formResourceKey")]),

@@ -571,8 +571,8 @@ class _Loader:
         property_id = element.attr("id")
         if not property_id:
             raise self.error(element, "a formProperty needs an id")
-        kind = element.attr("type") or "string"
-        if kind not in FORM_TYPES:
+        kind = element.attr("type") or None  # Activiti's FormTypes: no type, no form type
+        if kind is not None and kind not in FORM_TYPES:
             raise self.error(element, f"form property '{property_id}' has the unknown type "
                              f"'{kind}' (known: {', '.join(sorted(FORM_TYPES))})")
         values = None

@@ -35,7 +35,9 @@ class FormProperty:
 
     id: str
     name: str | None = None
-    type: str = "string"
+    # string, long, boolean, double, date or enum; None when the property names no type,
+    # which Activiti keeps as no form type at all (not as a string).
+    type: str | None = None
     values: dict[str, str] | None = None  # enum id -> label
     date_pattern: str | None = None
     readable: bool = True

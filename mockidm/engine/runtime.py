@@ -155,6 +155,17 @@ class Engine:
         deployment = self.store.deployments.get(deployment_id)
         return deployment.resources.get(name) if deployment else None
 
+    def read_resource(self, deployment_id: str, name: str) -> bytes:
+        """A file of a deployment, as the engine's getResourceAsStream reads it: ObjectNotFound
+        when the deployment does not hold it (a form key naming no file of the .bar)."""
+        if deployment_id not in self.store.deployments:
+            raise ObjectNotFound(f"deployment does not exist: {deployment_id}")
+        data = self.resource(deployment_id, name)
+        if data is None:
+            raise ObjectNotFound(f"no resource found with name '{name}' in deployment "
+                                 f"'{deployment_id}'")
+        return data
+
     def definitions(self) -> list[ProcessDefinition]:
         return list(self.store.definitions.values())
 

@@ -74,17 +74,24 @@ def _definition(call: Call, status: int = 404) -> ProcessDefinition:
         raise IdmError(status, exc.message) from None
 
 
+def _form_template(call: Call, definition: ProcessDefinition, form_key: str) -> str:
+    """The form file a form key names, read as IDM's providers read it: a key naming no file
+    of the deployment is the engine's not-found, which they answer 404."""
+    try:
+        return call.engine.read_resource(definition.deployment_id, form_key).decode("utf-8")
+    except ObjectNotFound as exc:
+        raise IdmError(404, exc.message) from None
+
+
 @operation("readProcessDefinition")
 def read_definition(call: Call) -> Reply:
     definition = _definition(call)
     form_key = definition.model.start.form_key
-    template = call.engine.resource(definition.deployment_id, form_key) if form_key else None
+    template = _form_template(call, definition, form_key) if form_key is not None else None
     wants_diagram = any(f.strip("/") == "diagram" for f in call.request.fields or [])
     diagram = (call.engine.resource(definition.deployment_id, definition.diagram_resource_name)
                if wants_diagram and definition.diagram_resource_name else None)
-    return Reply(shapes.definition_read(
-        definition, form_template=template.decode("utf-8") if template else None,
-        diagram=diagram))
+    return Reply(shapes.definition_read(definition, form_template=template, diagram=diagram))
 
 
 @operation("deleteProcessDefinition")
@@ -117,6 +124,5 @@ def read_task_definition(call: Call) -> Reply:
         raise IdmError(404, f"Task definition for {key} was not found")
     body = shapes.task_definition(definition, node)
     if node.form_key is not None:
-        template = call.engine.resource(definition.deployment_id, node.form_key)
-        body["formGenerationTemplate"] = template.decode("utf-8") if template else None
+        body["formGenerationTemplate"] = _form_template(call, definition, node.form_key)
     return Reply(body)

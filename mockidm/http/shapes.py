@@ -62,7 +62,7 @@ def definition_read(d: ProcessDefinition, *, form_template: str | None = None,
                     diagram: bytes | None = None) -> dict[str, Any]:
     start = d.model.start
     body = definition(d)
-    body["formProperties"] = [form_property(p) for p in start.form_properties]
+    body["formProperties"] = [listed_form_property(p) for p in start.form_properties]
     body["startFormHandler"] = {
         "deploymentId": d.deployment_id,
         "formKey": start.form_key,
@@ -79,17 +79,29 @@ def definition_read(d: ProcessDefinition, *, form_template: str | None = None,
 
 
 def form_property(p: FormProperty, *, id_key: str = "_id") -> dict[str, Any]:
+    """A form property handler as IDM's Jackson writes the engine's (in `startFormHandler`
+    and task definitions): an untyped property's `type` is null."""
     return {
         id_key: p.id,
         "name": p.name,
         "defaultExpression": p.default,
         "variableExpression": p.expression,
         "variableName": p.variable,
-        "type": {"name": p.type, "values": p.values, "datePattern": p.date_pattern},
+        "type": None if p.type is None else {"name": p.type, "values": p.values,
+                                             "datePattern": p.date_pattern},
         "readable": p.readable,
         "required": p.required,
         "writable": p.writable,
     }
+
+
+def listed_form_property(p: FormProperty) -> dict[str, Any]:
+    """An entry of a definition read's `formProperties`, which IDM's provider builds itself:
+    the type is a map it fills only when the property has a type, so `{}` when untyped."""
+    body = form_property(p)
+    if p.type is None:
+        body["type"] = {}
+    return body
 
 
 def _expression(text: str | None) -> dict[str, str] | None:

@@ -115,8 +115,9 @@ def test_approval_process_and_its_start_form() -> None:
             # The engine's registered date type when the file names no pattern.
             FormProperty("from", "From", "date", date_pattern="dd/MM/yyyy"),
             FormProperty("days", None, "long", default="30", variable="durationDays"),
-            # No type: a string; "TRUE" is true (Boolean.valueOf).
-            FormProperty("requester", "Requester", "string", readable=True, writable=False,
+            # No type: no form type at all (Activiti's FormTypes), not a string; "TRUE" is
+            # true (Boolean.valueOf).
+            FormProperty("requester", "Requester", None, readable=True, writable=False,
                          expression="${initiator}"),
             # "yes" is not "true": false, as Activiti reads it.
             FormProperty("urgent", "Urgent", "boolean", required=False),

@@ -212,6 +212,91 @@ def test_bar_task_definition_shows_its_form(hire):
     assert body["formGenerationTemplate"] == TASK_FORM
 
 
+# form details, as IDM's providers read them (docs/fidelity.md, "forms") ----------------------
+
+
+def test_a_form_key_naming_no_file_deploys_but_its_reads_answer_404():
+    # A bare BPMN file: the forms its keys name are not in its deployment.
+    engine = Engine()
+    [definition] = engine.deploy_bpmn(bpmn(
+        "hireProcess", "Hire", start='activiti:formKey="hire-start.xhtml"',
+        middle='<userTask id="middle" name="Decide" activiti:formKey="hire-task.xhtml"/>'),
+        "hire.bpmn20.xml")
+    deployment = definition.deployment_id
+    with live(engine) as idm:
+        listed = ok(idm.request("GET", f"{PD}?_queryId=query-all-ids"))["result"]
+        assert [d["hasStartFormKey"] for d in listed] == [True]
+        read = idm.request("GET", f"{PD}/{definition.id}")
+        assert read.status_code == 404
+        assert read.json()["message"] == (f"no resource found with name &#39;hire-start.xhtml"
+                                          f"&#39; in deployment &#39;{deployment}&#39;")
+        task = idm.request("GET", f"{PD}/{definition.id}/taskdefinition/middle")
+        assert task.status_code == 404
+        assert task.json()["message"] == (f"no resource found with name &#39;hire-task.xhtml"
+                                          f"&#39; in deployment &#39;{deployment}&#39;")
+        # The query reads no form file: it names the key only.
+        tasks = ok(idm.request("GET", f"{PD}/{definition.id}/taskdefinition"
+                                      "?_queryId=query-all-ids"))["result"]
+        assert [t["formResourceKey"] for t in tasks] == ["hire-task.xhtml"]
+        # The process still runs: only the reads of its forms fail.
+        started = idm.request("POST", "workflow/processinstance?_action=create",
+                              json={"_key": "hireProcess"})
+        assert started.status_code == 201, started.text
+
+
+def test_an_empty_form_file_is_an_empty_template(tmp_path):
+    path = tmp_path / "hire.bar"
+    path.write_bytes(bar({"hire.bpmn20.xml": bpmn(
+        "hireProcess", "Hire", start='activiti:formKey="empty.xhtml"'), "empty.xhtml": ""}))
+    engine = Engine()
+    [definition] = engine.deploy_file(path)
+    with live(engine) as idm:
+        assert ok(idm.request("GET", f"{PD}/{definition.id}"))["formGenerationTemplate"] == ""
+
+
+UNTYPED = """<extensionElements>
+      <activiti:formProperty id="comment" name="Comment"/>
+      <activiti:formProperty id="reason" name="Reason" type="string"/>
+    </extensionElements>"""
+UNTYPED_PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="{BPMN_NS}" xmlns:activiti="{ACTIVITI_NS}" targetNamespace="tests">
+  <process id="untyped" name="Untyped" isExecutable="true">
+    <startEvent id="start">{UNTYPED}</startEvent>
+    <sequenceFlow id="toMiddle" sourceRef="start" targetRef="middle"/>
+    <userTask id="middle" name="Decide">{UNTYPED}</userTask>
+    <sequenceFlow id="toEnd" sourceRef="middle" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def test_an_untyped_form_property_has_no_type():
+    engine = Engine()
+    [definition] = engine.deploy_bpmn(UNTYPED_PROCESS)
+    with live(engine) as idm:
+        body = ok(idm.request("GET", f"{PD}/{definition.id}"))
+        # The provider's own list: a type map filled only for a typed property.
+        assert [p["type"] for p in body["formProperties"]] == [
+            {}, {"name": "string", "values": None, "datePattern": None}]
+        # The engine's handler as Jackson writes it: no form type is null.
+        handlers = body["startFormHandler"]["formPropertyHandlers"]
+        assert [(h["id"], h["type"]) for h in handlers] == [
+            ("comment", None), ("reason", {"name": "string", "values": None,
+                                           "datePattern": None})]
+        task = ok(idm.request("GET", f"{PD}/{definition.id}/taskdefinition/middle"))
+        assert [h["type"] for h in task["formProperties"]["formPropertyHandlers"]] == [
+            None, {"name": "string", "values": None, "datePattern": None}]
+        # A task's form still shows an untyped property's value.
+        instance = ok(idm.request("POST", "workflow/processinstance?_action=create",
+                                  json={"_key": "untyped", "comment": "fine"}), 201)
+        [task_id] = [t["_id"] for t in ok(idm.request(
+            "GET", "workflow/taskinstance?_queryId=filtered-query"
+                   f"&processInstanceId={instance['_id']}"))["result"]]
+        read = ok(idm.request("GET", f"workflow/taskinstance/{task_id}"))
+        assert read["formProperties"] == [{"comment": "fine"}, {"reason": None}]
+
+
 def test_running_instance_diagram_and_a_finished_one(hire):
     idm, definition = hire
     instance = ok(idm.start({"_processDefinitionId": definition}), 201)["_id"]
