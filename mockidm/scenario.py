@@ -11,7 +11,8 @@
     #                                                     requiresRole: manager}}]}
     definitions:                                   # deployed in this order
       - file: workflow/onboarding.bpmn20.xml       # .bpmn20.xml, .bpmn, .bar or .zip
-      - folder: workflow/                          # each such file of it, in name order
+      - folder: workflow/                          # each such file of it, in name order;
+                                                   # one that cannot deploy is an error
       - {bpmn: "<definitions ...>", name: inline.bpmn20.xml}   # name is optional
       - samples: true                              # the built-in samples
     outputs:                                       # what script/service tasks would set

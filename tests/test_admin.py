@@ -719,7 +719,7 @@ def test_serve_help_explains_every_flag():
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for flag in ("--host", "--port", "--profile", "--workflow-dir", "--no-samples",
+    for flag in ("--host", "--port", "--profile", "--workflow-dir", "--strict", "--no-samples",
                  "--fixtures", "--admin-token", "--no-admin", "--journal-limit", "--journal-max-mb",
                  "--quiet",
                  "MOCKIDM_ADMIN_TOKEN", "loopback"):
