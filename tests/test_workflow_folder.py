@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
          "X-OpenIDM-NoSession": "true"}
 QUERY_ALL = "workflow/processdefinition?_queryId=query-all-ids"
+# As in test_pytest_plugin.py: an installation without the pytest11 entry point needs it named.
+PLUGIN = () if entry_points(group="pytest11", name="mockidm") else ("-p", "mockidm.pytest_plugin")
 
 
 def bpmn(key: str, middle: str = "") -> str:
@@ -242,7 +245,7 @@ def test_the_plugin_refuses_a_marker_folder_and_fails_a_test_that_skipped_a_file
     for file in folder.iterdir():
         (workflow / file.name).write_text(file.read_text())
     pytester.makepyfile(test_it=PLUGIN_TEST)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=2, errors=2)
     output = result.stdout.str()
     # The marker's folder: an error at setup, no traceback.
