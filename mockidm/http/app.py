@@ -64,7 +64,7 @@ def create_app(engine: Engine | None = None, *, profile: str | Profile = "8.1",
                           handler_args=handler_args(idle_timeout))
     app[STATE] = state
     app.on_shutdown.append(transport.shutting_down)
-    api = transport.handler(pipeline.answer)
+    api = transport.handler(pipeline.answer, pipeline.addressed)
     # The spec's literal paths first: aiohttp finds them with one dict lookup, where the
     # catch-all below costs it a walk up the path and a regex (some 1.5 us a request).
     for path in pipeline.router.literal_paths():

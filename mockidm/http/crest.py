@@ -120,6 +120,35 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
     return request
 
 
+def addressed_operation(method: str, raw_path: str, query: Iterable[tuple[str, str]],
+                        headers: Mapping[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    """The CREST operation a request is addressed to and the resource path it acts on, as
+    `parse_request` would tell them, without checking anything else: for a request refused
+    before it was parsed (or while), to say what it was for. None when that cannot be told
+    (an unknown method, `_action` given twice, a path with empty elements)."""
+    if method == "POST" and "x-http-method-override" in headers:
+        method = headers["x-http-method-override"].upper()
+    params = _group(query)
+    try:
+        path = _parse_path(raw_path)
+        if method == "GET":
+            return (QUERY if not params.keys().isdisjoint(_QUERY_SELECTORS) else READ), path
+        if method == "POST":
+            action = _single(params, "_action")
+            return (CREATE if action is None or action.lower() == "create" else ACTION), path
+        if method == "PUT":
+            # Without If-Match, protocol 2 creates the resource named by the path's last element.
+            version = headers.get("accept-api-version")
+            protocol = PROTOCOL_DEFAULT if version is None else _versions(version)[0]
+            if "if-match" in headers or protocol < (2, 0):
+                return UPDATE, path
+            return (CREATE, path[:-1]) if path else None
+    except IdmError:
+        return None
+    op = {"DELETE": DELETE, "PATCH": PATCH}.get(method)
+    return None if op is None else (op, path)
+
+
 def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     """One plain dict with lower-case names: cheaper to ask than a case-insensitive multidict."""
     return {name.lower(): value for name, value in headers}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +25,17 @@ from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal
 from .call import Call, Reply
-from .crest import CREATE, DELETE, PATCH, QUERY, READ, UPDATE, CrestRequest, parse_request
+from .crest import (
+    CREATE,
+    DELETE,
+    PATCH,
+    QUERY,
+    READ,
+    UPDATE,
+    CrestRequest,
+    addressed_operation,
+    parse_request,
+)
 from .errors import IdmError, forbidden, not_supported
 from .faults import Fault
 from .journal import Exchange
@@ -68,14 +78,22 @@ class Pipeline:
         # access rules saw is what the handler acts on (another thread may hold the state:
         # a test's, or a second server's). Only a scripted fault splits it, at its delay.
         with state.lock:
-            principal = state.faults.auth.authenticate(headers, cookies, state.identity,
-                                                       state.sessions, exchange)
+            try:
+                principal = state.faults.auth.authenticate(headers, cookies, state.identity,
+                                                           state.sessions, exchange)
+            except IdmError:
+                exchange.operation = self.addressed(request.method, path, request.query.items(),
+                                                    headers)
+                raise
             exchange.user = principal.name
             try:
                 prepared: Prepared | IdmError = self._prepare(request, raw_path, headers, body,
                                                               principal, exchange)
             except IdmError as error:
                 prepared = error
+                if exchange.operation is None:  # refused before routing
+                    exchange.operation = self.addressed(request.method, path,
+                                                        request.query.items(), headers)
             if state.faults.routes:
                 operation = prepared[1].operation_id if isinstance(prepared, tuple) else None
                 fault = state.faults.route_fault(request.method, raw_path.strip("/"), operation,
@@ -84,6 +102,20 @@ class Pipeline:
                     return self._answer_fault(request, headers, exchange, fault, prepared,
                                               principal)
             return self._conclude(request, headers, prepared, principal)
+
+    def addressed(self, method: str, path: str, query: Iterable[tuple[str, str]],
+                  headers: Mapping[str, str]) -> str | None:
+        """The operationId a request under `BASE_PATH` was addressed to, from its method, path
+        and the parameters that choose the operation (`_action`, `_queryId`...) alone: to name
+        the operation of a request refused before it was routed (the transport's `Addressed`).
+        None when no operation of the spec is there for it."""
+        addressed = addressed_operation(method, path[len(BASE_PATH):], query, headers)
+        if addressed is None:
+            return None
+        crest_op, crest_path = addressed
+        matched = self.router.match(crest_path)
+        operation = matched[0].operations.get(crest_op) if matched is not None else None
+        return None if operation is None else operation.operation_id
 
     @staticmethod
     def outside(request: web.Request, path: str, headers: dict[str, str], body: bytes,

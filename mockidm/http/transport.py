@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from itertools import chain
 from typing import Any
 
@@ -93,6 +93,9 @@ def handler_args(idle_timeout: float | None) -> dict[str, Any]:
 # scripted fault's latency). It may raise IdmError, or ConnectionDropped for no answer at all.
 Answer = Callable[[web.Request, str, dict[str, str], bytes, Exchange],
                   web.Response | Awaitable[web.Response]]
+# The operationId a request was addressed to, from its method, path, query and headers (None
+# if it cannot be told): named in the journal of a request refused before it was routed.
+Addressed = Callable[[str, str, Iterable[tuple[str, str]], Mapping[str, str]], str | None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A request as received: its journal entry, headers (lower-case names), body, and refusal.
 _Received = tuple[Exchange, dict[str, str], bytes, _LimitError | None]
@@ -109,8 +112,9 @@ class Transport:
         self._stopping = False
         self._header_sets: dict[tuple[tuple[bytes, bytes], ...], dict[str, str]] = {}
 
-    def handler(self, answer: Answer) -> Handler:
-        """The aiohttp handler of the requests `answer` answers."""
+    def handler(self, answer: Answer, addressed: Addressed | None = None) -> Handler:
+        """The aiohttp handler of the requests `answer` answers; `addressed` names the
+        operation of a request refused for the mock's limits."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
             try:
@@ -119,6 +123,9 @@ class Transport:
                 exchange, headers, body, refusal = (self._received(request, path)
                                                     or await self._receive(request, path))
                 if refusal is not None:
+                    if addressed is not None:
+                        exchange.operation = addressed(request.method, path,
+                                                       request.query.items(), headers)
                     return await self._refuse(request, refusal, exchange)
                 try:
                     response = answer(request, path, headers, body, exchange)
