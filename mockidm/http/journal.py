@@ -1,8 +1,9 @@
 """The request journal: every request the mock received and what it answered.
 
-Secrets never leave it: an exchange keeps the request's own (immutable) headers and query,
-which costs nothing on the request path, and every way of reading it (`headers`, `render`,
-`to_json`) replaces passwords, Basic credentials and cookies first.
+Secrets never leave it unasked: an exchange keeps the request's own (immutable) headers and
+query, which costs nothing on the request path, and every way of reading it (`headers`,
+`render`, `to_json`, its repr) replaces passwords, Basic credentials and cookies first. A test
+that must see what was sent asks for it by name: `headers_with_secrets()`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +47,8 @@ class Exchange:
     method: str
     path: str  # as requested, from /openidm on
     sent_query: MultiMapping[str] | Sequence[tuple[str, str]]  # as sent, never changed
-    sent_headers: Mapping[str, str]  # lower-case names, as sent (secrets in clear: see headers)
+    # Lower-case names, as sent: secrets in clear, so out of the repr (see `headers`).
+    _sent_headers: Mapping[str, str] = field(repr=False)
     raw_body: bytes
     status: int = 0
     raw_response: bytes = b""
@@ -64,7 +66,12 @@ class Exchange:
     @property
     def headers(self) -> dict[str, str]:
         """Lower-case names, secrets redacted."""
-        return redact(self.sent_headers)
+        return redact(self._sent_headers)
+
+    def headers_with_secrets(self) -> dict[str, str]:
+        """The headers as sent, passwords and cookies in clear (lower-case names): only for a
+        test that must check them; everything else shows them redacted."""
+        return dict(self._sent_headers)
 
     @property
     def body(self) -> Any:
