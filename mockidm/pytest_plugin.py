@@ -18,9 +18,10 @@ Files are parsed once per session, so a test pays only the reset and the deploym
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,13 @@ def _preload(item: pytest.Item) -> Preload:
         if mark.args:
             pytest.fail("@pytest.mark.mockidm takes keywords only", pytrace=False)
         kwargs.update(mark.kwargs)
+    valid = [f.name for f in fields(Preload)]
+    for name in kwargs:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            pytest.fail(f"@pytest.mark.mockidm: no argument {name!r}"
+                        + (f"; did you mean {close[0]!r}?" if close else "")
+                        + f" (its arguments: {', '.join(valid)})", pytrace=False)
     try:
         preload = Preload(**kwargs)
         if preload.profile is not None:

@@ -66,10 +66,9 @@ from jsonschema import Draft202012Validator, ValidationError
 from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance
 from .engine.bpmn import is_deployable
 from .engine.deployables import Deployable, deployable_paths, read_data, read_file
-from .http.faults import Fault
+from .http.faults import Fault, unknown_operation
 from .identity import ADMIN, AUTHORIZED, Identity, ProcessAccessRule
 from .samples import SAMPLES_DIR
-from .spec import load_spec
 from .spec_files import contracts_dir
 
 if TYPE_CHECKING:
@@ -754,12 +753,9 @@ class _Builder:
             raise self.doc.where(["faults", i]).error(  # Fault's rule, in a file's terms
                 "a fault needs a status, drop: true or some latency")
         operation = item.get("operation")
-        if operation is not None:
-            known = sorted(op.operation_id for op in load_spec().operations)
-            if operation not in known:
-                raise self.doc.where(["faults", i, "operation"]).error(
-                    f"unknown operation '{operation}'"
-                    + _hint(operation, known, "the operations of openapi.yaml"))
+        problem = None if operation is None else unknown_operation(operation)
+        if problem is not None:
+            raise self.doc.where(["faults", i, "operation"]).error(problem)
         return item
 
 

@@ -12,6 +12,7 @@ silently miss the code it was meant to exercise.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import itertools
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..identity import Identity
+from ..spec import load_spec
 from . import auth
 from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user
 from .errors import unauthorized
@@ -51,6 +53,10 @@ class Fault:
     def __post_init__(self) -> None:
         if not self.has_effect(self.status, self.drop, self.latency):
             raise ValueError("a fault needs a status, drop=True or some latency")
+        if self.operation is not None:
+            problem = unknown_operation(self.operation)
+            if problem is not None:  # it would never fire: say so now, not at teardown
+                raise ValueError(problem)
         if self.method is not None:
             self.method = self.method.upper()
 
@@ -93,6 +99,18 @@ class Fault:
         """It can never fire again (so it does not count as unused once it has fired)."""
         return (self.nth is not None and self.matched >= self.nth) or (
             self.times is not None and self.fired >= self.times)
+
+
+def unknown_operation(operation: str) -> str | None:
+    """Why a route fault's `operation` can never match (it names no operationId of the
+    spec), with the closest ones; None when it names one."""
+    known = sorted(op.operation_id for op in load_spec().operations)
+    if operation in known:
+        return None
+    close = difflib.get_close_matches(operation, known, n=1)
+    hint = (f"did you mean {close[0]!r}?" if close
+            else f"the operationIds of openapi.yaml: {', '.join(known)}")
+    return f"unknown operation {operation!r}; {hint}"
 
 
 # What a test scripts: the fields given when a fault is made, in their order. The facade and
