@@ -22,7 +22,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .engine import Engine, ProcessDefinition, ProcessInstance, ProcessModel, Task, TaskQuery
+from .engine import (
+    Engine,
+    InstanceQuery,
+    ProcessDefinition,
+    ProcessInstance,
+    ProcessModel,
+    Task,
+    TaskQuery,
+)
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
 from .http.auth import Sessions
@@ -184,6 +192,11 @@ class MockIDM:
         with self.state.lock:
             return list(self.state.identity.process_access)
 
+    def users(self) -> list[User]:
+        """The internal users (managed ones included), in the order added."""
+        with self.state.lock:
+            return list(self.state.identity.users.values())
+
     def user(self, name: str) -> User:
         """The internal user `name` (KeyError if there is none)."""
         with self.state.lock:
@@ -198,6 +211,14 @@ class MockIDM:
         with self.state.lock:
             return self.engine.start(key=key, definition_id=definition_id,
                                      business_key=business_key, variables=variables, user=user)
+
+    def instances(self, key: str | None = None, *, business_key: str | None = None,
+                  ended: bool | None = None) -> list[ProcessInstance]:
+        """The process instances, running and ended, in the order they started: of the
+        definition `key`, with this business key, ended (True) or running (False) only."""
+        with self.state.lock:
+            return self.engine.query_instances(InstanceQuery(
+                definition_key=key, business_key=business_key, finished=ended))
 
     def tasks(self, instance_id: str | None = None) -> list[Task]:
         """Active tasks, of one instance or of all."""
@@ -306,6 +327,7 @@ class MockIDM:
                       query: Mapping[str, str] | None = None, **criteria: Any) -> list[Exchange]:
         """The matching requests; an AssertionError that explains near misses if there are
         none (or not `times` of them)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not mockidm's source
         candidates = self.requests(operation, **criteria)
         found = [e for e in candidates if _contains(e.body, body) and _contains(e.params, query)]
         if (times is None and found) or (times is not None and len(found) == times):
@@ -318,6 +340,7 @@ class MockIDM:
                              + self.explain(operation, body=body, query=query))
 
     def assert_not_called(self, operation: str | None = None, **criteria: Any) -> None:
+        __tracebackhide__ = True
         found = self.requests(operation, **criteria)
         if found:
             raise AssertionError(f"expected no {operation or 'request'}, found {len(found)}:\n"

@@ -132,6 +132,10 @@ class AdminClient:
 
     # users and access ----------------------------------------------------------------------
 
+    def users(self) -> list[dict[str, Any]]:
+        """The internal users (managed ones included): names and roles, no passwords."""
+        return self.request("GET", "users")
+
     def add_user(self, name: str, password: str, roles: Iterable[str] | None = None
                  ) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "password": password}
@@ -171,6 +175,13 @@ class AdminClient:
         if variables is not None:
             body["variables"] = dict(variables)
         return self.request("POST", "instances", body)
+
+    def instances(self, key: str | None = None, *, business_key: str | None = None,
+                  ended: bool | None = None) -> list[dict[str, Any]]:
+        """The process instances, running and ended (see MockIDM.instances)."""
+        return self.request("GET", "instances", params={
+            "key": key, "businessKey": business_key,
+            "ended": None if ended is None else str(ended).lower()})
 
     def tasks(self, instance_id: str | None = None) -> list[dict[str, Any]]:
         """Active tasks, of one instance or of all."""

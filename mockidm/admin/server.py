@@ -25,7 +25,8 @@ from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInst
 from ..engine.errors import DefinitionError, IllegalArgument
 from ..http.errors import IdmError
 from ..http.faults import FAULT_FIELDS, AuthFaults, Fault
-from ..identity import AUTHORIZED, Identity
+from ..http.pipeline import BASE_PATH
+from ..identity import AUTHORIZED, Identity, User
 from ..spec import Operation, SpecError, load_spec
 from ..spec_files import admin_spec_path
 
@@ -60,6 +61,22 @@ Handler = Callable[[AdminRequest], Answer]
 
 # handlers ----------------------------------------------------------------------------------
 
+def _index(r: AdminRequest) -> Answer:
+    spec = load_spec(admin_spec_path())
+    paths = spec.document["paths"]
+    return Answer({
+        "name": "mockidm admin API", "spec": f"{PREFIX}/openapi.json",
+        "profile": r.mock.profile.name, "idm": BASE_PATH,
+        "operations": [{"method": op.method.upper(), "path": op.path,
+                        "operationId": op.operation_id,
+                        "summary": paths[op.path][op.method.lower()].get("summary", "")}
+                       for op in spec.operations]})
+
+
+def _admin_spec(r: AdminRequest) -> Answer:
+    return Answer(load_spec(admin_spec_path()).document)
+
+
 def _reset(r: AdminRequest) -> Answer:
     r.mock.reset()
     return Answer(DONE)
@@ -75,16 +92,20 @@ def _deploy_bpmn(r: AdminRequest) -> Answer:
     return Answer([definition_json(d) for d in deployed], 201)
 
 
+def _list_users(r: AdminRequest) -> Answer:
+    return Answer([_user_json(user) for user in r.mock.users()])
+
+
 def _add_user(r: AdminRequest) -> Answer:
     body = r.body
     r.mock.add_user(body["name"], body["password"], body.get("roles", [AUTHORIZED]))
-    return Answer(_user_json(r.mock, body["name"]), 201)
+    return Answer(_user_json(r.mock.user(body["name"])), 201)
 
 
 def _add_managed_user(r: AdminRequest) -> Answer:
     body = r.body
     r.mock.add_managed_user(body["userName"], body["password"], body.get("authzRoles", []))
-    return Answer(_user_json(r.mock, body["userName"]), 201)
+    return Answer(_user_json(r.mock.user(body["userName"])), 201)
 
 
 def _set_process_access(r: AdminRequest) -> Answer:
@@ -100,6 +121,15 @@ def _start_process(r: AdminRequest) -> Answer:
                                     user=body.get("user", "openidm-admin"))
     with r.mock.lock:
         return Answer(instance_json(instance), 201)
+
+
+def _list_instances(r: AdminRequest) -> Answer:
+    params = r.params
+    ended = params.get("ended")
+    instances = r.mock.instances(params.get("key"), business_key=params.get("businessKey"),
+                                 ended=None if ended is None else ended == "true")
+    with r.mock.lock:
+        return Answer([instance_json(i) for i in instances])
 
 
 def _list_tasks(r: AdminRequest) -> Answer:
@@ -240,12 +270,16 @@ def _problems(r: AdminRequest) -> Answer:
 
 
 HANDLERS: dict[str, Handler] = {
+    "index": _index,
+    "adminSpec": _admin_spec,
     "reset": _reset,
     "listDefinitions": _list_definitions,
     "deployBpmn": _deploy_bpmn,
+    "listUsers": _list_users,
     "addUser": _add_user,
     "addManagedUser": _add_managed_user,
     "setProcessAccess": _set_process_access,
+    "listInstances": _list_instances,
     "startProcess": _start_process,
     "listTasks": _list_tasks,
     "claimTask": _claim_task,
@@ -307,8 +341,7 @@ def auth_faults_json(a: AuthFaults) -> dict[str, Any]:
             "expiredCookiesRefused": a.expired_cookies_refused}
 
 
-def _user_json(mock: MockIDM, name: str) -> dict[str, Any]:
-    user = mock.user(name)
+def _user_json(user: User) -> dict[str, Any]:
     return {"name": user.name, "roles": list(user.roles)}
 
 
@@ -327,7 +360,8 @@ def _json_response(content: Any, status: int = 200) -> web.Response:
 
 
 def _error(error: IdmError) -> web.Response:
-    response = _json_response(error.body(), error.status)
+    # IDM's envelope, but the message in plain text: it is mockidm's own, not IDM's.
+    response = _json_response({**error.body(), "message": str(error)}, error.status)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mockidm-admin"'
     return response
