@@ -534,6 +534,67 @@ def test_wrong_method_is_405_and_unknown_admin_path_404(served):
     assert unknown.status_code == 404 and unknown.json()["code"] == 404
 
 
+def test_admin_errors_are_plain_text_not_html_escaped(served):
+    # The admin API's messages are mockidm's own: none of IDM's HTML escaping.
+    answer = served.raw("POST", "/__mockidm/faults", json={"status": "500"})
+    assert answer.status_code == 400
+    assert answer.json()["message"] == ('Invalid request for addFault, body /status: "500" is '
+                                        'not of type "integer"')
+    wrong = served.raw("DELETE", "/__mockidm/reset")
+    assert wrong.json()["message"] == "DELETE is not allowed on /__mockidm/reset; use POST"
+
+
+def test_a_misspelled_fault_operation_is_refused_with_a_suggestion(served):
+    answer = served.raw("POST", "/__mockidm/faults",
+                        json={"operation": "createProcesInstance", "status": 500})
+    assert answer.status_code == 400
+    assert answer.json()["message"] == ("addFault: unknown operation 'createProcesInstance'; "
+                                        "did you mean 'createProcessInstance'?")
+    assert served.admin.faults()["faults"] == [] and served.admin.problems() == []
+
+
+def test_the_index_says_what_is_here_and_links_to_the_spec(served):
+    index = served.raw("GET", "/__mockidm/")
+    assert index.status_code == 200, index.text
+    body = index.json()
+    assert (body["name"], body["profile"], body["idm"]) == ("mockidm admin API", "8.1", "/openidm")
+    listed = {(o["method"], o["path"]): o["operationId"] for o in body["operations"]}
+    document = yaml.safe_load(admin_spec_path().read_text())
+    assert listed == {(method.upper(), path): op["operationId"]
+                      for path, item in document["paths"].items()
+                      for method, op in item.items() if method != "parameters"}
+    assert all(o["summary"] for o in body["operations"])
+    spec = served.raw("GET", body["spec"])
+    assert spec.status_code == 200 and spec.json() == document
+
+
+def test_users_and_instances_can_be_listed(served):
+    served.admin.add_user("bob", "bob-pw", ["approvers"])
+    served.admin.add_managed_user("carol", "carol-pw", ["managers"])
+    users = served.raw("GET", "/__mockidm/users")
+    assert users.status_code == 200, users.text
+    by_name = {u["name"]: u["roles"] for u in users.json()}
+    assert {"openidm-admin", "bob", "carol"} <= by_name.keys()
+    assert "bob-pw" not in users.text and "password" not in users.text
+    assert served.admin.users() == users.json()
+
+    deploy(served)
+    first = start_over_idm(served, _businessKey="a").json()["_id"]
+    second = start_over_idm(served, _businessKey="b").json()["_id"]
+    [task] = served.admin.tasks(first)
+    served.admin.complete(task["id"])  # the first instance ends
+    listed = served.raw("GET", "/__mockidm/instances")
+    assert listed.status_code == 200, listed.text
+    assert [(i["id"], i["ended"]) for i in listed.json()] == [(first, True), (second, False)]
+    assert [i["id"] for i in served.admin.instances(ended=False)] == [second]
+    assert [i["id"] for i in served.admin.instances(ended=True)] == [first]
+    assert [i["id"] for i in served.admin.instances(business_key="b")] == [second]
+    assert [i["id"] for i in served.admin.instances("adminReview")] == [first, second]
+    assert served.admin.instances("nothing") == []
+    bad = served.raw("GET", "/__mockidm/instances?ended=maybe")
+    assert bad.status_code == 400 and "ended" in bad.json()["message"]
+
+
 # --- the prefix and the token ----------------------------------------------------------------
 
 def test_admin_routes_never_appear_under_openidm(served):

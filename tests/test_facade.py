@@ -202,7 +202,8 @@ def test_reset_forgets_the_state(mock):
     assert abs(started - datetime.now(UTC)) < timedelta(minutes=1)  # the clock runs again
     assert [e.operation for e in mock.requests()] == [
         "queryProcessDefinitions", "queryProcessInstances", "queryProcessInstanceHistory",
-        None, "createProcessInstance", "queryProcessInstances"]  # carol's 401: not routed
+        "queryProcessDefinitions", "createProcessInstance", "queryProcessInstances"]
+    assert [e.user for e in mock.requests()][3] is None  # carol's 401: addressed, not served
 
 
 def scenario(mock: MockIDM) -> list[Any]:
@@ -301,7 +302,9 @@ def test_the_journal_keeps_each_exchange(mock):
 def test_the_journal_records_refusals_too(mock):
     call(mock, "GET", f"{PD}?{ALL}", auth=False)
     [refused] = mock.requests()
-    assert (refused.status, refused.user, refused.operation) == (401, None, None)
+    # Not routed, but what it was addressed to is known from its method, path and query.
+    assert (refused.status, refused.user, refused.operation) == (
+        401, None, "queryProcessDefinitions")
     assert refused.response == {"code": 401, "reason": "Unauthorized",
                                 "message": "Access Denied"}
     assert "answer: Access Denied" in refused.render()
@@ -358,7 +361,9 @@ def test_secrets_never_reach_the_journal(mock):
 
     entries = mock.requests()
     assert [e.user for e in entries] == ["dave", "erin", "dave", "dave", None]
-    rendered = mock.journal.render() + "\n".join(e.render() for e in entries)
+    # What a test prints: the journal, each entry, and the list `requests()` answers.
+    rendered = (mock.journal.render() + "\n".join(e.render() for e in entries)
+                + repr(entries) + str(mock.journal.entries()))
     as_json = json.dumps([e.to_json() for e in entries])
     for leak in (SECRET, BASIC_SECRET, basic_token, token, REAUTH_SECRET,
                  token.split(".")[2], "openidm-admin:"):
@@ -370,6 +375,51 @@ def test_secrets_never_reach_the_journal(mock):
     assert entries[3].headers["x-openidm-reauth-password"] == "********"
     assert entries[4].headers["x-openidm-password"] == "********"
     assert entries[0].headers["x-openidm-username"] == "dave"  # the name is no secret
+
+
+def test_a_test_that_must_see_a_secret_asks_for_it_by_name(mock):
+    mock.add_user("dave", SECRET, ["openidm-admin", "openidm-authorized"])
+    dave = {"X-OpenIDM-Username": "dave", "X-OpenIDM-Password": SECRET, **NO_SESSION}
+    assert call(mock, "GET", f"{PD}?{ALL}", headers=dave, auth=False).status_code == 200
+    [entry] = mock.requests(user="dave")
+    assert entry.headers_with_secrets()["x-openidm-password"] == SECRET
+    assert entry.headers["x-openidm-password"] == "********"  # asking changed nothing
+    assert SECRET not in repr(entry)
+
+
+# --- refused requests name the operation they were addressed to -------------------------------
+
+def test_a_request_refused_before_routing_names_its_operation(mock):
+    mock.deploy(onboarding())
+    mock.fail_auth(times=1)
+    body = {"_key": "onboarding"}
+    assert call(mock, "POST", f"{PI}?_action=create", json=body).status_code == 401
+    [refused] = mock.assert_called("createProcessInstance", status=401)
+    assert refused.user is None and refused.body == body
+    assert "createProcessInstance" in refused.render()
+    mock.clear_journal()
+
+    mock.add_user("nobody", "nobody-pw", [])  # authenticated, but no role: 403
+    nobody = {"X-OpenIDM-Username": "nobody", "X-OpenIDM-Password": "nobody-pw"}
+    refusals = [
+        (call(mock, "GET", f"{PI}?{ALL}", headers=nobody, auth=False), 403,
+         "queryProcessInstances"),
+        (call(mock, "GET", f"{PI}?{ALL}", headers={"Accept-API-Version": "protocol=9.0"}),
+         400, "queryProcessInstances"),  # Common REST refuses it
+        (call(mock, "GET", f"{PI}/1", headers={"If-Modified-Since": "x"}), 409,
+         "readProcessInstance"),
+        (call(mock, "POST", f"{TI}/7?_action=claim", json={"userId": "x"},
+              headers={"Content-Type": "text/plain"}), 400, "actOnTaskInstance"),
+        (call(mock, "POST", f"{PI}?_action=create", data=b"x" * (1024 * 1024 + 1),
+              headers={"Content-Type": "application/json"}), 413, "createProcessInstance"),
+        # Nothing to name: no such path, or `_action` twice.
+        (call(mock, "GET", "workflow/nowhere?_queryId=x"), 404, None),
+        (call(mock, "POST", f"{TI}/7?_action=claim&_action=complete", json={}), 400, None),
+    ]
+    assert [(response.status_code, e.status, e.operation)
+            for (response, _, _), e in zip(refusals, mock.requests(), strict=True)] == [
+        (status, status, operation) for _, status, operation in refusals]
+    mock.assert_called("actOnTaskInstance", status=400)
 
 
 # --- requests(), assert_called(), assert_not_called(), explain() ------------------------------

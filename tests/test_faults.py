@@ -153,6 +153,19 @@ def test_a_fault_needs_an_effect(mock):
         mock.fault(operation="queryProcessDefinitions")
 
 
+def test_a_misspelled_operation_is_refused_at_once_with_a_suggestion(mock):
+    with pytest.raises(ValueError) as typo:
+        mock.fault(operation="createProcesInstance", status=500)
+    assert str(typo.value) == ("unknown operation 'createProcesInstance'; did you mean "
+                               "'createProcessInstance'?")
+    with pytest.raises(ValueError) as unknown:
+        mock.fault(operation="xyzzy", status=500)
+    assert str(unknown.value).startswith("unknown operation 'xyzzy'; the operationIds of "
+                                         "openapi.yaml: ")
+    assert "createProcessInstance" in str(unknown.value)
+    assert mock.route_faults() == [] and mock.problems() == []  # nothing was scripted
+
+
 # --- latency ----------------------------------------------------------------------------------
 
 def test_latency_delays_a_normal_answer(mock):

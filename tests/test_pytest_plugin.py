@@ -260,7 +260,8 @@ def test_bad_user(mockidm):
     result.assert_outcomes(errors=5)
     result.stdout.fnmatch_lines([
         "*_ ERROR at setup of test_typo _*",
-        "@pytest.mark.mockidm: *unexpected keyword argument 'definition'",
+        "@pytest.mark.mockidm: no argument 'definition'; did you mean 'definitions'? (its "
+        "arguments: definitions, users, fixtures, profile, allow_unserved, allow_unused_faults)",
         "*_ ERROR at setup of test_positional _*",
         "@pytest.mark.mockidm takes keywords only",
         "*_ ERROR at setup of test_profile _*",
@@ -490,6 +491,52 @@ def test_allowed(mockidm):
         "*ERROR at teardown of test_unused_auth_failure*",
         "  scripted failure never used: refuse the next 1 request(s) with 401*",
     ])
+
+
+def test_a_misspelled_fault_operation_fails_where_it_is_written(run):
+    result = run("""
+def test_typo(mockidm):
+    mockidm.fault(operation="createProcesInstance", status=503)
+""")
+    result.assert_outcomes(failed=1)  # in the test's call, not "never used" at teardown
+    result.stdout.fnmatch_lines([
+        "*ValueError: unknown operation 'createProcesInstance'; "
+        "did you mean 'createProcessInstance'?"])
+    assert "never used" not in result.stdout.str()
+
+
+def test_a_refused_request_is_found_by_its_operation(run):
+    result = run("""
+def test_refused(mockidm):
+    mockidm.fail_auth(times=1)
+    create = f"{mockidm.url}/workflow/processinstance?_action=create"
+    assert requests.post(create, json={"_key": "x"},
+                         headers=mockidm.admin_headers).status_code == 401
+    mockidm.assert_called("createProcessInstance", status=401)
+""")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_failed_assertion_shows_the_test_not_mockidm(run):
+    result = run("""
+def test_called(mockidm):
+    get(mockidm, DEFINITIONS)
+    mockidm.assert_called("createProcessInstance")
+
+def test_not_called(mockidm):
+    get(mockidm, DEFINITIONS)
+    mockidm.assert_not_called("queryProcessDefinitions")
+""")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        '>       mockidm.assert_called("createProcessInstance")',
+        "E       AssertionError: expected a request operation='createProcessInstance' at least "
+        "once, found 0.",
+        '>       mockidm.assert_not_called("queryProcessDefinitions")',
+        "E       AssertionError: expected no queryProcessDefinitions, found 1:"])
+    # Neither mockidm's source nor its file appears in the tracebacks.
+    assert "facade.py" not in out and "candidates = self.requests" not in out
 
 
 # packaging and the example project ---------------------------------------------------------------
