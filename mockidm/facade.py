@@ -286,8 +286,12 @@ class MockIDM:
         """A route fault: see `mockidm.http.faults.Fault` for each field."""
         # The keywords are Fault's FAULT_FIELDS, spelt out to type them for the caller
         # (tests/test_faults.py keeps the two lists equal); they go to Fault as they came.
+        __tracebackhide__ = True
         given = locals()
-        fault = Fault(**{name: given[name] for name in FAULT_FIELDS})
+        try:
+            fault = Fault(**{name: given[name] for name in FAULT_FIELDS})
+        except ValueError as exc:  # the caller's mistake: its message, without Fault's frames
+            raise ValueError(str(exc)) from None
         with self.state.lock:
             return self.state.faults.add(fault)
 

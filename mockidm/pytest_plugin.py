@@ -102,8 +102,11 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
     request.node.stash[_MOCK] = mock
     try:
         _apply(mock, session, preload, request.path.parent)
+        mistake = None
     except (OSError, TypeError, ValueError, EngineError) as exc:  # a bad file, user, scenario
-        pytest.fail(f"mockidm: {exc}", pytrace=False)
+        mistake = f"mockidm: {exc}"
+    if mistake is not None:  # failed outside the except: the report shows no inner exception
+        pytest.fail(mistake, pytrace=False)
     yield mock
     if not request.node.stash.get(_CALL_PASSED, False):
         return  # a failed test's report shows the journal, problems included
@@ -167,12 +170,15 @@ def _preload(item: pytest.Item) -> Preload:
             pytest.fail(f"@pytest.mark.mockidm: no argument {name!r}"
                         + (f"; did you mean {close[0]!r}?" if close else "")
                         + f" (its arguments: {', '.join(valid)})", pytrace=False)
+    preload = Preload(**kwargs)
     try:
-        preload = Preload(**kwargs)
         if preload.profile is not None:
             get_profile(preload.profile)
-    except (TypeError, ValueError) as exc:
-        pytest.fail(f"@pytest.mark.mockidm: {exc}", pytrace=False)
+        mistake = None
+    except ValueError as exc:
+        mistake = f"@pytest.mark.mockidm: {exc}"
+    if mistake is not None:  # failed outside the except: the report shows no inner exception
+        pytest.fail(mistake, pytrace=False)
     return preload
 
 

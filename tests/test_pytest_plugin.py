@@ -493,16 +493,31 @@ def test_allowed(mockidm):
     ])
 
 
-def test_a_misspelled_fault_operation_fails_where_it_is_written(run):
+def test_a_misspelled_fault_operation_fails_where_it_is_written(run, pytester):
+    pytester.makefile(".yaml", team="faults:\n  - {operation: queryProcesInstances, status: 503}\n")
     result = run("""
 def test_typo(mockidm):
     mockidm.fault(operation="createProcesInstance", status=503)
+
+@pytest.mark.mockidm(fixtures="team.yaml")
+def test_file_typo(mockidm):
+    pass
 """)
-    result.assert_outcomes(failed=1)  # in the test's call, not "never used" at teardown
+    # In the test's call or its setup, not as "never used" at teardown.
+    result.assert_outcomes(failed=1, errors=1)
     result.stdout.fnmatch_lines([
-        "*ValueError: unknown operation 'createProcesInstance'; "
+        "*ERROR at setup of test_file_typo*",
+        "mockidm: *team.yaml, line 2, faults[[]0[]].operation: unknown operation "
+        "'queryProcesInstances'; did you mean 'queryProcessInstances'?",
+        "*= FAILURES =*",
+        "*_ test_typo _*",
+        '>       mockidm.fault(operation="createProcesInstance", status=503)',
+        "E       ValueError: unknown operation 'createProcesInstance'; "
         "did you mean 'createProcessInstance'?"])
-    assert "never used" not in result.stdout.str()
+    out = result.stdout.str()
+    assert "never used" not in out
+    # Neither mockidm's source nor the exception the plugin handled is shown.
+    assert "faults.py" not in out and "facade.py" not in out and "During handling" not in out
 
 
 def test_a_refused_request_is_found_by_its_operation(run):
