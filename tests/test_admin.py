@@ -358,6 +358,16 @@ def test_journal_lists_idm_calls_without_passwords_and_clears(served):
     assert served.admin.journal() == []
 
 
+def test_the_journal_shows_a_lone_surrogate_a_client_sent(served):
+    """JSON may escape half a surrogate pair; the journal must still be readable."""
+    deploy(served)
+    response = served.idm("POST", f"{PI}?_action=create", data='{"_key": "adminReview", '
+                          '"note": "\\ud800"}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    [entry] = served.admin.journal("createProcessInstance")
+    assert entry["body"]["note"] == "\ud800"
+
+
 def test_admin_calls_are_not_journaled(served):
     deploy(served)
     served.admin.start_process("adminReview")

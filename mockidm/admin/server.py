@@ -354,7 +354,11 @@ def _names(value: str | list[str] | None) -> list[str]:
 # wiring ------------------------------------------------------------------------------------
 
 def _json_response(content: Any, status: int = 200) -> web.Response:
-    body = json.dumps(content, ensure_ascii=False, default=str).encode("utf-8")
+    text = json.dumps(content, ensure_ascii=False, default=str)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate a client sent (JSON allows it): escape it
+        body = json.dumps(content, default=str).encode("ascii")
     return web.Response(body=body, status=status,
                         headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"})
 
