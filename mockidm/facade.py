@@ -33,7 +33,7 @@ from .engine import (
 )
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
-from .http.auth import Sessions
+from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
@@ -196,6 +196,30 @@ class MockIDM:
         """The internal users (managed ones included), in the order added."""
         with self.state.lock:
             return list(self.state.identity.users.values())
+
+    def add_token(self, token: str, subject: str, roles: Iterable[str] = (AUTHORIZED,), *,
+                  expires_in: timedelta | float | None = None) -> BearerToken:
+        """An access token, as PingAM would issue it, that requests may send as
+        `Authorization: Bearer <token>`: it authenticates as `subject` with `roles` (bare names
+        get the profile's role prefix; the default is what IDM's platform subject mapping grants
+        every subject), and the access rules and process-access judge it by those roles.
+        `expires_in` (a number is seconds) counts on the mock's clock, so `advance_time`
+        expires it; None: it never expires. The same token scripted again replaces the first."""
+        if not token or any(c.isspace() for c in token):
+            raise ValueError(f"a bearer token is one word, not {token!r}")
+        with self.state.lock:
+            expires = None
+            if expires_in is not None:
+                lifetime = (expires_in if isinstance(expires_in, timedelta)
+                            else timedelta(seconds=expires_in))
+                expires = self.engine.clock.now() + lifetime
+            return self.state.tokens.add(token, subject, map(self.profile.role, roles), expires)
+
+    def revoke_token(self, token: str) -> None:
+        """The token stops being accepted, as if PingAM revoked it (KeyError if unknown)."""
+        with self.state.lock:
+            if not self.state.tokens.revoke(token):
+                raise KeyError(token)
 
     def user(self, name: str) -> User:
         """The internal user `name` (KeyError if there is none)."""
@@ -433,7 +457,7 @@ class MockIDM:
     def reset(self) -> None:
         """Back to the initial state: a new mock's (no definitions or instances, the default
         users and access rules, a running clock, ids from 1) or the one `keep_as_initial`
-        kept; and always no sessions, no failures, an empty journal."""
+        kept; and always no sessions or access tokens, no failures, an empty journal."""
         with self.state.lock:
             self._skipped = list(self._baseline_skipped)
             if self._baseline is not None:
@@ -444,12 +468,14 @@ class MockIDM:
                 self.state.identity = Identity.default(self.profile)
                 self.state.sessions.clock = engine.clock
             self.state.sessions.expire_all()  # a new mock knows no session
+            self.state.tokens.clear()  # nor any access token
             self.state.faults.clear()
             self.state.journal.clear()
 
     def checkpoint(self) -> Checkpoint:
-        """The state and the scripted failures, for `rollback` (the sessions and the journal
-        are not in it). Raises ValueError if the state cannot be saved (see `snapshot`)."""
+        """The state and the scripted failures, for `rollback` (the sessions, the access tokens
+        and the journal are not in it). Raises ValueError if the state cannot be saved (see
+        `snapshot`)."""
         with self.state.lock:
             return Checkpoint(self.snapshot(), tuple(self.state.faults.routes),
                               copy.deepcopy(self.state.faults.auth))

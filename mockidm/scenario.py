@@ -28,6 +28,8 @@
     auth: {failNext: 1, rejectPasswords: [alice], lockOut: [mallory], expireSessions: true}
     faults:                                        # the fields of mockidm.http.faults.Fault
       - {operation: createProcessInstance, status: 503, message: maintenance, times: 1}
+    tokens:                                        # bearer access tokens, as PingAM's
+      - {token: eyJ0eXAi.abc, subject: carol, roles: [openidm-authorized], expiresIn: 3600}
 
 Relative paths are relative to the scenario file. Sections are applied in the order above
 (`expireSessions` last of all).
@@ -518,6 +520,14 @@ class _Auth:
 
 
 @dataclass(frozen=True)
+class _Token:
+    token: str
+    subject: str
+    roles: tuple[str, ...]
+    expires_in: float | None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A parsed, checked scenario with its files read: `apply` it to any number of mocks."""
 
@@ -531,6 +541,7 @@ class Scenario:
     instances: tuple[_Start, ...]
     auth: _Auth
     faults: tuple[Mapping[str, Any], ...]
+    tokens: tuple[_Token, ...]
 
     def apply(self, mock: MockIDM) -> list[ProcessInstance]:
         """Set the scenario up in `mock`, over what it holds; return the instances started.
@@ -569,6 +580,8 @@ class Scenario:
             mock.lock_out(user)
         for fault in self.faults:
             mock.fault(**copy.deepcopy(dict(fault)))
+        for token in self.tokens:  # after all that may fail: tokens are not in a checkpoint
+            mock.add_token(token.token, token.subject, token.roles, expires_in=token.expires_in)
         if self.auth.expire_sessions:  # last: the sessions are not in a snapshot
             mock.expire_sessions()
         return started
@@ -676,7 +689,9 @@ class _Builder:
                             for i, item in enumerate(data.get("instances", []))),
             auth=_Auth(auth.get("failNext", 0), tuple(auth.get("rejectPasswords", [])),
                        tuple(auth.get("lockOut", [])), auth.get("expireSessions", False)),
-            faults=tuple(self.fault(i, item) for i, item in enumerate(data.get("faults", []))))
+            faults=tuple(self.fault(i, item) for i, item in enumerate(data.get("faults", []))),
+            tokens=tuple(_Token(t["token"], t["subject"], tuple(t.get("roles", [AUTHORIZED])),
+                                t.get("expiresIn")) for t in data.get("tokens", [])))
 
     def clock(self) -> datetime | None:
         if "clock" not in self.data:

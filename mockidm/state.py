@@ -1,9 +1,9 @@
 """What one mock holds: the state that the facade makes and the HTTP layer is handed.
 
-The HTTP layer keeps nothing of its own between requests: it reads and changes this. Its three
-stores (sessions, journal, faults) are defined beside the HTTP code that interprets them
-(`http/auth.py`, `http/journal.py`, `http/faults.py`, none of which imports the pipeline); the
-engine, the identity and the profile come from the layers below.
+The HTTP layer keeps nothing of its own between requests: it reads and changes this. Its
+stores (sessions, bearer tokens, journal, faults) are defined beside the HTTP code that
+interprets them (`http/auth.py`, `http/journal.py`, `http/faults.py`, none of which imports the
+pipeline); the engine, the identity and the profile come from the layers below.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .engine import Engine
-from .http.auth import Sessions
+from .http.auth import BearerTokens, Sessions
 from .http.faults import Faults
 from .http.journal import Journal
 from .identity import Identity
@@ -28,6 +28,7 @@ class State:
     identity: Identity
     profile: Profile
     sessions: Sessions
+    tokens: BearerTokens = field(default_factory=BearerTokens)  # scripted access tokens
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
     lock: threading.RLock = field(default_factory=threading.RLock)

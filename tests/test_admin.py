@@ -206,6 +206,38 @@ def test_added_user_authenticates_over_idm(served):
     assert response.status_code == 200
 
 
+def test_added_token_authenticates_over_idm_until_it_expires_or_is_revoked(served):
+    bearer = {"Authorization": "Bearer amadmin-access-token"}
+    served.admin.freeze_time(T0)
+    added = served.admin.add_token("amadmin-access-token", "amAdmin",
+                                   ["openidm-admin", "openidm-authorized"], expires_in=30)
+    assert added == {"subject": "amAdmin",
+                     "roles": ["internal/role/openidm-admin", "internal/role/openidm-authorized"],
+                     "expires": "2024-05-06T07:08:39+00:00"}
+    assert served.idm("GET", f"{PD}?{ALL}", auth=False, headers=bearer).status_code == 200
+    served.admin.advance_time(30)
+    expired = served.idm("GET", f"{PD}?{ALL}", auth=False, headers=bearer)
+    assert expired.status_code == 401
+    assert 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
+    # Scripted again, with the default role and no expiry; then revoked.
+    assert served.admin.add_token("amadmin-access-token", "carol") == {
+        "subject": "carol", "roles": ["internal/role/openidm-authorized"], "expires": None}
+    listed = served.idm("GET", "endpoint/getprocessesforuser", auth=False, headers=bearer)
+    assert listed.status_code == 200
+    served.admin.revoke_token("amadmin-access-token")
+    assert served.idm("GET", "endpoint/getprocessesforuser", auth=False,
+                      headers=bearer).status_code == 401
+    with pytest.raises(AdminError) as unknown:
+        served.admin.revoke_token("amadmin-access-token")
+    assert unknown.value.status == 404
+
+
+def test_a_token_of_two_words_is_400(served):
+    response = served.raw("POST", "/__mockidm/tokens", json={"token": "a b", "subject": "x"})
+    assert response.status_code == 400
+    assert "token" in response.json()["message"]
+
+
 def test_managed_user_gets_authorized_plus_authz_roles(served):
     user = served.admin.add_managed_user("erin", "erin-pw", ["reviewers"])
     assert user["roles"] == ["internal/role/openidm-authorized", "internal/role/reviewers"]

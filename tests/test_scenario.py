@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 from jsonschema import Draft202012Validator
 
 from mockidm.facade import MockIDM
@@ -133,6 +134,32 @@ def test_data_already_parsed_is_a_scenario_too(mock: MockIDM) -> None:
     assert mock.state.identity.authenticate("dave", "pw").roles == (
         "internal/role/openidm-authorized",)
     assert definitions(mock) == [("accessReview", 1)]
+
+
+def test_tokens_authenticate_over_http_and_expire_on_the_mock_clock(mock: MockIDM) -> None:
+    load_scenario(mock, {
+        "clock": {"freeze": "2026-01-01T00:00:00Z"},
+        "tokens": [{"token": "carol-token", "subject": "carol", "expiresIn": 600},
+                   {"token": "am-admin", "subject": "amAdmin",
+                    "roles": ["openidm-admin", "openidm-authorized"]}]})
+
+    def status(token: str, path: str) -> int:
+        return requests.get(f"{mock.url}/{path}", headers={"Authorization": f"Bearer {token}"},
+                            timeout=10).status_code
+
+    assert status("carol-token", "endpoint/getprocessesforuser") == 200
+    assert status("carol-token", "workflow/processinstance?_queryId=query-all-ids") == 403
+    assert status("am-admin", "workflow/processinstance?_queryId=query-all-ids") == 200
+    mock.advance_time(600)
+    assert status("carol-token", "endpoint/getprocessesforuser") == 401
+    assert status("am-admin", "endpoint/getprocessesforuser") == 200  # no expiry: never
+
+
+@pytest.mark.parametrize("token", [{"token": "two words", "subject": "x"},
+                                   {"token": "t"}, {"token": "t", "subject": "x", "ttl": 1}])
+def test_a_bad_token_entry_is_a_scenario_error(token: dict[str, object]) -> None:
+    with pytest.raises(ScenarioError, match=r"tokens\[0\]"):
+        load_scenario(MockIDM(), {"tokens": [token]})
 
 
 def test_files_deployed_before_and_unchanged_give_no_new_version(mock: MockIDM) -> None:

@@ -649,6 +649,7 @@ def test_openapi_header() -> None:
         {"idmUsername": [], "idmPassword": []},
         {"basicAuth": []},
         {"sessionJwt": []},
+        {"bearerToken": []},
     ]
     schemes = doc["components"]["securitySchemes"]
     assert schemes["idmUsername"] == {
@@ -660,6 +661,7 @@ def test_openapi_header() -> None:
     assert schemes["idmPassword"]["name"] == "X-OpenIDM-Password"
     assert schemes["basicAuth"]["scheme"] == "basic"
     assert (schemes["sessionJwt"]["in"], schemes["sessionJwt"]["name"]) == ("cookie", "session-jwt")
+    assert (schemes["bearerToken"]["type"], schemes["bearerToken"]["scheme"]) == ("http", "bearer")
     assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/"))
                for path in doc["paths"])
 

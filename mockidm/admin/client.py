@@ -149,6 +149,21 @@ class AdminClient:
                             {"userName": user_name, "password": password,
                              "authzRoles": list(authz_roles)})
 
+    def add_token(self, token: str, subject: str, roles: Iterable[str] | None = None, *,
+                  expires_in: float | None = None) -> dict[str, Any]:
+        """A bearer access token for `subject` (see MockIDM.add_token); its subject, roles and
+        expiry (ISO 8601, or None)."""
+        body: dict[str, Any] = {"token": token, "subject": subject}
+        if roles is not None:
+            body["roles"] = list(roles)
+        if expires_in is not None:
+            body["expiresIn"] = expires_in
+        return self.request("POST", "tokens", body)
+
+    def revoke_token(self, token: str) -> None:
+        """The token stops being accepted (an AdminError 404 if there is none)."""
+        self.request("DELETE", f"tokens/{_segment(token)}")
+
     def set_process_access(self, rules: Mapping[str, Any] | Iterable[Any] | str | Path
                            ) -> dict[str, Any]:
         """The content of a process-access.json, the path of one, or a list of rules

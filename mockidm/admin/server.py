@@ -108,6 +108,22 @@ def _add_managed_user(r: AdminRequest) -> Answer:
     return Answer(_user_json(r.mock.user(body["userName"])), 201)
 
 
+def _add_token(r: AdminRequest) -> Answer:
+    body = r.body
+    added = r.mock.add_token(body["token"], body["subject"], body.get("roles", [AUTHORIZED]),
+                             expires_in=body.get("expiresIn"))
+    return Answer({"subject": added.subject, "roles": list(added.roles),
+                   "expires": _iso(added.expires)}, 201)
+
+
+def _revoke_token(r: AdminRequest) -> Answer:
+    try:
+        r.mock.revoke_token(r.path_params["token"])
+    except KeyError:
+        raise IdmError(404, "no such token") from None
+    return Answer(DONE)
+
+
 def _set_process_access(r: AdminRequest) -> Answer:
     r.mock.set_process_access(Identity.parse_process_access(r.body))
     return Answer(Identity.process_access_json(r.mock.process_access()))
@@ -280,6 +296,8 @@ HANDLERS: dict[str, Handler] = {
     "addManagedUser": _add_managed_user,
     "setProcessAccess": _set_process_access,
     "listInstances": _list_instances,
+    "addToken": _add_token,
+    "revokeToken": _revoke_token,
     "startProcess": _start_process,
     "listTasks": _list_tasks,
     "claimTask": _claim_task,

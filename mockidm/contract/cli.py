@@ -20,6 +20,7 @@ from .settings import (
     DEFAULT_USER,
     PASSWORD_ENV,
     PROFILES,
+    TOKEN_ENV,
     URL_ENV,
     USER_ENV,
 )
@@ -45,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        f"{DEFAULT_USER})")
     parser.add_argument("--password", help=f"its password (env {PASSWORD_ENV}, better than "
                                            "the command line; default openidm-admin)")
+    parser.add_argument("--token", help=f"authenticate with this access token instead, as "
+                                        f"`Authorization: Bearer` (a platform deployment "
+                                        f"behind PingAM; env {TOKEN_ENV}, better than the "
+                                        f"command line); --user then names its subject")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="8.1",
                         help="IDM release whose behaviour to expect where releases differ "
                              "(default 8.1)")
@@ -95,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         args.user or os.environ.get(USER_ENV) or DEFAULT_USER,
         args.password or os.environ.get(PASSWORD_ENV) or DEFAULT_PASSWORD,
         args.profile, read_only=args.read_only, max_examples=args.max_examples,
-        process_keys=args.process_key, timeout=args.timeout)
+        process_keys=args.process_key, timeout=args.timeout,
+        token=args.token or os.environ.get(TOKEN_ENV))
     try:
         runner.preflight(target)
     except runner.Unusable as exc:

@@ -118,8 +118,10 @@ def _config(target: Target, origin: str) -> dict[str, Any]:
         # Along the links: valid requests only, and only the links openapi.yaml declares.
         "phases": {"stateful": {"generation": {"mode": "positive"},
                                 "inference": {"algorithms": []}}},
-        "auth": {"openapi": {"idmUsername": {"api_key": target.user},
-                             "idmPassword": {"api_key": target.password}}},
+        "auth": {"openapi": {"bearerToken": {"bearer": target.token}}
+                 if target.token is not None else
+                 {"idmUsername": {"api_key": target.user},
+                  "idmPassword": {"api_key": target.password}}},
     }
 
 

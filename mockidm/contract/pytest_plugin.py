@@ -22,6 +22,7 @@ from .settings import (
     DEFAULT_USER,
     PASSWORD_ENV,
     PROFILES,
+    TOKEN_ENV,
     USER_ENV,
 )
 from .target import CleanupReport, Target
@@ -40,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"default: env {USER_ENV}, else {DEFAULT_USER}")
     group.addoption("--mockidm-contract-password", metavar="PASSWORD",
                     help=f"default: env {PASSWORD_ENV}, else openidm-admin")
+    group.addoption("--mockidm-contract-token", metavar="TOKEN",
+                    help=f"authenticate with this access token (Authorization: Bearer) "
+                         f"instead of a password; default: env {TOKEN_ENV}")
     group.addoption("--mockidm-contract-profile", choices=sorted(PROFILES), default="8.1",
                     help="IDM release to expect (default 8.1)")
     group.addoption("--mockidm-contract-rules", metavar="IDS",
@@ -105,7 +109,8 @@ def _target(config: pytest.Config) -> Target | Unusable:
             config.getoption("mockidm_contract_profile"),
             read_only=config.getoption("mockidm_contract_read_only"),
             max_examples=config.getoption("mockidm_contract_max_examples"),
-            process_keys=config.getoption("mockidm_contract_process_key"))
+            process_keys=config.getoption("mockidm_contract_process_key"),
+            token=config.getoption("mockidm_contract_token") or os.environ.get(TOKEN_ENV))
         try:
             preflight(target)
             config.stash[_TARGET] = target

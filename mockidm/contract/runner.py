@@ -54,6 +54,9 @@ def preflight(target: Target) -> None:
         response = target.get("workflow/processdefinition", _queryId="query-all-ids")
     except requests.RequestException as exc:
         raise Unusable(f"cannot reach {target.base_url}: {exc}") from None
+    if response.status_code == 401 and target.token is not None:
+        raise Unusable(f"{target.base_url} refused the access token (401); check --token or "
+                       "MOCKIDM_CONTRACT_TOKEN")
     if response.status_code == 401:
         raise Unusable(f"{target.base_url} refused the credentials of {target.user!r} (401); "
                        "check --user/--password or MOCKIDM_CONTRACT_USER/_PASSWORD")

@@ -25,6 +25,7 @@ from .settings import (
     DEFAULT_USER,
     PASSWORD_ENV,
     PROFILES,
+    TOKEN_ENV,
 )
 
 # Every instance the kit starts carries this variable, valued with the run id, so that an
@@ -70,11 +71,14 @@ class Target:
                  password: str = DEFAULT_PASSWORD, profile: str = "8.1", *,
                  read_only: bool = False, max_examples: int = DEFAULT_MAX_EXAMPLES,
                  process_keys: Iterable[str] = (), timeout: float = DEFAULT_TIMEOUT,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, token: str | None = None) -> None:
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
         self.base_url = base_url.rstrip("/")
         self.user, self.password = user, password
+        # An access token (a platform deployment, behind PingAM) replaces the password: every
+        # request then sends it as `Authorization: Bearer`, and `user` names its subject.
+        self.token = token or None
         self.expect = PROFILES[profile]
         self.read_only = read_only
         self.max_examples = max_examples  # for the schemathesis checks
@@ -111,6 +115,8 @@ class Target:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def credentials(self) -> dict[str, str]:
+        if self.token is not None:
+            return {"Authorization": f"Bearer {self.token}"}
         return {"X-OpenIDM-Username": self.user, "X-OpenIDM-Password": self.password}
 
     def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
@@ -149,7 +155,8 @@ class Target:
         return self.query_result(self.get(path, **params), f"query {path}")
 
     def curl(self, response: requests.Response) -> str:
-        """A shell line that sends the same request again (the password as a variable)."""
+        """A shell line that sends the same request again (the password or the token as a
+        variable)."""
         sent = response.request
         parts = ["curl", "-i", "-X", sent.method or "GET", shlex.quote(sent.url or "")]
         for name, value in sent.headers.items():
@@ -157,6 +164,8 @@ class Target:
                 continue
             if name.lower() == "x-openidm-password" and value == self.password:
                 parts += ["-H", f'"{name}: ${PASSWORD_ENV}"']
+            elif self.token is not None and value == f"Bearer {self.token}":
+                parts += ["-H", f'"{name}: Bearer ${TOKEN_ENV}"']
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
         if sent.body is not None:

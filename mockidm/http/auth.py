@@ -1,8 +1,12 @@
-"""Authentication as IDM's classic modules do it: credential headers, Basic, and a session cookie.
+"""Authentication as IDM does it: its classic modules (credential headers, Basic, a session
+cookie) and, as behind PingAM, bearer access tokens (IDM's `rsFilter`).
 
 Credentials are tried in IDM's order: a valid `session-jwt` cookie takes precedence, then the
 `X-OpenIDM-Username`/`X-OpenIDM-Password` headers, then `Authorization: Basic`. Failure is
-always 401 `Access Denied`, whatever the reason, so the answer leaks nothing.
+always 401 `Access Denied`, whatever the reason, so the answer leaks nothing. An
+`Authorization: Bearer` token a test scripted (`BearerTokens`) authenticates as its subject with
+its roles; an unknown or expired one is 401 with the resource server's `invalid_token`
+challenge (docs/fidelity.md, "Bearer tokens").
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from ..engine.clock import Clock
 from ..identity import Identity, User
-from .errors import unauthorized
+from .errors import IdmError, unauthorized
 
 SESSION_COOKIE = "session-jwt"
 SESSION_LIFETIME = timedelta(minutes=120)  # IDM's default maxTokenLifeMinutes
@@ -28,7 +33,7 @@ SESSION_LIFETIME = timedelta(minutes=120)  # IDM's default maxTokenLifeMinutes
 
 class Principal(NamedTuple):  # a tuple: one is made for every request
     user: User
-    via: str  # "cookie", "headers" or "basic"
+    via: str  # "cookie", "headers", "basic" or "bearer"
 
     @property
     def name(self) -> str:
@@ -85,6 +90,66 @@ class Sessions:
         return _b64(hmac.new(self._secret, signed, hashlib.sha256).digest())
 
 
+# What IDM's resource server filter (CHF's, from OpenIG's OAuth2ResourceServerFilter) challenges
+# an unknown, expired or revoked token with: RFC 6750's `invalid_token`, its fixed description.
+# The realm IDM configures is not public: this one is the mock's choice (docs/fidelity.md).
+BEARER_REALM = "no realm"
+INVALID_TOKEN_CHALLENGE = (
+    f'Bearer realm="{BEARER_REALM}", error="invalid_token", error_description="The access '
+    'token provided is expired, revoked, malformed, or invalid for other reasons."')
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """What an access token stands for: the subject IDM maps it to, the roles it grants, and
+    when it stops being valid (on the mock's clock; None: never)."""
+
+    subject: str
+    roles: tuple[str, ...]
+    expires: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.expires is None or now < self.expires
+
+
+class BearerTokens:
+    """The access tokens a test scripted, as the authorization server would introspect them."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, BearerToken] = {}
+
+    def add(self, token: str, subject: str, roles: Iterable[str],
+            expires: datetime | None = None) -> BearerToken:
+        self._tokens[token] = scripted = BearerToken(subject, tuple(roles), expires)
+        return scripted
+
+    def revoke(self, token: str) -> bool:
+        """Whether there was such a token."""
+        return self._tokens.pop(token, None) is not None
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+    def get(self, token: str) -> BearerToken | None:
+        return self._tokens.get(token)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+
+def invalid_token() -> IdmError:
+    """IDM's 401, with the bearer challenge a resource server sends for a token it refuses."""
+    return IdmError(401, "Access Denied", headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
+
+
+def _bearer(token: str, tokens: BearerTokens, sessions: Sessions) -> Principal:
+    scripted = tokens.get(token)
+    if scripted is None or not scripted.valid_at(sessions.clock.now()):
+        raise invalid_token()
+    # The subject IDM maps the token to: not one of the identity's users, a user of its own.
+    return Principal(User(scripted.subject, "", scripted.roles), "bearer")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -120,7 +185,7 @@ def attempted_user(headers: Mapping[str, str]) -> str | None:
 
 
 def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identity: Identity,
-                 sessions: Sessions) -> Principal:
+                 sessions: Sessions, tokens: BearerTokens) -> Principal:
     """`headers` has lower-case names."""
     token = cookies.get(SESSION_COOKIE)
     if token:
@@ -139,6 +204,8 @@ def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identit
         user = _basic(authorization[6:].strip(), identity)
         if user is not None:
             return Principal(user, "basic")
+    elif authorization[:7].lower() == "bearer ":
+        return _bearer(authorization[7:].strip(), tokens, sessions)
     raise unauthorized()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 REASONS = {
@@ -36,11 +37,13 @@ def html_escape(text: str) -> str:
 class IdmError(Exception):
     """An error answer: raise it anywhere in the HTTP layer to send IDM's envelope."""
 
-    def __init__(self, status: int, message: str | None = None, detail: Any = None) -> None:
+    def __init__(self, status: int, message: str | None = None, detail: Any = None, *,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message or REASONS.get(status, "Resource Exception"))
         self.status = status
         self.message = message
         self.detail = detail
+        self.headers = headers  # sent with the envelope (a bearer challenge)
 
     def body(self) -> dict[str, Any]:
         reason = REASONS.get(self.status, "Resource Exception")

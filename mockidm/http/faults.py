@@ -23,7 +23,7 @@ from typing import Any
 from ..identity import Identity
 from ..spec import load_spec
 from . import auth
-from .auth import SESSION_COOKIE, Principal, Sessions, attempted_user
+from .auth import SESSION_COOKIE, BearerTokens, Principal, Sessions, attempted_user
 from .errors import unauthorized
 from .journal import Exchange
 
@@ -141,13 +141,14 @@ class AuthFaults:
                     or self.sessions_expired)
 
     def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str],
-                     identity: Identity, sessions: Sessions, exchange: Exchange) -> Principal:
+                     identity: Identity, sessions: Sessions, tokens: BearerTokens,
+                     exchange: Exchange) -> Principal:
         """Who sent the request, as `auth.authenticate` finds it, once the scripted failures
         have had their say: refuse the next N, a locked-out user, a rejected password (each a
         401). A cookie issued before `sessions_expired` fails in `auth.authenticate` itself;
         it is counted here. What fired is named on `exchange`."""
         if not self.scripted:
-            return auth.authenticate(headers, cookies, identity, sessions)
+            return auth.authenticate(headers, cookies, identity, sessions, tokens)
         if self.refuse_next:
             self.refuse_next -= 1
             self.refused += 1
@@ -159,7 +160,7 @@ class AuthFaults:
             if claims is not None and sessions.expired(claims):
                 self.expired_cookies_refused += 1
                 exchange.fault = "expired session cookie"
-        principal = auth.authenticate(headers, cookies, identity, sessions)
+        principal = auth.authenticate(headers, cookies, identity, sessions, tokens)
         if not (self.locked_out or self.rejected_passwords):
             return principal
         name = principal.name if principal.via == "cookie" else attempted_user(headers)

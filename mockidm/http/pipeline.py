@@ -80,7 +80,8 @@ class Pipeline:
         with state.lock:
             try:
                 principal = state.faults.auth.authenticate(headers, cookies, state.identity,
-                                                           state.sessions, exchange)
+                                                           state.sessions, state.tokens,
+                                                           exchange)
             except IdmError:
                 exchange.operation = self.addressed(request.method, path, request.query.items(),
                                                     headers)
@@ -194,7 +195,9 @@ class Pipeline:
                 response = error_response(IdmError(500, exc.message))  # providers' catch-all
             except IdmError as error:
                 response = error_response(error)
-        if headers.get("x-openidm-nosession", "").lower() != "true":
+        # A bearer token is checked afresh on every request (the rsFilter keeps no session).
+        if (headers.get("x-openidm-nosession", "").lower() != "true"
+                and principal.via != "bearer"):
             response.set_cookie(SESSION_COOKIE, self.state.sessions.issue(principal.user),
                                 path="/", httponly=True)
             response.headers["Expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"

@@ -96,4 +96,7 @@ def json_response(content: Any, status: int = 200, pretty: bool = False) -> web.
 
 
 def error_response(error: IdmError) -> web.Response:
-    return json_response(error.body(), error.status)
+    response = json_response(error.body(), error.status)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response

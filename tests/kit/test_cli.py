@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from broken_servers import BROKEN, mock_app
 
-from mockidm import Identity, get_profile
+from mockidm import Identity, MockIDM, get_profile
 from mockidm.contract import catalogue
 from mockidm.contract.cli import main
 from mockidm.server import ThreadedServer
@@ -120,6 +120,30 @@ def test_credentials_come_from_the_environment(tmp_path: Path, monkeypatch: pyte
         # The command line wins over the environment.
         assert main(["--url", server.url, "--password", "s3cret!", "--quiet",
                      "--rules", "bad-password-401"]) == 0
+
+
+def test_the_kit_authenticates_with_a_bearer_token(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Every rule passes with only a token (a platform deployment): the journal shows each
+    authenticated request made as the token's subject, none with a password."""
+    served = MockIDM()
+    served.deploy_samples()
+    with served.serve():
+        served.add_token("platform-access-token", "amAdmin",
+                         ["openidm-admin", "openidm-authorized"])
+        monkeypatch.setenv("MOCKIDM_CONTRACT_TOKEN", "platform-access-token")
+        assert main(["--url", served.url, "--user", "amAdmin", "--quiet",
+                     "--max-examples", "1"]) == 0
+        out = capsys.readouterr().out
+        assert f"{len(catalogue())} passed, 0 failed" in out
+        authenticated = {e.user for e in served.requests() if e.user is not None}
+        assert authenticated == {"amAdmin"}
+        assert not any("x-openidm-password" in e.headers and e.user is not None
+                       for e in served.requests())
+        # A token the server does not know: one clear message, exit 2; the option wins over
+        # the environment.
+        assert main(["--url", served.url, "--token", "revoked-token"]) == 2
+        assert "refused the access token (401)" in capsys.readouterr().err
 
 
 def test_an_unreachable_server_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from broken_servers import BROKEN
 
+from mockidm import MockIDM
 from mockidm.contract import catalogue
 from mockidm.server import ThreadedServer
 
@@ -68,6 +69,25 @@ def test_wrong_credentials_fail_every_test_with_one_clear_message(
                                 "--mockidm-contract-rules", "no-etag")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*refused the credentials of 'openidm-admin' (401)*"])
+
+
+def test_a_token_authenticates_the_rules(pytester: pytest.Pytester,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    served = MockIDM()
+    served.deploy_samples()
+    with served.serve():
+        served.add_token("platform-token", "amAdmin", ["openidm-admin", "openidm-authorized"])
+        result = pytester.runpytest(*PLUGIN, "--mockidm-contract-url", served.url,
+                                    "--mockidm-contract-token", "platform-token",
+                                    "--mockidm-contract-rules", "no-etag,key-starts-latest")
+        result.assert_outcomes(passed=2)
+        assert {e.user for e in served.requests() if e.user is not None} == {"amAdmin"}
+        # From the environment; an unknown token fails every test with one message.
+        monkeypatch.setenv("MOCKIDM_CONTRACT_TOKEN", "unknown-token")
+        result = pytester.runpytest(*PLUGIN, "--mockidm-contract-url", served.url,
+                                    "--mockidm-contract-rules", "no-etag")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*refused the access token (401)*"])
 
 
 def test_without_a_url_the_plugin_adds_nothing(pytester: pytest.Pytester) -> None:
