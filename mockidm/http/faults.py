@@ -163,10 +163,12 @@ class AuthFaults:
         principal = auth.authenticate(headers, cookies, identity, sessions, tokens)
         if not (self.locked_out or self.rejected_passwords):
             return principal
-        name = principal.name if principal.via == "cookie" else attempted_user(headers)
+        # A cookie or a bearer token carries no password: only a lock-out refuses it.
+        passwordless = principal.via in ("cookie", "bearer")
+        name = principal.name if passwordless else attempted_user(headers)
         for refusals, what in ((self.locked_out, "locked out"),
                                (self.rejected_passwords, "password rejected")):
-            if name in refusals and (what == "locked out" or principal.via != "cookie"):
+            if name in refusals and (what == "locked out" or not passwordless):
                 refusals[name] += 1
                 exchange.fault = f"{name}: {what}"
                 raise unauthorized()

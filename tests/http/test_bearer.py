@@ -131,6 +131,20 @@ def test_a_token_that_cannot_be_sent_is_refused_by_the_facade(mock: MockIDM, tok
         mock.add_token(token, "amAdmin")
 
 
+def test_scripted_auth_failures_meet_a_token_as_they_meet_a_user(mock: MockIDM) -> None:
+    mock.add_token("t", "amAdmin", ["openidm-admin"])
+    query = {"_queryId": "query-all-ids"}
+    mock.reject_password("amAdmin")  # a token has no password to reject
+    assert call(mock, "GET", PD, "t", params=query).status_code == 200
+    mock.fail_auth(1)
+    refused = call(mock, "GET", PD, "t", params=query)
+    assert (refused.status_code, refused.json()) == (401, UNAUTHORIZED)
+    mock.lock_out("amAdmin")  # "however it authenticates"
+    locked = call(mock, "GET", PD, "t", params=query)
+    assert (locked.status_code, locked.json()) == (401, UNAUTHORIZED)
+    assert mock.auth_faults().locked_out == {"amAdmin": 1}
+
+
 # --- roles drive access as a user's roles do --------------------------------------------------
 
 def test_a_token_with_the_default_role_is_an_authorized_user(mock: MockIDM) -> None:
