@@ -14,6 +14,7 @@ from broken_servers import BROKEN, mock_app
 from mockidm import Identity, MockIDM, get_profile
 from mockidm.contract import catalogue
 from mockidm.contract.cli import main
+from mockidm.contract.target import Target
 from mockidm.server import ThreadedServer
 
 
@@ -140,6 +141,11 @@ def test_the_kit_authenticates_with_a_bearer_token(monkeypatch: pytest.MonkeyPat
         assert authenticated == {"amAdmin"}
         assert not any("x-openidm-password" in e.headers and e.user is not None
                        for e in served.requests())
+        # A failure's curl line names the token by its variable, never by its value.
+        target = Target(served.url, "amAdmin", token="platform-access-token")
+        line = target.curl(target.get("workflow/processdefinition", _queryId="query-all-ids"))
+        assert '-H "Authorization: Bearer $MOCKIDM_CONTRACT_TOKEN"' in line
+        assert "platform-access-token" not in line and "X-OpenIDM-Password" not in line
         # A token the server does not know: one clear message, exit 2; the option wins over
         # the environment.
         assert main(["--url", served.url, "--token", "revoked-token"]) == 2
