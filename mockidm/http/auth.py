@@ -133,13 +133,12 @@ class BearerTokens:
     def get(self, token: str) -> BearerToken | None:
         return self._tokens.get(token)
 
-    def __len__(self) -> int:
-        return len(self._tokens)
-
 
 def invalid_token() -> IdmError:
     """IDM's 401, with the bearer challenge a resource server sends for a token it refuses."""
-    return IdmError(401, "Access Denied", headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
+    error = unauthorized()
+    error.headers = {"WWW-Authenticate": INVALID_TOKEN_CHALLENGE}
+    return error
 
 
 def _bearer(token: str, tokens: BearerTokens, sessions: Sessions) -> Principal:
