@@ -63,7 +63,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, ValidationError
 
 from .engine import Engine, EngineError, ObjectNotFound, ProcessInstance
 from .engine.bpmn import is_deployable
@@ -74,6 +73,8 @@ from .samples import SAMPLES_DIR
 from .spec_files import contracts_dir
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
+
     from .facade import MockIDM
 
 __all__ = ["SCHEMA_NAME", "Scenario", "ScenarioError", "load_scenario", "parse_scenario",
@@ -387,6 +388,10 @@ def _schema_of(definition: str | None) -> dict[str, Any]:
 
 @cache
 def _validator(definition: str | None = None) -> Draft202012Validator:
+    # jsonschema only explains a file that the native check refused: importing it costs
+    # about a second (its format checkers' parsers), which a valid file never pays.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_schema_of(definition),
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 

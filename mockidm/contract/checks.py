@@ -11,31 +11,30 @@ Each rule waits for the targeted (example-based) rules whose faults it would rep
 (`after`; the runner enforces it). Everything schemathesis creates goes through the target,
 whose response hook records it for the checks and the cleanup.
 
-The checks are registered with schemathesis (`@schemathesis.check`), which is global: their
+The checks are registered with schemathesis (`schemathesis.check`), which is global: their
 names start with `mockidm_` so as not to take a name of yours, and they act only on cases of a
 kit run (`fuzz.active`), doing nothing in anyone else's schemathesis run. They read the target
 over HTTP only.
+
+schemathesis and hypothesis take a fifth of a second and more to import, which a run of the
+example-based rules alone, `--list` or the pytest plugin should not pay: `fuzz.py` (which
+imports them) is imported where a check or a rule first needs it, and the checks are
+registered with schemathesis when a `fuzz-*` rule first runs (`register_checks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import shapes
 from .outcome import RuleFailed, Skip, clip
 from .rules import rule
 from .target import Target, json_body
 
-try:  # schemathesis comes with the `test` extra of mockidm
-    import schemathesis
-    from schemathesis.checks import CHECKS
-
-    from . import fuzz
-except ImportError:  # pragma: no cover - exercised where the extra is not installed
-    schemathesis = None  # type: ignore[assignment]
-    fuzz = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from .fuzz import Run
 
 CheckFunction = Callable[[Any, Any, Any], "bool | None"]
 PREFIX = "fuzz-"  # the ids of the rules defined here: `--rules 'fuzz-*'`
@@ -46,11 +45,32 @@ INSTANCE_QUERIES = ("queryProcessInstances", "queryProcessInstanceHistory")
 
 
 def _register(check: CheckFunction) -> CheckFunction:
-    """`@schemathesis.check`, when schemathesis is there. A name taken by another module is an
-    error (schemathesis's): the `mockidm_` prefix keeps it from happening."""
-    if schemathesis is not None:
-        schemathesis.check(check)
+    """`schemathesis.check`. A name taken by another module is an error (schemathesis's): the
+    `mockidm_` prefix keeps it from happening."""
+    import schemathesis
+
+    schemathesis.check(check)
     return check
+
+
+_registered = False
+
+
+def register_checks() -> None:
+    """Register the kit's checks with schemathesis, once (ImportError without schemathesis,
+    which comes with the `test` extra of mockidm)."""
+    global _registered
+    if not _registered:
+        for check in KIT_CHECKS:
+            _register(check)
+        _registered = True
+
+
+def _active(case: Any) -> Run | None:
+    """The kit run that generated `case`, if any (a case of yours: None)."""
+    from . import fuzz
+
+    return fuzz.active(case)
 
 
 # Helpers for the checks ---------------------------------------------------------------------
@@ -79,13 +99,15 @@ def _shown(value: Any) -> str:
 
 
 def _is_start(case: Any, response: Any) -> bool:
+    from . import fuzz
+
     return _operation_id(case) in fuzz.CREATES and response.status_code == 201
 
 
 def _start(case: Any, response: Any) -> tuple[Any, dict[str, Any], Any] | None:
     """(the kit run, the body sent, the processDefinitionId answered) of a 201 start of a kit
     run, else None."""
-    run = fuzz.active(case)
+    run = _active(case)
     if run is None or not _is_start(case, response):
         return None
     answer = json_body(response)
@@ -96,6 +118,8 @@ def _start(case: Any, response: Any) -> tuple[Any, dict[str, Any], Any] | None:
 def _business_key_query(case: Any) -> str | None:
     """K of a `filtered-query` of process instances by `processInstanceBusinessKey=K` and no
     other filter (the business key alone decides what it answers), else None."""
+    from . import fuzz
+
     query = _query(case)
     wanted = query.get("processInstanceBusinessKey")
     query_id = next((v for k, v in query.items() if k.lower() == "_queryid"), None)
@@ -120,7 +144,6 @@ def _strays(items: list[dict[str, Any]], wanted: str) -> list[tuple[Any, Any]]:
 
 # The checks ---------------------------------------------------------------------------------
 
-@_register
 def mockidm_latest_version_for_key(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 201 start by `_key` (without `_processDefinitionId`) started the highest version the
     server lists for that key."""
@@ -149,7 +172,6 @@ def mockidm_latest_version_for_key(ctx: Any, response: Any, case: Any) -> bool |
     return None
 
 
-@_register
 def mockidm_definition_id_wins(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 201 start with `_processDefinitionId` started exactly that definition, whatever
     `_key` says. Judged (counted) only where `_key` alone would start another definition."""
@@ -171,11 +193,10 @@ def mockidm_definition_id_wins(ctx: Any, response: Any, case: Any) -> bool | Non
     return None
 
 
-@_register
 def mockidm_business_key_query_only_matches(ctx: Any, response: Any, case: Any) -> bool | None:
     """A filtered-query of process instances by `processInstanceBusinessKey=K` alone answers
     only instances whose businessKey is K. Judged (counted) only when it answered some."""
-    run = fuzz.active(case)
+    run = _active(case)
     if run is None or response.status_code != 200:
         return None
     wanted = _business_key_query(case)
@@ -192,12 +213,11 @@ def mockidm_business_key_query_only_matches(ctx: Any, response: Any, case: Any) 
     return None
 
 
-@_register
 def mockidm_business_key_query_finds_start(ctx: Any, response: Any, case: Any) -> bool | None:
     """A running instance started with business key K is found by a filtered-query by
     `processInstanceBusinessKey=K`, among instances with K only: asked right after each 201
     start with a business key, and of every such query the run makes along the links."""
-    run = fuzz.active(case)
+    run = _active(case)
     if run is None:
         return None
     if _is_start(case, response):
@@ -238,13 +258,14 @@ def mockidm_business_key_query_finds_start(ctx: Any, response: Any, case: Any) -
     return None
 
 
-@_register
 def mockidm_business_key_kept(ctx: Any, response: Any, case: Any) -> bool | None:
     """The business key a start was given comes back: in the 201 answer, when the new instance
     is read right after, and on every read of it (or of its history) along the links. (The
     history is not read here: whether it knows a running instance is fuzz-stateful-links'
     question.)"""
-    run = fuzz.active(case)
+    from . import fuzz
+
+    run = _active(case)
     if run is None:
         return None
     if _is_start(case, response):
@@ -287,10 +308,9 @@ def _shape(problem: shapes.Problem | None, what: str) -> None:
         raise AssertionError(f"{what}: {problem}")
 
 
-@_register
 def mockidm_idm_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 4xx/5xx JSON answer is IDM's error envelope (`shapes.error_envelope`)."""
-    if fuzz.active(case) is None or response.status_code < 400 \
+    if _active(case) is None or response.status_code < 400 \
             or "json" not in (_header(response, "Content-Type") or ""):
         return None
     _shape(shapes.error_envelope(json_body(response), response.status_code),
@@ -298,30 +318,27 @@ def mockidm_idm_error_envelope(ctx: Any, response: Any, case: Any) -> bool | Non
     return None
 
 
-@_register
 def mockidm_query_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 200 query answers the six-key envelope (`shapes.query_envelope`)."""
-    if fuzz.active(case) is None or response.status_code != 200 \
+    if _active(case) is None or response.status_code != 200 \
             or case.operation.definition.raw.get("x-crest-operation") != "query":
         return None
     _shape(shapes.query_envelope(json_body(response)), "a query's answer")
     return None
 
 
-@_register
 def mockidm_no_etag(ctx: Any, response: Any, case: Any) -> bool | None:
     """Workflow answers carry no ETag header (`shapes.no_etag`)."""
-    if fuzz.active(case) is None:
+    if _active(case) is None:
         return None
     _shape(shapes.no_etag(_header(response, "ETag")), "a workflow answer's headers")
     return None
 
 
-@_register
 def mockidm_rev_is_string(ctx: Any, response: Any, case: Any) -> bool | None:
     """`_rev`, where an answered object or an item of a query has one, is a JSON string
     (`shapes.string_revs`)."""
-    if fuzz.active(case) is None or not 200 <= response.status_code < 300:
+    if _active(case) is None or not 200 <= response.status_code < 300:
         return None
     answer = json_body(response)
     objects = [answer] if isinstance(answer, dict) else []
@@ -332,11 +349,12 @@ def mockidm_rev_is_string(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-@_register
 def mockidm_created_instance_is_reachable(ctx: Any, response: Any, case: Any) -> bool | None:
     """An instance this run created is there: reading it, or its history, answers 200 (IDM
     reads finished instances too), deleting it while it runs 200."""
-    run = fuzz.active(case)
+    from . import fuzz
+
+    run = _active(case)
     op = _operation_id(case)
     if run is None or op not in fuzz.READS + fuzz.DELETES:
         return None
@@ -395,9 +413,9 @@ STANDARD = ["not_a_server_error", "status_code_conformance", "content_type_confo
 # of requests whose every parameter comes from a link, which no IDM operation has (they all
 # take _prettyPrint, Accept-API-Version...): created_instance_is_reachable asks it instead.
 STATEFUL = ["positive_data_acceptance", "not_a_server_error"]
-_SHAPES = [mockidm_idm_error_envelope, mockidm_query_envelope, mockidm_no_etag,
+_SHAPES: list[CheckFunction] = [mockidm_idm_error_envelope, mockidm_query_envelope, mockidm_no_etag,
            mockidm_rev_is_string]
-_STARTS = [mockidm_latest_version_for_key, mockidm_definition_id_wins,
+_STARTS: list[CheckFunction] = [mockidm_latest_version_for_key, mockidm_definition_id_wins,
            mockidm_business_key_query_only_matches, mockidm_business_key_query_finds_start,
            mockidm_business_key_kept]
 KIT_CHECKS: list[CheckFunction] = [*_SHAPES, *_STARTS, mockidm_created_instance_is_reachable]
@@ -433,8 +451,12 @@ _JUDGES: dict[str, _Judges] = {}
 
 def _judge(t: Target, rule_id: str) -> str:
     judges = _JUDGES[rule_id]
-    if fuzz is None:
-        raise Skip(f"{rule_id} {_INSTALL}")
+    try:
+        from . import fuzz
+
+        register_checks()
+    except ImportError:
+        raise Skip(f"{rule_id} {_INSTALL}") from None
     run = fuzz.session(t)
     phases = [p for p in judges.phases if p == "conformance" or t.writable]
     for phase in phases:
@@ -534,4 +556,6 @@ _fuzz_rule(
 
 def _standard(name: str) -> CheckFunction:
     """One of schemathesis's own checks (all take the same three arguments as ours)."""
+    from schemathesis.checks import CHECKS
+
     return cast(CheckFunction, CHECKS.get_one(name))

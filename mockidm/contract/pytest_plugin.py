@@ -9,13 +9,10 @@ Results go wherever pytest sends them, so `--junitxml` works as for any test.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .outcome import ERROR, FAILED, SKIPPED, Result
-from .rules import Rule, select
-from .runner import Unusable, preflight, run_rule
 from .settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_PASSWORD,
@@ -25,11 +22,16 @@ from .settings import (
     TOKEN_ENV,
     USER_ENV,
 )
-from .target import CleanupReport, Target
+
+if TYPE_CHECKING:  # the plugin loads in every pytest run: the kit (and requests) only when used
+    from .outcome import Result
+    from .rules import Rule
+    from .runner import Unusable
+    from .target import CleanupReport, Target
 
 SUITE = "mockidm-contract"
 _TARGET = pytest.StashKey["Target | Unusable"]()
-_CLEANUP = pytest.StashKey[CleanupReport]()
+_CLEANUP: pytest.StashKey[CleanupReport] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,6 +80,9 @@ class RuleItem(pytest.Item):
         self.user_properties += [("statement", rule.statement), ("section", rule.section)]
 
     def runtest(self) -> None:
+        from .outcome import ERROR, FAILED, SKIPPED, Result
+        from .runner import Unusable, run_rule
+
         target = _target(self.config)
         if isinstance(target, Unusable):
             raise RuleFailure(Result(self.rule.id, ERROR, str(target)))
@@ -99,6 +104,9 @@ class RuleItem(pytest.Item):
 
 def _target(config: pytest.Config) -> Target | Unusable:
     """One target for the session, checked once (a wrong URL is one message per test)."""
+    from .runner import Unusable, preflight
+    from .target import Target
+
     if _TARGET not in config.stash:
         target = Target(
             config.getoption("mockidm_contract_url"),
@@ -124,6 +132,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                                   items: list[pytest.Item]) -> None:
     if not config.getoption("mockidm_contract_url"):
         return
+    from .rules import select
+
     patterns = (config.getoption("mockidm_contract_rules") or "").split(",")
     try:
         rules = select(patterns)
@@ -140,6 +150,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     target = session.config.stash.get(_TARGET, None)
+    if target is None:  # the kit did not run
+        return
+    from .target import Target
+
     if isinstance(target, Target):
         session.config.stash[_CLEANUP] = target.cleanup()
 

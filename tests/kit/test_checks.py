@@ -111,6 +111,7 @@ def test_the_rules_are_in_the_catalogue() -> None:
         assert rule.statement and rule.section
         # It waits for targeted rules only (which run before it).
         assert all(i in RULES and not i.startswith(checks.PREFIX) for i in rule.after), rule
+    checks.register_checks()  # as the first fuzz-* rule to run does
     for check_function in checks.KIT_CHECKS:  # registered with schemathesis, in our namespace
         assert check_function.__name__.startswith("mockidm_")
         assert CHECKS.get_one(check_function.__name__) is check_function
@@ -128,6 +129,7 @@ def test_the_check_names_leave_yours_free() -> None:
 
     for yours in (no_etag, mockidm_no_etag):
         yours.__module__ = "your_tests"
+    checks.register_checks()
     try:
         schemathesis.check(no_etag)  # free: the kit's is mockidm_no_etag
         CHECKS.unregister("mockidm_no_etag")
