@@ -31,12 +31,35 @@ _WHERE = {
 }
 __all__ = ["AdminClient", "Engine", "FormProperty", "Identity", "MockIDM", "Profile",
            "UserTask", "create_app", "get_profile", "linear_process"]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     if name not in _WHERE:
         raise AttributeError(f"module 'mockidm' has no attribute {name!r}")
     value = getattr(importlib.import_module(_WHERE[name], __name__), name)
     globals()[name] = value
     return value
+
+
+def _version() -> str:
+    """The running mockidm's version, from its package metadata: the installed distribution's,
+    or in a checkout its pyproject.toml (the source of that metadata, and true even where
+    another mockidm is installed). Looked up when asked: it costs tens of milliseconds."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if source.is_file():
+        import tomllib
+
+        project = tomllib.loads(source.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == __name__ and "version" in project:
+            return str(project["version"])
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(__name__)
+    except PackageNotFoundError:
+        return "unknown (neither installed nor in a checkout)"

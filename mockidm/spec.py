@@ -7,7 +7,6 @@ validators that run before a handler and the response validators used in tests.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from urllib.parse import quote
 
 import jsonschema_rs
 
-from .spec_files import spec_path
+from .spec_files import parsed_copy, spec_path
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -128,17 +127,16 @@ def _resolve_local(document: dict[str, Any], node: dict[str, Any], pointer: str
 def read_document(path: Path) -> Any:
     """A JSON or YAML file of the spec, parsed.
 
-    Parsing the YAML spec is most of a start's spec loading (libyaml's parser still builds
+    Parsing the YAML spec was most of a start's spec loading (libyaml's parser still builds
     the objects in Python), so its parse is kept as JSON, which reads some thirty times
-    faster, in `__pycache__` beside it, named by the YAML's hash, as Python keeps bytecode
-    (and not under PYTHONDONTWRITEBYTECODE). Without a cache, or where it cannot be written,
-    the YAML is parsed as before.
+    faster (`spec_files.parsed_copy`). The wheel carries it; in a checkout the first start
+    writes it, as Python writes bytecode (and not under PYTHONDONTWRITEBYTECODE). Without
+    it, or where it cannot be written, the YAML is parsed.
     """
     data = path.read_bytes()
     if path.suffix == ".json":
         return json.loads(data)
-    cache = path.parent / "__pycache__" / (
-        f"{path.name}.{hashlib.blake2b(data, digest_size=12).hexdigest()}.json")
+    cache = parsed_copy(path, data)
     with contextlib.suppress(OSError, ValueError):
         return json.loads(cache.read_bytes())
     import yaml  # only when the cache is missing or stale
