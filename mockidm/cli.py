@@ -7,9 +7,10 @@ import gc
 import ipaddress
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mockidm",
         description="A mock of the PingIDM workflow REST API, and a kit to check real servers.")
+    parser.add_argument("--version", action=_Version, help="print mockidm's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser(
         "serve", help="run the mock server",
@@ -46,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1; anything else is reachable "
                             "from other machines and needs --admin-token or --no-admin)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--port", type=port, default=8080,
+                       help="port to listen on (default 8080; 0: a free port, which the "
+                            "ready line names)")
     serve.add_argument("--profile", choices=sorted(PROFILES), default="8.1",
                        help="IDM release to imitate where releases differ (default 8.1)")
     serve.add_argument("--workflow-dir", metavar="DIR", type=Path,
@@ -104,6 +108,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     contract_cli.add_parser(commands)
     return parser
+
+
+class _Version(argparse.Action):
+    """argparse's `version` action, with the version looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        import mockidm
+
+        print(f"mockidm {mockidm.__version__}")  # on stdout, as argparse prints a version
+        parser.exit()
+
+
+def port(text: str) -> int:
+    """A TCP port number, for argparse (which names it in its error: "invalid port value")."""
+    number = int(text)
+    if not 0 <= number <= 65535:
+        raise ValueError(text)
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,10 +216,20 @@ def serve(args: argparse.Namespace) -> int:
         log.info("admin API under %s/ %s", ADMIN_PREFIX,
                  "(bearer token required)" if token else "(open: loopback only, no token)")
     _settle_collector()
-    # web.run_app handles SIGINT and SIGTERM: it stops accepting, lets requests finish, exits.
-    web.run_app(app, host=args.host, port=args.port, print=_ready(args),
-                access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
-                access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=args.shutdown_timeout)
+    ready = _Ready(args)
+    try:
+        # web.run_app handles SIGINT and SIGTERM: it stops accepting, lets requests finish,
+        # exits.
+        web.run_app(app, host=args.host, port=args.port, print=ready,
+                    access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
+                    access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=args.shutdown_timeout)
+    except OSError as exc:
+        if ready.said:  # not a failure to listen: the server ran
+            raise
+        # asyncio words a failed bind at length; the system's message says it (a host that
+        # does not resolve has no errno of the system's).
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror
+        return _refuse(f"cannot listen on {_host(args.host)}:{args.port}: {reason or exc}")
     return 1 if state_file is not None and state_file.failed else 0
 
 
@@ -240,13 +277,26 @@ def _apply_fixtures(mock: MockIDM, path: Path) -> str | None:
     return None
 
 
-def _ready(args: argparse.Namespace) -> Callable[[str], None]:
-    def say(_: str) -> None:
-        host = f"[{args.host}]" if ":" in args.host else args.host
-        admin = "" if args.no_admin else f", admin API at http://{host}:{args.port}{ADMIN_PREFIX}/"
-        print(f"mockidm {args.profile} serving http://{host}:{args.port}/openidm{admin} "
-              "(Ctrl-C to stop)", flush=True)
-    return say
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class _Ready:
+    """aiohttp's `print` once it listens: the line that says where, with the port it bound
+    (aiohttp's own line names it: with --port 0 the system chose it)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.said = False
+
+    def __call__(self, listening: str) -> None:
+        urls = re.findall(r"https?://\S+", listening)
+        bound = (urlsplit(urls[0]).port if urls else None) or self.args.port
+        base = f"http://{_host(self.args.host)}:{bound}"
+        admin = "" if self.args.no_admin else f", admin API at {base}{ADMIN_PREFIX}/"
+        print(f"mockidm {self.args.profile} serving {base}/openidm{admin} (Ctrl-C to stop)",
+              flush=True)
+        self.said = True
 
 
 if __name__ == "__main__":
