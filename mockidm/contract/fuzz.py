@@ -298,6 +298,7 @@ class Run:
         self.judged: Counter[str] = Counter()
         self.phase = ""  # the run under way
         self.calls: Counter[str] = Counter()  # phase -> requests
+        self.scenarios = 0  # of the stateful run, ended
         self.sent: dict[str, Counter[str]] = {}  # phase -> operationId -> requests
         self._done: dict[str, BaseException | None] = {}  # phase -> what stopped it, if any
         self._auth_probed: set[str] = set()  # operations ignored_auth has already probed
@@ -527,27 +528,49 @@ class Run:
         """Every operation, `max_examples` cases each, valid and invalid, and the starts
         `STARTS_WEIGHT` times as many valid ones more (four rules judge starts). Read-only: the
         reads, and the creates with invalid data only (a server must refuse those)."""
+        plan: list[tuple[Any, list[GenerationMode], int]] = []
+        for operation in self.operations():
+            modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+            op = operation.definition.raw["operationId"]
+            if self.target.read_only and operation.method.upper() != "GET":
+                if op not in CREATES:
+                    continue
+                modes = [GenerationMode.NEGATIVE]
+            plan.append((operation, modes, self.target.max_examples))
+            if op in CREATES and self.target.writable:
+                plan.append((operation, [GenerationMode.POSITIVE],
+                             STARTS_WEIGHT * self.target.max_examples))
+        total = sum(count for _, _, count in plan)
+        last_part = {id(operation): part for part, (operation, _, _) in enumerate(plan)}
+        finished = 0  # operations done
+        done = 0  # examples of the parts of the plan done
+
+        def show(examples: int = 0) -> None:  # `examples` of the part under way
+            self.target.progress.update(
+                CONFORMANCE + " run", done + examples, total, "examples",
+                f"{finished} of {len(last_part)} operations, {self.calls[CONFORMANCE]} "
+                "requests")
+
         with self.activated():
-            for operation in self.operations():
-                modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-                op = operation.definition.raw["operationId"]
-                if self.target.read_only and operation.method.upper() != "GET":
-                    if op not in CREATES:
-                        continue
-                    modes = [GenerationMode.NEGATIVE]
-                self._examples(operation, modes, self.target.max_examples, checks)
-                if op in CREATES and self.target.writable:
-                    self._examples(operation, [GenerationMode.POSITIVE],
-                                   STARTS_WEIGHT * self.target.max_examples, checks)
+            show()
+            for part, (operation, modes, count) in enumerate(plan):
+                self._examples(operation, modes, count, checks, show)
+                done += count
+                finished += last_part[id(operation)] == part
+                show()
 
     def _examples(self, operation: Any, modes: list[GenerationMode], count: int,
-                  checks: list[CheckFunction]) -> None:
+                  checks: list[CheckFunction], shown: Callable[[int], None]) -> None:
         strategy = hypothesis.strategies.one_of(
             [operation.as_strategy(generation_mode=mode) for mode in modes])
+        examples = 0
 
         @hypothesis.given(case=strategy)
         @self.settings(max_examples=count)
         def example(case: Any) -> None:
+            nonlocal examples
+            shown(min(examples, count))  # those done (hypothesis may try more than asked)
+            examples += 1
             if not self.mend(case) or (self.target.read_only and not negative(case)
                                        and case.method.upper() != "GET"):
                 return  # (the negative strategy may draw a valid case too)
@@ -576,7 +599,20 @@ class Run:
                                   additional_checks: Any = None, **kwargs: Any) -> None:
                 run.validate(case, response, checks, recorder=self.recorder)
 
+            def teardown(self) -> None:  # a scenario ends
+                run.scenarios += 1
+                show()
+                super().teardown()
+
+        def show() -> None:
+            # hypothesis may stop short of max_examples scenarios (or try some more): "of"
+            # is what was asked.
+            self.target.progress.update(STATEFUL + " run", self.scenarios,
+                                        self.target.max_examples, "scenarios",
+                                        f"{self.calls[STATEFUL]} requests")
+
         with self.activated():
+            show()
             Links.run(settings=self.settings(stateful_step_count=STEPS))
 
     def summary(self, phases: list[str]) -> str:

@@ -13,6 +13,7 @@ from typing import TextIO
 import requests
 
 from .outcome import ERROR, FAILED, PASSED, SKIPPED, Result, RuleFailed, Skip
+from .progress import Progress
 from .rules import RULES, Rule, select
 from .target import CleanupReport, Target
 
@@ -155,20 +156,22 @@ def run(target: Target, rules: Iterable[Rule] | None = None,
     report = Report(target.base_url, target.expect.name, target.read_only, target.run_id)
     started = time.perf_counter()
     width = len(str(len(rules)))
+    target.progress = shown = Progress(progress)
     try:
         for number, rule in enumerate(rules, 1):
-            _say(progress, f"[{number:>{width}}/{len(rules)}] {rule.id} ... ")
+            shown.rule(f"[{number:>{width}}/{len(rules)}] {rule.id} ... ")
             result = run_rule(target, rule)
             report.results.append(result)
             detail = f": {_first_line(result.message)}" if result.status == SKIPPED else ""
-            _say(progress, f"{_WORDS[result.status]} ({result.seconds:.2f} s){detail}\n")
+            shown.result(f"{_WORDS[result.status]} ({result.seconds:.2f} s){detail}")
     finally:  # Ctrl-C too: what the run started is deleted
         if target.created:
-            _say(progress, f"cleanup: deleting the {len(target.created)} instances this run "
-                           "started ... ")
+            shown.say(f"cleanup: deleting the {len(target.created)} instances this run "
+                      "started ... ")
         report.cleanup = target.cleanup()
         if target.created:
-            _say(progress, f"{len(report.cleanup.leftovers)} left\n")
+            shown.say(f"{len(report.cleanup.leftovers)} left\n")
+        target.progress = Progress()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -176,8 +179,3 @@ def run(target: Target, rules: Iterable[Rule] | None = None,
 def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
-
-def _say(stream: TextIO | None, text: str) -> None:
-    if stream is not None:
-        stream.write(text)
-        stream.flush()

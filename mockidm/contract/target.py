@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .outcome import Result, RuleFailed, Skip, clip
+from .progress import Progress
 from .settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_PASSWORD,
@@ -101,6 +102,7 @@ class Target:
         self.outcomes: dict[str, Result] = {}
         self.reported: dict[str, str] = {}
         self.shared: dict[str, Any] = {}  # what rules keep for the run (the fuzz session)
+        self.progress = Progress()  # how far a long rule has got: the runner's lines show it
         self._definitions: list[Definition] | None = None
         self._task_start: Definition | None = None  # a definition known to open a task at once
         self._counter = 0

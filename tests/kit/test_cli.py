@@ -36,6 +36,21 @@ def test_all_rules_pass_against_the_mock(mock: ThreadedServer, tmp_path: Path,
     out = capsys.readouterr().out
     rules = catalogue()
     assert re.search(rf"\[ 1/{len(rules)}\] {rules[0].id} \.\.\. ok \(\d+\.\d\d s\)", out)
+    # Not a terminal: the schema-driven rules' work in plain lines, a fifth at a time, then
+    # the rule's line again with its result.
+    number = next(n for n, r in enumerate(rules, 1) if r.id == "fuzz-conformance")
+    line = f"[{number}/{len(rules)}] fuzz-conformance ... "
+    work = out[out.index(line):].splitlines()
+    assert work[0] == line
+    progress = [re.fullmatch(r"  conformance run: (\d+)/(\d+) examples, (\d+) of (\d+) "
+                             r"operations, (\d+) requests", text) for text in work[1:7]]
+    assert all(progress), work[:8]
+    counts = [tuple(int(n) for n in found.groups()) for found in progress if found]
+    total, operations = counts[0][1], counts[0][3]
+    assert [done for done, *_ in counts][::5] == [0, total] and operations == 25
+    assert [done for done, *_ in counts] == sorted(done for done, *_ in counts)
+    assert counts[-1][2] == operations and counts[-1][4] > 0
+    assert re.fullmatch(rf"{re.escape(line)}ok \(\d+\.\d\d s\)", work[7])
     assert f"{len(rules)} passed, 0 failed, 0 skipped, 0 errors" in out
     assert "0 could not be cleaned" in out
     cases = _testcases(xml)
@@ -55,6 +70,7 @@ def test_a_broken_server_exits_1_and_names_the_rule(tmp_path: Path,
                      "--max-examples", "1"]) == 1
     out = capsys.readouterr().out
     assert "key-starts-latest ... " not in out  # --quiet: no progress lines
+    assert "conformance run: " not in out  # nor the schema-driven rules' progress
     assert f"FAILED {broken.rule}: " in out
     assert "1 failed" in out
     cases = _testcases(xml)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from broken_servers import BROKEN
+from broken_servers import BROKEN, mock_app
 
 from mockidm.contract import catalogue
 from mockidm.contract.fuzz import LINKED
@@ -118,3 +119,32 @@ def test_a_broken_server_exits_1_and_names_its_rule(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line.upper()]
     assert any("key-starts-latest" in line for line in failed), result.stdout
+
+
+def test_in_a_terminal_a_bar_shows_the_schema_driven_rules_at_work() -> None:
+    """`mockidm contract` in a terminal (a pseudo-terminal here): while a `fuzz-*` rule works,
+    a bar is redrawn in place on its line, which then ends with the result."""
+    leader, follower = os.openpty()
+    with ThreadedServer(mock_app) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockidm.cli", "contract", "--url", server.url,
+             "--max-examples", "2"], env={**ENV, "TERM": "xterm", "COLUMNS": "160"},
+            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the command has exited
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+        os.close(leader)
+        assert process.wait(timeout=60) == 0, shown.decode(errors="replace")
+    text = shown.decode()
+    rules = catalogue()
+    number = next(n for n, r in enumerate(rules, 1) if r.id == "fuzz-conformance")
+    line = f"[{number}/{len(rules)}] fuzz-conformance ... "
+    bars = re.findall(rf"\r{re.escape(line)}\[([#.]{{24}})\] conformance run: (\d+)/(\d+) "
+                      r"examples, (\d+) of 25 operations", text)
+    assert len(bars) >= 2, text
+    assert bars[0][0] == "." * 24 and bars[-1][0] == "#" * 24
+    assert bars[-1][1] == bars[-1][2] and bars[-1][3] == "25"
+    assert re.search(rf"\r{re.escape(line)}ok \(\d+\.\d\d s\)\r\n", text), text
+    assert "\n  conformance run" not in text  # no plain lines in a terminal
