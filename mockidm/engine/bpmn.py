@@ -13,7 +13,9 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
   present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
-  priority, and `formProperty` elements with their enum `value`s;
+  priority, dueDate, and `formProperty` elements with their enum `value`s; the start event's
+  initiator; a service task's expression and resultVariable (or resultVariableName). They are
+  kept as written: the interpreter evaluates them when the engine does;
 * sequence flows with their `conditionExpression`.
 
 Each process is then checked as every model is (`validation.check_model`: conditions that
@@ -60,6 +62,7 @@ from .model import (
     END_EVENT,
     EXCLUSIVE_GATEWAY,
     MESSAGE,
+    SERVICE_TASK,
     SIGNAL,
     START_EVENT,
     USER_TASK,
@@ -490,7 +493,13 @@ class _Loader:
                              f"{'start' if kind == START_EVENT else 'end'} events)")
         if kind == START_EVENT:
             return Node(**common, form_key=element.ext("formKey"),
-                        form_properties=self.form_properties(element))
+                        form_properties=self.form_properties(element),
+                        initiator=element.ext("initiator") or None)
+        if kind == SERVICE_TASK:
+            # resultVariableName: the older spelling the converters still read.
+            return Node(**common, expression=element.ext("expression") or None,
+                        result_variable=element.ext("resultVariable")
+                        or element.ext("resultVariableName") or None)
         if kind == USER_TASK:
             return self.user_task(element, common)
         if kind == CATCH_EVENT:
@@ -516,13 +525,15 @@ class _Loader:
                     groups.append(item[6:-1].strip())
                 else:
                     groups.append(item)
-        priority = element.ext("priority")
+        priority = (element.ext("priority") or "").strip()
+        literal = _INTEGER.fullmatch(priority) is not None
         return Node(
             **common, assignee=assignee or None, candidate_users=tuple(users),
             candidate_groups=tuple(groups), form_key=element.ext("formKey"),
             form_properties=self.form_properties(element),
-            priority=int(priority) if priority and _INTEGER.fullmatch(priority.strip())
-            else DEFAULT_PRIORITY)
+            priority=int(priority) if literal else DEFAULT_PRIORITY,
+            priority_expression=priority if priority and not literal else None,
+            due_date=element.ext("dueDate") or None)
 
     @staticmethod
     def formal_expression(role: _Element) -> str | None:

@@ -3,7 +3,10 @@
 A field's type hint says how its value is written, how it is read back (checked, with an error
 that names the key and the fault) and how JSON Schema describes it. A new field of a type the
 codec knows needs nothing more; a new type needs one entry in `KINDS`; a field written other
-than as its type says is an override given to the `Codec`.
+than as its type says is an override given to the `Codec`. A field added to a dataclass after
+its format was fixed carries `metadata=ADDED`: it is written only when it differs from its
+default, and a missing key reads as the default, so data written before it still loads and
+what holds only old fields is written as before.
 
 Written with the standard library's `dataclasses.fields` and `typing.get_type_hints` rather
 than cattrs, msgspec or pydantic, measured on the 20,000 tasks of an engine of 10,000 instances
@@ -263,11 +266,17 @@ KINDS: dict[Any, Kind] = {
 # Records: one dataclass <-> one JSON object with exactly its fields' keys. --------------------
 
 
+# A dataclass field's metadata marking it as added after the format was fixed (see above).
+ADDED = {"snapshot": "added"}
+
+
 @dataclass(frozen=True)
 class Field:
     key: str  # in the JSON object
     attr: str  # on the dataclass
     kind: Kind
+    added: bool = False  # optional in the JSON object: written only when not `default`
+    default: Any = None
 
 
 class Record:
@@ -276,12 +285,15 @@ class Record:
     def __init__(self, cls: type, fields_: list[Field]) -> None:
         self.cls = cls
         self.fields = fields_
-        self.keys = frozenset(f.key for f in fields_)
-        get = attrgetter(*(f.attr for f in fields_))  # a tuple of values for two or more
-        self._get = get if len(fields_) > 1 else lambda obj: (get(obj),)
-        self._dumps = [(f.key, f.kind.dump) for f in fields_]
+        self.all_keys = frozenset(f.key for f in fields_)
+        fixed = [f for f in fields_ if not f.added]
+        self.keys = frozenset(f.key for f in fixed)  # those every object has
+        self._added = [f for f in fields_ if f.added]
+        get = attrgetter(*(f.attr for f in fixed))  # a tuple of values for two or more
+        self._get = get if len(fixed) > 1 else lambda obj: (get(obj),)
+        self._dumps = [(f.key, f.kind.dump) for f in fixed]
         self._loads = [(f.key, f.attr, f.kind.load, f.kind.types, f.kind.expected)
-                       for f in fields_]
+                       for f in fixed]
 
     @property
     def name(self) -> str:
@@ -297,14 +309,22 @@ class Record:
                 data[name] = dump(value)
             except Bad as bad:
                 raise bad.at(name) from None
+        for added in self._added:
+            value = getattr(obj, added.attr)
+            if value != added.default:
+                data[added.key] = value if added.kind.dump is None else at(
+                    added.key, added.kind.dump, value)
         return data
 
     def load(self, value: Any) -> dict[str, Any]:
         """The constructor arguments (by attribute name) that a JSON object describes."""
         data = load_mapping(value)
-        if data.keys() != self.keys:
-            check_keys(data, self.keys)
         kwargs = {}
+        if data.keys() != self.keys:
+            check_keys(data, self.keys, self.all_keys)
+            for added in self._added:
+                if added.key in data:
+                    kwargs[added.attr] = at(added.key, self._load_one(added), data[added.key])
         for name, attr, load, types, expected in self._loads:
             item = data[name]
             if load is None:
@@ -317,6 +337,19 @@ class Record:
             except Bad as bad:
                 raise bad.at(name) from None
         return kwargs
+
+    @staticmethod
+    def _load_one(f: Field) -> Callable[[Any], Any]:
+        """The reading of one value of `f`, with the type check a kind without `load` has."""
+        if f.kind.load is not None:
+            return f.kind.load
+        kind = f.kind
+
+        def checked(item: Any) -> Any:
+            if type(item) not in kind.types:
+                raise Bad(f"expected {kind.expected}, got {describe(item)}")
+            return item
+        return checked
 
     def build(self, value: Any) -> Any:
         return self.cls(**self.load(value))
@@ -331,16 +364,18 @@ class Record:
         described = {"description": " ".join(doc.split())} if not doc.startswith(
             f"{self.cls.__name__}(") else {}  # not the signature dataclass writes itself
         return {"type": "object", **described, "additionalProperties": False,
-                "required": [f.key for f in self.fields],
+                "required": [f.key for f in self.fields if not f.added],
                 "properties": {f.key: f.kind.schema for f in self.fields}}
 
 
-def check_keys(data: Mapping[str, Any], keys: frozenset[str]) -> None:
+def check_keys(data: Mapping[str, Any], keys: frozenset[str],
+               allowed: frozenset[str] | None = None) -> None:
+    """That `data` has every one of `keys` and no key outside `allowed` (default: `keys`)."""
     missing = sorted(keys - data.keys())
     if missing:
         raise Bad(f"missing key{'s' if len(missing) > 1 else ''} "
                   + ", ".join(repr(k) for k in missing))
-    unknown = sorted(map(str, data.keys() - keys))
+    unknown = sorted(map(str, data.keys() - (keys if allowed is None else allowed)))
     if unknown:
         raise Bad(f"unknown key{'s' if len(unknown) > 1 else ''} "
                   + ", ".join(repr(k) for k in unknown))
@@ -371,7 +406,7 @@ class Codec:
         if found is None:
             hints = get_type_hints(cls)
             found = self._records[cls] = Record(cls, [
-                self._field(cls, f.name, hints[f.name]) for f in fields(cls)])
+                self._added_field(cls, f, hints[f.name]) for f in fields(cls)])
         return found
 
     def _field(self, cls: type, name: str, hint: Any) -> Field:
@@ -380,6 +415,12 @@ class Codec:
             return Field(name, name, self.kind(hint))
         key_, kind = override(self) if callable(override) else override
         return Field(key_, name, kind)
+
+    def _added_field(self, cls: type, f: Any, hint: Any) -> Field:
+        field_ = self._field(cls, f.name, hint)
+        if f.metadata.get("snapshot") != ADDED["snapshot"]:
+            return field_
+        return Field(field_.key, field_.attr, field_.kind, added=True, default=f.default)
 
     def kind(self, hint: Any) -> Kind:
         known = KINDS.get(hint)

@@ -60,10 +60,15 @@ from typing import Any
 from .errors import EngineError
 
 __all__ = [
+    "ENGINE_NAMES",
+    "EngineObject",
     "EvaluationError",
     "Expression",
     "ExpressionError",
     "compile_expression",
+    "compile_text",
+    "java_class",
+    "java_string",
     "to_boolean",
 ]
 
@@ -73,11 +78,9 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # tree may be this deep at most: plenty for a condition, far from Python's recursion limit.
 _MAX_DEPTH = 100
 
-# Identifiers Activiti's VariableScopeElResolver answers before looking at process variables.
-_ENGINE_OBJECTS = {
-    "execution": "the current execution",
-    "authenticatedUserId": "the id of the authenticated user",
-}
+# Identifiers the engine's VariableScopeElResolver answers before any process variable: the
+# evaluating side puts them in the scope it hands to `evaluate` (see EngineObject).
+ENGINE_NAMES = frozenset({"execution", "task", "authenticatedUserId"})
 
 
 class ExpressionError(ValueError):
@@ -110,10 +113,38 @@ class EvaluationError(EngineError):
 class _Failure(Exception):
     """An EL exception inside evaluation; Expression.evaluate wraps it as Activiti does."""
 
-    def __init__(self, message: str, *, not_found: bool = False) -> None:
+    def __init__(self, message: str, *, not_found: bool = False,
+                 no_method: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.not_found = not_found  # a PropertyNotFoundException rather than an ELException
+        self.no_method = no_method  # a MethodNotFoundException
+
+
+class EngineObject:
+    """An object the engine exposes to expressions (`execution`): JUEL's BeanELResolver calls
+    its public methods by name and arity, and reads `a.b` as the getter `getB()`."""
+
+    java_class = "java.lang.Object"
+
+    def methods(self) -> Mapping[str, Callable[..., Any]]:
+        raise NotImplementedError
+
+    def invoke(self, name: str, arguments: list[Any]) -> Any:
+        method = self.methods().get(name)
+        if method is None or method.__code__.co_argcount != len(arguments) + 1:
+            raise _Failure(f"Cannot find method {name} in class {self.java_class}",
+                           no_method=True)
+        return method(*arguments)
+
+    def property(self, name: str) -> Any:
+        getter = name[:1].upper() + name[1:]
+        for prefix in ("get", "is"):
+            method = self.methods().get(prefix + getter)
+            if method is not None and method.__code__.co_argcount == 1:
+                return method()
+        raise _Failure(f"Property '{name}' not found on type {self.java_class}",
+                       not_found=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,6 +166,8 @@ def _java_class(value: Any) -> str:
         return "java.util.LinkedHashMap"
     if isinstance(value, list | tuple):
         return "java.util.ArrayList"
+    if isinstance(value, EngineObject):
+        return value.java_class
     return f"python.{type(value).__qualname__}"
 
 
@@ -417,6 +450,8 @@ def _property(base: Any, key: Any) -> Any:
     if isinstance(base, list | tuple):
         index = _list_index(key)
         return base[index] if 0 <= index < len(base) else None
+    if isinstance(base, EngineObject):
+        return base.property(_to_string(key))
     # BeanELResolver: a JSON scalar has no bean properties this mock could model.
     raise _Failure(
         f"Could not find property {_java_string(key)} in class {_java_class(base)}",
@@ -482,6 +517,72 @@ class _Bracket(_Node):
         if base is None:
             return None  # JUEL evaluates the key only once the base is not null
         return _property(base, self.key.eval(variables))
+
+
+# The methods of the Java types JSON values play that expressions call on them (BeanELResolver
+# invokes any public method; these are the ones workflows use).
+_STRING_METHODS: dict[str, Callable[..., Any]] = {
+    "equals": lambda s, o: isinstance(o, str) and s == o,
+    "equalsIgnoreCase": lambda s, o: isinstance(o, str) and s.lower() == o.lower(),
+    "isEmpty": lambda s: not s,
+    "length": lambda s: len(s.encode("utf-16-le", "surrogatepass")) // 2,
+    "toUpperCase": lambda s: s.upper(),
+    "toLowerCase": lambda s: s.lower(),
+    "trim": lambda s: s.strip(_JAVA_TRIM),
+    "contains": lambda s, o: _to_string(o) in s,
+    "startsWith": lambda s, o: s.startswith(_to_string(o)),
+    "endsWith": lambda s, o: s.endswith(_to_string(o)),
+    "toString": lambda s: s,
+}
+_MAP_METHODS: dict[str, Callable[..., Any]] = {
+    "get": lambda m, k: m.get(k) if isinstance(k, str) else None,
+    "containsKey": lambda m, k: isinstance(k, str) and k in m,
+    "isEmpty": lambda m: not m,
+    "size": len,
+    "toString": lambda m: java_string(m),
+}
+_LIST_METHODS: dict[str, Callable[..., Any]] = {
+    "get": lambda items, i: items[_checked_index(items, i)],
+    "contains": lambda items, o: any(_java_equals(item, o) for item in items),
+    "isEmpty": lambda items: not items,
+    "size": len,
+    "toString": lambda items: java_string(items),
+}
+
+
+def _checked_index(items: list[Any], index: Any) -> int:
+    position = _list_index(index)
+    if not 0 <= position < len(items):
+        raise _Failure(f"Index: {position}, Size: {len(items)}")
+    return position
+
+
+def _invoke(base: Any, name: str, arguments: list[Any]) -> Any:
+    """``AstMethod.eval``: a method of the base's class, found by name and argument count."""
+    if base is None:
+        raise _Failure(f"Cannot invoke method {name} on null", not_found=True)
+    if isinstance(base, EngineObject):
+        return base.invoke(name, arguments)
+    table = (_STRING_METHODS if isinstance(base, str) else _MAP_METHODS
+             if isinstance(base, Mapping) else _LIST_METHODS
+             if isinstance(base, list | tuple) else {})
+    method = table.get(name)
+    if method is None or method.__code__.co_argcount != len(arguments) + 1:
+        raise _Failure(f"Cannot find method {name} in class {_java_class(base)}",
+                       no_method=True)
+    return method(base, *arguments)
+
+
+class _Call(_Node):
+    __slots__ = ("arguments", "base", "name")
+    children = ("base",)
+
+    def __init__(self, base: _Node, name: str, arguments: tuple[_Node, ...]) -> None:
+        self.base, self.name, self.arguments = base, name, arguments
+
+    def eval(self, variables: Mapping[str, Any]) -> Any:
+        base = self.base.eval(variables)
+        return _invoke(base, self.name, [argument.eval(variables) for argument in self.arguments])
 
 
 class _Unary(_Node):
@@ -821,23 +922,29 @@ class _Parser:
                 if self.token.kind != "identifier":
                     raise self.unexpected("a property name after '.'")
                 name = self.advance().image
-                node = _Dot(node, name)
                 if self.token.kind == "(":
-                    raise self.call("method call", start)
+                    node = _Call(node, name, self.arguments())
+                else:
+                    node = _Dot(node, name)
             else:
                 key = self.expr()
                 self.expect("]", "']'")
                 node = _Bracket(node, key)
                 if self.token.kind == "(":
                     raise self.call("method call", start)
-        if start.kind == "identifier" and start.image in _ENGINE_OBJECTS:
-            raise self.fail(
-                start,
-                f"{start.image!r} is an engine object ({_ENGINE_OBJECTS[start.image]}) that"
-                " Activiti resolves before any process variable; only process variables are"
-                " supported",
-            )
         return node
+
+    def arguments(self) -> tuple[_Node, ...]:
+        """A method's arguments, from its '(' to its ')'."""
+        self.expect("(", "'('")
+        found: list[_Node] = []
+        if self.token.kind != ")":
+            found.append(self.expr())
+            while self.token.kind == ",":
+                self.advance()
+                found.append(self.expr())
+        self.expect(")", "',' or ')' of the method's arguments")
+        return tuple(found)
 
     def call(self, what: str, start: _Token) -> ExpressionError:
         """Refuse the call whose '(' is the current token and whose callee began at ``start``."""
@@ -891,16 +998,17 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
+    @property
+    def uses_engine(self) -> bool:
+        """Whether it names an engine object (`execution`, ...) that the scope must hold."""
+        return not self.variables.isdisjoint(ENGINE_NAMES)
+
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         """The value, as JUEL computes it; errors carry Activiti's JuelExpression messages."""
         try:
             return self._root.eval(variables)
         except _Failure as failure:
-            if failure.not_found:
-                message = f"Unknown property used in expression: {self.text}"
-            else:
-                message = f"Error while evaluating expression: {self.text}"
-            raise EvaluationError(message, cause=failure.message, expression=self.text) from None
+            raise _evaluation_error(failure, self.text) from None
 
     def evaluate_condition(self, variables: Mapping[str, Any]) -> bool:
         """The value of a sequence-flow condition: a Boolean, or an error as in Activiti."""
@@ -914,6 +1022,108 @@ class Expression:
                 expression=self.text,
             )
         return result
+
+
+def _evaluation_error(failure: _Failure, text: str) -> EvaluationError:
+    """JuelExpression.getValue's wrapping of an EL exception (Activiti and Flowable alike)."""
+    if failure.not_found:
+        message = f"Unknown property used in expression: {text}"
+    elif failure.no_method:
+        message = f"Unknown method used in expression: {text}"
+    else:
+        message = f"Error while evaluating expression: {text}"
+    return EvaluationError(message, cause=failure.message, expression=text)
+
+
+class TextExpression:
+    """A value expression as the engine reads an attribute (assignee, task name, form
+    property, service task): plain text, one ``${...}``, or text and ``${...}`` mixed (JUEL's
+    composite expression). One ``${...}`` alone gives its value as it is; text mixed with
+    expressions gives a String, each value coerced as EL coerces to String (null → '')."""
+
+    __slots__ = ("_parts", "text", "variables")
+
+    def __init__(self, text: str, parts: tuple[str | _Node, ...],
+                 variables: frozenset[str]) -> None:
+        self.text = text
+        self._parts = parts
+        self.variables = variables
+
+    def __repr__(self) -> str:
+        return f"TextExpression({self.text!r})"
+
+    @property
+    def literal(self) -> bool:
+        """Plain text: its value is the text itself, whatever the scope."""
+        return all(isinstance(part, str) for part in self._parts)
+
+    @property
+    def uses_engine(self) -> bool:
+        return not self.variables.isdisjoint(ENGINE_NAMES)
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        parts = self._parts
+        try:
+            if len(parts) == 1:
+                part = parts[0]
+                return part if isinstance(part, str) else part.eval(variables)
+            return "".join(part if isinstance(part, str) else _to_string(part.eval(variables))
+                           for part in parts)
+        except _Failure as failure:
+            raise _evaluation_error(failure, self.text) from None
+
+
+def compile_text(text: str) -> TextExpression:
+    """Parse an attribute the engine reads as a value expression (see TextExpression)."""
+    if not isinstance(text, str):
+        raise TypeError(f"an expression is a str, not {type(text).__name__}")
+    return _compile_text(text)
+
+
+@lru_cache(maxsize=4096)
+def _compile_text(original: str) -> TextExpression:
+    text = original.strip(_JAVA_TRIM)  # ExpressionManager.createExpression trims it
+    parts: list[str | _Node] = []
+    identifiers: set[str] = set()
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        c, pair = text[i], text[i : i + 2]
+        if c == "\\" and text[i + 1 : i + 3] in ("${", "#{"):
+            literal.append(text[i + 1 : i + 3])  # JUEL's escape of an expression's opening
+            i += 3
+            continue
+        if pair in ("${", "#{"):
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            tokens, end = _Scanner(text).tokens(i + 2)
+            if len(tokens) == 1:
+                raise ExpressionError(text, "the expression is empty", position=i + 2,
+                                      part=text[i : end + 1])
+            parser = _Parser(text, tokens)
+            root = parser.parse()
+            if _depth(root) > _MAX_DEPTH:
+                raise ExpressionError(text, "the expression is nested too deeply", part=text)
+            parts.append(root)
+            identifiers |= parser.identifiers
+            i = end + 1
+            continue
+        literal.append(c)
+        i += 1
+    if literal or not parts:
+        parts.append("".join(literal))
+    return TextExpression(original, tuple(parts), frozenset(identifiers))
+
+
+def java_string(value: Any) -> str:
+    """``String.valueOf``: the text Java would print for a variable's value."""
+    return _java_string(value)
+
+
+def java_class(value: Any) -> str:
+    """The Java class a variable's value has in the engine."""
+    return _java_class(value)
 
 
 def compile_expression(text: str) -> Expression:

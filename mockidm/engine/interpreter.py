@@ -7,14 +7,22 @@ path (exclusive gateway), fork and join (parallel gateway), or end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from .business_calendar import resolve_due_date
 from .clock import Clock, IdGenerator
 from .errors import EngineError
-from .expressions import compile_expression
+from .expressions import (
+    EvaluationError,
+    compile_expression,
+    compile_text,
+    java_class,
+    java_string,
+)
 from .model import (
     CATCH_EVENT,
     END_EVENT,
@@ -31,6 +39,7 @@ from .model import (
     ProcessInstance,
     Task,
 )
+from .scope import scope
 from .store import Store
 
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
@@ -45,6 +54,8 @@ class Interpreter:
         # Variables that a script or service task would have set: (process key or None,
         # activity id) -> variables. The mock runs no scripts; a test supplies their results.
         self.outputs: dict[tuple[str | None, str], dict[str, Any]] = {}
+        # The authenticated user of the command under way (`authenticatedUserId`), if any.
+        self.user: str | None = None
 
     # entry points ----------------------------------------------------------------------------
 
@@ -70,7 +81,8 @@ class Interpreter:
                 self._end(instance, node, execution_id)  # the engine ends such a path quietly
                 return
             # An activity with several outgoing flows takes every one whose condition holds.
-            flows = [f for f in outgoing if f.condition is None or self._holds(instance, f)]
+            flows = [f for f in outgoing
+                     if f.condition is None or self._holds(instance, f, execution_id)]
         if not flows:
             raise EngineError(f"No outgoing sequence flow from activity '{node.id}'")
         if len(flows) == 1:
@@ -79,37 +91,106 @@ class Interpreter:
         for flow in flows:  # a fork: one child execution per path
             self.enter(instance, model.nodes[flow.target], self.ids.next())
 
-    def _holds(self, instance: ProcessInstance, flow: Flow) -> bool:
+    def _holds(self, instance: ProcessInstance, flow: Flow, execution_id: str) -> bool:
+        if flow.condition is None:
+            return True
         # compile_expression caches; an EvaluationError carries the engine's own message.
-        return flow.condition is None or compile_expression(flow.condition).evaluate_condition(
-            instance.variables)
+        condition = compile_expression(flow.condition)
+        variables = (scope(instance, execution_id, flow.source, self.user)
+                     if condition.uses_engine else instance.variables)
+        return condition.evaluate_condition(variables)
+
+    # expressions -----------------------------------------------------------------------------
+
+    def value(self, text: str, instance: ProcessInstance, execution_id: str, activity_id: str,
+              variables: Mapping[str, Any] | None = None) -> Any:
+        """The value of an attribute the engine evaluates (plain text is itself), in the scope
+        of one execution; an EvaluationError carries the engine's message."""
+        expression = compile_text(text)  # cached; compiled at deploy already
+        if expression.literal:
+            return expression.evaluate(_NOTHING)
+        if expression.uses_engine:
+            variables = scope(instance, execution_id, activity_id, self.user, variables)
+        return expression.evaluate(instance.variables if variables is None else variables)
 
     def _pass_through(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         self._leave(instance, node, execution_id)
 
     def _run_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        for key in (None, instance.definition.key):
-            instance.variables.update(self.outputs.get((key, node.id), {}))
+        declared = [self.outputs.get((key, node.id)) for key in (None, instance.definition.key)]
+        if node.expression is not None and all(d is None for d in declared):
+            # ServiceTaskExpressionActivityBehavior; what a test declared stands in for it.
+            result = self.value(node.expression, instance, execution_id, node.id)
+            if node.result_variable is not None:
+                instance.variables[node.result_variable] = result
+        for outputs in declared:
+            instance.variables.update(outputs or {})
         self._leave(instance, node, execution_id)
 
     def _wait(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions[execution_id] = node.id
 
     def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """UserTaskActivityBehavior: each attribute evaluated in the arriving execution, in the
+        engine's order (name, description, due date, priority, then the assignments)."""
         instance.executions[execution_id] = node.id
+
+        def value(text: str) -> Any:
+            return self.value(text, instance, execution_id, node.id)
+
+        name = _lenient(node.name, value)
+        description = _lenient(node.documentation, value)
+        due_date = None
+        if node.due_date:
+            due = value(node.due_date)
+            if isinstance(due, str):
+                due_date = resolve_due_date(due, self.clock.now())
+            elif due is not None:
+                raise EngineError("Due date expression does not resolve to a Date or Date "
+                                  f"string: {node.due_date}")
+        priority = node.priority
+        if node.priority_expression:
+            priority = _priority(value(node.priority_expression), node.priority_expression,
+                                 priority)
+        assignee = None
+        if node.assignee:
+            found = value(node.assignee)
+            text = None if found is None else found if isinstance(found, str) else java_string(
+                found)
+            assignee = text or None  # Flowable sets no assignee for an empty one
         self.store.add_task(Task(
             id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
-            definition_id=instance.definition.id, node=node, name=node.name,
-            description=node.documentation, assignee=node.assignee,
-            candidate_users=list(node.candidate_users),
-            candidate_groups=list(node.candidate_groups),
-            create_time=self.clock.now(), priority=node.priority))
+            definition_id=instance.definition.id, node=node, name=name,
+            description=description, assignee=assignee,
+            candidate_users=_candidates(node.candidate_users, value),
+            candidate_groups=_candidates(node.candidate_groups, value),
+            create_time=self.clock.now(), priority=priority, due_date=due_date))
+
+    def form_values(self, instance: ProcessInstance, node: Node, execution_id: str,
+                    variables: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        """A task's form as FormPropertyHandler.createFormProperty fills it: each readable
+        property's value (its variable, else its default; or its expression) as form text."""
+        found = []
+        for prop in node.form_properties:
+            if not prop.readable:
+                continue
+            model: Any = None
+            if prop.variable is not None or prop.expression is None:
+                name = prop.variable if prop.variable is not None else prop.id
+                if name in variables:
+                    model = variables[name]
+                elif prop.default is not None:
+                    model = self.value(prop.default, instance, execution_id, node.id, variables)
+            else:
+                model = self.value(prop.expression, instance, execution_id, node.id, variables)
+            found.append((prop.id, _form_text(prop.type, model)))
+        return found
 
     def _choose(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         # The first flow (in document order) whose condition holds; else the default flow.
         outgoing = instance.definition.model.outgoing(node.id)
         for flow in outgoing:
-            if flow.id != node.default_flow and self._holds(instance, flow):
+            if flow.id != node.default_flow and self._holds(instance, flow, execution_id):
                 self._leave(instance, node, execution_id, [flow])
                 return
         default = [f for f in outgoing if f.id == node.default_flow]
@@ -188,3 +269,67 @@ class Interpreter:
 
 # The node kinds a model may hold: those the interpreter has a behaviour for.
 KINDS = frozenset(Interpreter.behaviours)
+
+_NOTHING: dict[str, Any] = {}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+# String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
+_CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
+
+
+def _lenient(text: str | None, value: Callable[[str], Any]) -> str | None:
+    """A task name or description: Flowable keeps the text as written when its expression
+    fails (and logs a warning) rather than failing the command."""
+    if not text:
+        return text
+    try:
+        found = value(text)
+    except EvaluationError:
+        return text
+    return None if found is None else found if isinstance(found, str) else java_string(found)
+
+
+def _candidates(texts: tuple[str, ...], value: Callable[[str], Any]) -> list[str]:
+    """UserTaskActivityBehavior.extractCandidates over each candidate expression: null adds
+    nobody, a collection adds its elements, anything else its text split on commas."""
+    found: list[str] = []
+    for text in texts:
+        result = value(text)
+        if result is None:
+            continue
+        if isinstance(result, list | tuple):
+            found += [item if isinstance(item, str) else java_string(item) for item in result]
+            continue
+        line = result if isinstance(result, str) else java_string(result)
+        if line:
+            items = _CANDIDATE_SEPARATOR.split(line)
+            while items and not items[-1]:
+                items.pop()
+            found += items
+    return found
+
+
+def _priority(result: Any, text: str, default: int) -> int:
+    """A priority expression's value as UserTaskActivityBehavior takes it."""
+    if result is None:
+        return default
+    if isinstance(result, str):
+        if re.fullmatch(r"[+-]?\d+", result) and _INT_MIN <= int(result) <= _INT_MAX:
+            return int(result)
+        raise EngineError(f"Priority does not resolve to a number: {result}")
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise EngineError(f"Priority expression does not resolve to a number: {text}")
+    if isinstance(result, float):  # Number.intValue(): a saturating cast, NaN is 0
+        return 0 if result != result else int(max(_INT_MIN, min(_INT_MAX, result)))
+    return (result - _INT_MIN) % 2**32 + _INT_MIN  # keeps the low 32 bits
+
+
+def _form_text(form_type: str, model: Any) -> str | None:
+    """FormPropertyHandler: a String as it is, else the form type's text of the value."""
+    if model is None or isinstance(model, str):
+        return model
+    if form_type == "boolean" and not isinstance(model, bool):
+        raise EngineError("Model value is not of type boolean, but of type "
+                          f"{java_class(model)}")
+    if form_type == "enum":
+        raise EngineError("Model value should be a String")
+    return java_string(model)

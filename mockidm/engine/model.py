@@ -12,6 +12,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from .codec import ADDED
+
 # Node kinds the interpreter knows (the BPMN element names).
 START_EVENT = "startEvent"
 END_EVENT = "endEvent"
@@ -66,6 +68,13 @@ class Node:
     event: str | None = None  # catch events: MESSAGE or SIGNAL
     event_name: str | None = None  # the message or signal name it waits for
     line: int | None = None  # where the BPMN file declares it, for error messages
+    # Added after snapshot format 1 was fixed: written only when set (see codec.ADDED).
+    initiator: str | None = field(default=None, metadata=ADDED)  # start: the starter's variable
+    due_date: str | None = field(default=None, metadata=ADDED)  # user tasks: an expression
+    # user tasks: a priority that is an expression (`priority` holds a literal one)
+    priority_expression: str | None = field(default=None, metadata=ADDED)
+    expression: str | None = field(default=None, metadata=ADDED)  # service task: what it runs
+    result_variable: str | None = field(default=None, metadata=ADDED)  # ... and where it goes
 
 
 @dataclass(frozen=True)

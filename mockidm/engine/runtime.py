@@ -214,16 +214,22 @@ class Engine:
                 f"Cannot start process instance. Process definition {definition.name} "
                 f"(id = {definition.id}) is suspended")
         start = definition.model.start
+        # The start event's initiator names a variable that holds the starter's id; the
+        # variables the caller gives are set after it (ProcessInstanceHelper).
+        initial = {start.initiator: user} if start.initiator else {}
         instance = ProcessInstance(
             id=self.ids.next(), definition=definition, business_key=business_key,
-            start_user=user, start_time=self.clock.now(), variables=dict(variables or {}),
-            start_activity=start.id)
+            start_user=user, start_time=self.clock.now(),
+            variables={**initial, **(variables or {})}, start_activity=start.id)
         self.store.add_instance(instance)
+        self.interpreter.user = user
         try:
             self.interpreter.start(instance)
         except BaseException:  # as a rolled-back transaction: no trace of it, nor its tasks
             self.store.remove_instance(instance)
             raise
+        finally:
+            self.interpreter.user = None
         return instance
 
     def instance(self, instance_id: str) -> ProcessInstance:
@@ -266,6 +272,13 @@ class Engine:
 
     def query_tasks(self, query: TaskQuery) -> list[Task]:
         return self.store.find_tasks(query)
+
+    def form_values(self, task: Task) -> list[tuple[str, str | None]]:
+        """A task's form properties with their values, as the engine's form service fills
+        them for a task read (an expression that fails raises EvaluationError)."""
+        instance = self.store.instances[task.instance_id]
+        variables = {**instance.variables, **task.local_variables}
+        return self.interpreter.form_values(instance, task.node, task.execution_id, variables)
 
     def claim(self, task_id: str, user: str | None) -> Task:
         task = self.task(task_id)

@@ -2,7 +2,8 @@
 
 The BPMN loader, `Engine.deploy` (behind `MockIDM.deploy`), the reader of deployable files
 (behind fixture files and the pytest plugin) and snapshot restore all call `check_model`. It
-raises `InvalidModel` for the first problem it finds, in this order: node kinds, then each
+raises `InvalidModel` for the first problem it finds, in this order: node kinds and the
+expressions of each node (assignee, name, form properties, ...: they compile), then each
 sequence flow (its ends, its condition), the start event, the exclusive gateways. A problem
 names the node or flow at fault by id, so that each caller can say where in its own terms:
 the loader gives the line, a snapshot the key.
@@ -18,9 +19,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import DefinitionError
-from .expressions import ExpressionError, compile_expression
+from .expressions import ExpressionError, compile_expression, compile_text
 from .interpreter import KINDS
-from .model import EXCLUSIVE_GATEWAY, START_EVENT, ProcessModel
+from .model import EXCLUSIVE_GATEWAY, START_EVENT, Node, ProcessModel
 
 
 class Code(enum.Enum):
@@ -29,6 +30,7 @@ class Code(enum.Enum):
     UNSUPPORTED_KIND = enum.auto()  # a node of a kind the interpreter cannot run
     UNKNOWN_ELEMENT = enum.auto()  # a flow's source or target names no node
     BAD_CONDITION = enum.auto()  # a flow's condition does not compile
+    BAD_EXPRESSION = enum.auto()  # a node's expression (assignee, name, ...) does not compile
     START_EVENTS = enum.auto()  # not exactly one start event
     GATEWAY = enum.auto()  # an exclusive gateway Activiti would refuse
 
@@ -54,7 +56,7 @@ class InvalidModel(DefinitionError):
     def __init__(self, model: ProcessModel, problem: Problem) -> None:
         if problem.code is Code.START_EVENTS:
             text = f"process '{model.key}' must have exactly one start event"
-        elif problem.code is Code.BAD_CONDITION:
+        elif problem.code in (Code.BAD_CONDITION, Code.BAD_EXPRESSION):
             text = f"process '{model.key}': {problem.detail}"
         else:
             text = f"process '{model.key}': {problem.message}"
@@ -84,6 +86,7 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
             yield Problem(Code.UNSUPPORTED_KIND,
                           f"element '{node.id}' of type {node.kind} is not supported",
                           f"unsupported node kind {node.kind!r}", node.id, "kind")
+        yield from _expressions(node)
     for flow in model.flows:
         for field, end in (("source", flow.source), ("target", flow.target)):
             if end not in model.nodes:
@@ -98,6 +101,27 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
                               flow.id, "condition")
     yield from _start_events(model)
     yield from _gateways(model)
+
+
+def _expressions(node: Node) -> Iterator[Problem]:
+    """Every attribute the engine evaluates compiles, as Activiti parses them when deploying
+    (the interpreter evaluates them when the engine does)."""
+    texts: list[tuple[str, str | None]] = [
+        ("name", node.name), ("documentation", node.documentation),
+        ("assignee", node.assignee), ("due_date", node.due_date),
+        ("priority_expression", node.priority_expression), ("expression", node.expression)]
+    texts += [("candidate_users", text) for text in node.candidate_users]
+    texts += [("candidate_groups", text) for text in node.candidate_groups]
+    for prop in node.form_properties:
+        texts += [("form_properties", prop.default), ("form_properties", prop.expression)]
+    for field, text in texts:
+        if text is None:
+            continue
+        try:
+            compile_text(text)  # cached: cheap for a known text
+        except ExpressionError as exc:
+            yield Problem(Code.BAD_EXPRESSION, f"element '{node.id}': {exc}", str(exc),
+                          node.id, field)
 
 
 def _start_events(model: ProcessModel) -> Iterator[Problem]:

@@ -204,18 +204,15 @@ def task(t: Task) -> dict[str, Any]:
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 
 
-def task_read(t: Task, variables: dict[str, Any]) -> dict[str, Any]:
+def task_read(t: Task, variables: dict[str, Any],
+              form: list[tuple[str, str | None]]) -> dict[str, Any]:
+    """A task with its variables and its form (`Engine.form_values`: id, value as text)."""
     body = task(t)
-    body["formProperties"] = [{p.id: _form_value(p, variables)} for p in t.node.form_properties]
+    body["formProperties"] = [{name: value} for name, value in form]
     body["variables"] = {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
     body["candidates"] = {"candidateUsers": list(t.candidate_users),
                           "candidateGroups": list(t.candidate_groups)}
     return body
-
-
-def _form_value(p: FormProperty, variables: dict[str, Any]) -> Any:
-    value = variables.get(p.variable or p.id, p.default)
-    return None if value is None else str(value)
 
 
 def task_history(t: Task) -> dict[str, Any]:

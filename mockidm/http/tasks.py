@@ -124,7 +124,8 @@ def _task(call: Call) -> Task:
 def read_task(call: Call) -> Reply:
     task = _task(call)
     variables = call.engine.instance(task.instance_id).variables
-    return Reply(shapes.task_read(task, {**variables, **task.local_variables}))
+    return Reply(shapes.task_read(task, {**variables, **task.local_variables},
+                                  call.engine.form_values(task)))
 
 
 @operation("updateTaskInstance")

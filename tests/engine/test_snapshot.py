@@ -50,9 +50,10 @@ ORDER = """<?xml version="1.0" encoding="UTF-8"?>
   <message id="paymentMessage" name="paymentReceived"/>
   <process id="order" name="Order" isExecutable="true">
     <documentation>An order: two reviews in parallel, a payment, then shipping.</documentation>
-    <startEvent id="start"/>
+    <startEvent id="start" activiti:initiator="orderedBy"/>
     <sequenceFlow id="toPrepare" sourceRef="start" targetRef="prepare"/>
-    <serviceTask id="prepare" activiti:expression="${orders.prepare(execution)}"/>
+    <serviceTask id="prepare" activiti:expression="${execution.getVariable('amount')}"
+                 activiti:resultVariable="preparedAmount"/>
     <sequenceFlow id="toFork" sourceRef="prepare" targetRef="fork"/>
     <parallelGateway id="fork"/>
     <sequenceFlow id="toLegal" sourceRef="fork" targetRef="legal"/>
@@ -72,7 +73,8 @@ ORDER = """<?xml version="1.0" encoding="UTF-8"?>
       <conditionExpression xsi:type="tFormalExpression">${amount &gt; 100}</conditionExpression>
     </sequenceFlow>
     <sequenceFlow id="toRefused" sourceRef="decide" targetRef="refused"/>
-    <userTask id="ship" name="Ship" activiti:candidateUsers="dave"/>
+    <userTask id="ship" name="Ship" activiti:candidateUsers="dave" activiti:dueDate="P3D"
+              activiti:priority="${amount}"/>
     <sequenceFlow id="toShipped" sourceRef="ship" targetRef="shipped"/>
     <endEvent id="shipped"/>
     <endEvent id="refused"/>
@@ -432,7 +434,8 @@ def test_what_carrying_on_after_a_restore_does(state: State) -> None:
     assert seen[3] == "refused"
     o3_id, variables = seen[4]
     assert int(o3_id) >= next_id
-    assert variables == {"anywhere": 1, "prepared": True, "steps": ["a", "b"]}
+    # orderedBy: the start event's initiator, the starter's id (none here).
+    assert variables == {"anywhere": 1, "prepared": True, "steps": ["a", "b"], "orderedBy": None}
     v3_id, version, deployment_id, latest = seen[5]
     assert version == 3 and latest == v3_id and v3_id == f"approval:3:{int(deployment_id) + 1}"
     assert seen[6][1] == 1  # the removed key starts over, as in the engine

@@ -45,8 +45,16 @@ def test_a_v1_snapshot_loads_and_dumps_back_to_the_same_data(saved: dict[str, An
 
 def test_todays_code_still_writes_a_v1_snapshot_of_the_same_engine(saved: dict[str, Any]
                                                                       ) -> None:
-    """So that a snapshot written now loads into the version that wrote the file."""
-    assert dump_engine(busy_engine()) == saved
+    """So that a snapshot written now loads into the version that wrote the file, as long as
+    its models use nothing that version did not read. The busy engine's one service task has
+    an `activiti:expression`, which the loader keeps since (Node.expression, written only when
+    set): that key, and only it, is new."""
+    dumped = dump_engine(busy_engine())
+    prepared = [node for definition in dumped["definitions"]
+                for node in definition["model"]["nodes"] if "expression" in node]
+    assert [(n["id"], n.pop("expression")) for n in prepared] == [
+        ("prepare", "${orders.prepare(execution)}")]
+    assert dumped == saved
 
 
 def test_the_clock_the_counter_and_the_deployments_come_back(engine: Engine) -> None:
