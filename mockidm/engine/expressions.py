@@ -538,14 +538,14 @@ _MAP_METHODS: dict[str, Callable[..., Any]] = {
     "get": lambda m, k: m.get(k) if isinstance(k, str) else None,
     "containsKey": lambda m, k: isinstance(k, str) and k in m,
     "isEmpty": lambda m: not m,
-    "size": len,
+    "size": lambda items: len(items),
     "toString": lambda m: java_string(m),
 }
 _LIST_METHODS: dict[str, Callable[..., Any]] = {
     "get": lambda items, i: items[_checked_index(items, i)],
     "contains": lambda items, o: any(_java_equals(item, o) for item in items),
     "isEmpty": lambda items: not items,
-    "size": len,
+    "size": lambda items: len(items),
     "toString": lambda items: java_string(items),
 }
 

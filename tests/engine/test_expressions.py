@@ -1,17 +1,21 @@
 """EL condition expressions: JUEL's grammar, operators, coercions, errors (as Activiti has them)."""
 
 import math
+from typing import Any
 
 import pytest
 
+from mockidm import Engine, UserTask, linear_process
 from mockidm.engine.errors import EngineError
 from mockidm.engine.expressions import (
     EvaluationError,
     Expression,
     ExpressionError,
     compile_expression,
+    compile_text,
     to_boolean,
 )
+from mockidm.engine.scope import scope
 
 
 def ev(text, **variables):
@@ -550,3 +554,84 @@ def test_the_position_points_at_the_offending_part():
     assert caught.value.position == 15
     assert caught.value.expression[caught.value.position] == "+"
     assert str(caught.value).endswith("at position 15")
+
+
+# --- value expressions: text, method calls, engine objects ---------------------------------------
+
+
+@pytest.mark.parametrize(("text", "variables", "value"), [
+    ("plain text", {}, "plain text"),
+    ("  trimmed\n", {}, "trimmed"),
+    ("${manager}", {"manager": 5}, 5),  # one expression alone keeps its type
+    ("${m}", {"m": ["a", "b"]}, ["a", "b"]),
+    ("Approve ${role} for ${who}", {"role": "r", "who": None}, "Approve r for "),
+    ("${a}${b}", {"a": 1.0, "b": True}, "1.0true"),
+    ("#{a} and ${a}", {"a": "x"}, "x and x"),
+    ("cost \\${a}", {}, "cost ${a}"),
+    ("${s.toUpperCase()}", {"s": "ab"}, "AB"),
+    ("${s.equalsIgnoreCase('AB')}", {"s": "ab"}, True),
+    ("${m.get('k')}", {"m": {"k": [1]}}, [1]),
+    ("${m.containsKey('x')}", {"m": {"k": 1}}, False),
+    ("${l.size()}", {"l": [1, 2, 3]}, 3),
+    ("${l.contains('b')}", {"l": ["a", "b"]}, True),
+    ("${l.get(1)}", {"l": ["a", "b"]}, "b"),
+])
+def test_value_expressions(text: str, variables: dict[str, Any], value: Any) -> None:
+    assert compile_text(text).evaluate(variables) == value
+
+
+@pytest.mark.parametrize(("text", "variables", "message", "cause"), [
+    ("${x.foo()}", {"x": "s"}, "Unknown method used in expression: ${x.foo()}",
+     "Cannot find method foo in class java.lang.String"),
+    ("${s.trim(1)}", {"s": "s"}, "Unknown method used in expression: ${s.trim(1)}",
+     "Cannot find method trim in class java.lang.String"),
+    ("${n.size()}", {"n": None}, "Unknown property used in expression: ${n.size()}",
+     "Cannot invoke method size on null"),
+    ("Hi ${who}", {}, "Unknown property used in expression: Hi ${who}",
+     "Cannot resolve identifier 'who'"),
+    ("${l.get(5)}", {"l": []}, "Error while evaluating expression: ${l.get(5)}",
+     "Index: 5, Size: 0"),
+])
+def test_value_expressions_that_fail(text: str, variables: dict[str, Any], message: str,
+                                     cause: str) -> None:
+    with pytest.raises(EvaluationError) as failed:
+        compile_text(text).evaluate(variables)
+    assert (str(failed.value), failed.value.cause) == (message, cause)
+
+
+def test_the_execution_object_reads_and_writes_the_instances_variables() -> None:
+    engine = Engine()
+    engine.deploy(linear_process("p", tasks=[UserTask("t")]))
+    instance = engine.start(key="p", business_key="B-1", variables={"x": "y"})
+    variables = scope(instance, instance.id, "t", "alice")
+
+    def value(text: str) -> Any:
+        return compile_text(text).evaluate(variables)
+
+    assert value("${execution.getVariable('x')}") == "y"
+    assert value("${execution.getVariable('nothing')}") is None
+    assert value("${execution.processInstanceId == execution.id}") is True
+    assert value("${execution.processBusinessKey}-${execution.getProcessDefinitionId()}") == (
+        f"B-1-{instance.definition.id}")
+    assert value("${execution.hasVariable('x')} ${execution.currentActivityId}") == "true t"
+    assert value("${authenticatedUserId}") == "alice"
+    assert value("${execution.setVariable('z', 3)}") is None
+    assert instance.variables["z"] == 3
+    with pytest.raises(EvaluationError, match="Unknown method used in expression"):
+        value("${execution.getVariable()}")
+    with pytest.raises(EvaluationError, match="Unknown property used in expression"):
+        value("${execution.nope}")
+    # A condition sees the engine objects too.
+    assert compile_expression("${execution.getVariable('x') == 'y'}").evaluate_condition(
+        variables) is True
+
+
+def test_text_expressions_say_what_they_read() -> None:
+    assert compile_text("plain").literal and not compile_text("${a}").literal
+    assert compile_text("${a.b(c)} ${d}").variables == frozenset({"a", "c", "d"})
+    assert compile_text("${execution.id}").uses_engine
+    assert not compile_text("${a}").uses_engine
+    with pytest.raises(ExpressionError, match="the expression is empty"):
+        compile_text("x ${}")
+    with pytest.raises(ExpressionError, match="missing the closing"):
+        compile_text("x ${a")
