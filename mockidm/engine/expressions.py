@@ -61,6 +61,7 @@ from .errors import EngineError
 
 __all__ = [
     "ENGINE_NAMES",
+    "JAVA_TRIM",
     "EngineObject",
     "EvaluationError",
     "Expression",
@@ -241,7 +242,8 @@ _JAVA_DOUBLE = re.compile(
 _JAVA_HEX_DOUBLE = re.compile(
     r"([+-]?)0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP]([+-]?[0-9]+)[fFdD]?"
 )
-_JAVA_TRIM = "".join(chr(c) for c in range(0x21))  # String.trim drops every char <= ' '
+JAVA_TRIM = "".join(chr(c) for c in range(0x21))  # String.trim drops every char <= ' '
+_JAVA_TRIM = JAVA_TRIM
 
 
 def _is_long(value: int) -> bool:

@@ -17,6 +17,7 @@ from .business_calendar import resolve_due_date
 from .clock import Clock, IdGenerator
 from .errors import EngineError
 from .expressions import (
+    JAVA_TRIM,
     EvaluationError,
     compile_expression,
     compile_text,
@@ -106,6 +107,8 @@ class Interpreter:
               variables: Mapping[str, Any] | None = None) -> Any:
         """The value of an attribute the engine evaluates (plain text is itself), in the scope
         of one execution; an EvaluationError carries the engine's message."""
+        if "{" not in text:  # plain text, the usual case: itself, trimmed as the engine trims
+            return text.strip(JAVA_TRIM)
         expression = compile_text(text)  # cached; compiled at deploy already
         if expression.literal:
             return expression.evaluate(_NOTHING)
@@ -300,7 +303,10 @@ def _candidates(texts: tuple[str, ...], value: Callable[[str], Any]) -> list[str
             found += [item if isinstance(item, str) else java_string(item) for item in result]
             continue
         line = result if isinstance(result, str) else java_string(result)
-        if line:
+        if "," not in line:  # one candidate, the usual case
+            if line:
+                found.append(line)
+        else:
             items = _CANDIDATE_SEPARATOR.split(line)
             while items and not items[-1]:
                 items.pop()
