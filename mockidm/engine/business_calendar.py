@@ -8,7 +8,6 @@ offset, in UTC: the mock's clock is UTC). Anything else fails the command as the
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -41,9 +40,14 @@ def add_period(moment: datetime, text: str) -> datetime:
     if months:
         year, month = divmod(moment.month - 1 + months, 12)
         year += moment.year
-        day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+        day = min(moment.day, _days_in_month(year, month + 1))
         moment = moment.replace(year=year, month=month + 1, day=day)
     return moment + timedelta(weeks=int(parts.get("weeks", 0)), days=int(parts.get("days", 0)),
                               hours=int(parts.get("hours", 0)),
                               minutes=int(parts.get("minutes", 0)),
                               seconds=float(parts.get("seconds", 0)))
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day

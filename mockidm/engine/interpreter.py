@@ -57,6 +57,7 @@ class Interpreter:
         self.outputs: dict[tuple[str | None, str], dict[str, Any]] = {}
         # The authenticated user of the command under way (`authenticatedUserId`), if any.
         self.user: str | None = None
+        self._plain_tasks: dict[int, tuple[Node, _PlainTask | None]] = {}
 
     # entry points ----------------------------------------------------------------------------
 
@@ -99,7 +100,10 @@ class Interpreter:
         condition = compile_expression(flow.condition)
         variables = (scope(instance, execution_id, flow.source, self.user)
                      if condition.uses_engine else instance.variables)
-        return condition.evaluate_condition(variables)
+        try:
+            return condition.evaluate_condition(variables)
+        except EvaluationError as error:
+            raise _idm_only(error, flow.source) from None
 
     # expressions -----------------------------------------------------------------------------
 
@@ -114,7 +118,10 @@ class Interpreter:
             return expression.evaluate(_NOTHING)
         if expression.uses_engine:
             variables = scope(instance, execution_id, activity_id, self.user, variables)
-        return expression.evaluate(instance.variables if variables is None else variables)
+        try:
+            return expression.evaluate(instance.variables if variables is None else variables)
+        except EvaluationError as error:
+            raise _idm_only(error, activity_id) from None
 
     def _pass_through(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         self._leave(instance, node, execution_id)
@@ -134,9 +141,43 @@ class Interpreter:
         instance.executions[execution_id] = node.id
 
     def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        instance.executions[execution_id] = node.id
+        known = self._plain_tasks.get(id(node))  # inline: a user task is on the hot path
+        plain = known[1] if known is not None and known[0] is node else self._plain(node)
+        if plain is None:
+            task = self._evaluated_task(instance, node, execution_id)
+        else:  # nothing to evaluate: what the node says, worked out once
+            name, description, assignee, users, groups = plain
+            task = Task(
+                id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
+                definition_id=instance.definition.id, node=node, name=name,
+                description=description, assignee=assignee, candidate_users=list(users),
+                candidate_groups=list(groups), create_time=self.clock.now(),
+                priority=node.priority)
+        self.store.add_task(task)
+
+    def _plain(self, node: Node) -> _PlainTask | None:
+        """A user task's attributes when none is an expression (else None), worked out once per
+        node and kept by its id (with the node, so that a reused id is never mistaken)."""
+        texts = (node.name, node.documentation, node.assignee, *node.candidate_users,
+                 *node.candidate_groups)
+        plain = None
+        if not (node.due_date or node.priority_expression
+                or any(text and "{" in text for text in texts)):
+            def literal(text: str) -> str:
+                return text.strip(JAVA_TRIM)
+            plain = (_lenient(node.name, literal), _lenient(node.documentation, literal),
+                     literal(node.assignee) or None if node.assignee else None,
+                     tuple(_candidates(node.candidate_users, literal)),
+                     tuple(_candidates(node.candidate_groups, literal)))
+        if len(self._plain_tasks) >= _PLAIN_TASKS_KEPT:
+            self._plain_tasks.clear()
+        self._plain_tasks[id(node)] = (node, plain)
+        return plain
+
+    def _evaluated_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> Task:
         """UserTaskActivityBehavior: each attribute evaluated in the arriving execution, in the
         engine's order (name, description, due date, priority, then the assignments)."""
-        instance.executions[execution_id] = node.id
 
         def value(text: str) -> Any:
             return self.value(text, instance, execution_id, node.id)
@@ -161,13 +202,13 @@ class Interpreter:
             text = None if found is None else found if isinstance(found, str) else java_string(
                 found)
             assignee = text or None  # Flowable sets no assignee for an empty one
-        self.store.add_task(Task(
+        return Task(
             id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
             definition_id=instance.definition.id, node=node, name=name,
             description=description, assignee=assignee,
             candidate_users=_candidates(node.candidate_users, value),
             candidate_groups=_candidates(node.candidate_groups, value),
-            create_time=self.clock.now(), priority=priority, due_date=due_date))
+            create_time=self.clock.now(), priority=priority, due_date=due_date)
 
     def form_values(self, instance: ProcessInstance, node: Node, execution_id: str,
                     variables: Mapping[str, Any]) -> list[tuple[str, str | None]]:
@@ -274,9 +315,29 @@ class Interpreter:
 KINDS = frozenset(Interpreter.behaviours)
 
 _NOTHING: dict[str, Any] = {}
+# A user task without expressions: name, description, assignee, candidate users and groups.
+_PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
+_PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
 _CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
+
+
+# What IDM's own resolver (OpenIDMELResolver) answers in expressions: its script bindings.
+IDM_OBJECTS = ("openidm", "identityServer")
+
+
+def _idm_only(error: EvaluationError, activity_id: str) -> EvaluationError:
+    """An expression that reads one of IDM's own objects would run on a real IDM: say that
+    the mock cannot, rather than give the engine's "Unknown property"."""
+    for name in IDM_OBJECTS:
+        if error.cause == f"Cannot resolve identifier '{name}'":
+            return EvaluationError(
+                f"mockidm cannot evaluate {error.expression} in activity '{activity_id}': "
+                f"'{name}' is IDM's own object, which only a real IDM gives expressions; for a "
+                f"service task, declare the variables it sets with set_outputs('{activity_id}',"
+                " {...})", cause=error.cause, expression=error.expression)
+    return error
 
 
 def _lenient(text: str | None, value: Callable[[str], Any]) -> str | None:

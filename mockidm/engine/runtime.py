@@ -216,11 +216,12 @@ class Engine:
         start = definition.model.start
         # The start event's initiator names a variable that holds the starter's id; the
         # variables the caller gives are set after it (ProcessInstanceHelper).
-        initial = {start.initiator: user} if start.initiator else {}
+        given = dict(variables or {})
         instance = ProcessInstance(
             id=self.ids.next(), definition=definition, business_key=business_key,
             start_user=user, start_time=self.clock.now(),
-            variables={**initial, **(variables or {})}, start_activity=start.id)
+            variables={start.initiator: user, **given} if start.initiator else given,
+            start_activity=start.id)
         self.store.add_instance(instance)
         self.interpreter.user = user
         try:
