@@ -1,26 +1,35 @@
-"""Unified EL (JUEL) expressions as IDM's workflow engine reads them in ``conditionExpression``.
+"""Unified EL (JUEL) expressions as IDM's workflow engine reads them: conditions and attributes.
 
 IDM runs BPMN on Activiti, whose embedded JUEL 2.2.1 (``org.activiti.engine.impl.juel``) parses
-and evaluates ``${...}``. This module takes the subset that sequence-flow conditions use, parses
-it once, and evaluates it against process variables holding JSON values, with JUEL's rules.
+and evaluates ``${...}`` (Flowable, in IDM 7+, the same grammar). This module takes the subset
+IDM workflows use, parses it once, and evaluates it against process variables holding JSON
+values, with JUEL's rules. A condition (:func:`compile_expression`) is one ``${...}``; an
+attribute the engine evaluates (:func:`compile_text`: assignee, task name, form property, ...)
+is text, one ``${...}``, or both mixed (JUEL's composite expression).
 
 Grammar (JUEL's ``Parser``, highest precedence last)::
 
-    eval    = ('${' | '#{') expr '}'              the whole text, nothing around it
+    eval    = ('${' | '#{') expr '}'              a condition: the whole text
     expr    = or ('?' expr ':' expr)?             right-associative
     or      = and (('||' | 'or') and)*
     and     = eq (('&&' | 'and') eq)*
     eq      = cmp (('==' | 'eq' | '!=' | 'ne') cmp)*
     cmp     = unary (('<' | 'lt' | '>' | 'gt' | '<=' | 'le' | '>=' | 'ge') unary)*
     unary   = ('!' | 'not' | '-' | 'empty') unary | value
-    value   = (IDENTIFIER | literal | '(' expr ')') ('.' IDENTIFIER | '[' expr ']')*
+    value   = (IDENTIFIER | literal | '(' expr ')') ('.' IDENTIFIER args? | '[' expr ']')*
+    args    = '(' (expr (',' expr)*)? ')'         a method call: a.m(x, y)
     literal = 'true' | 'false' | 'null' | INTEGER | FLOAT | STRING
 
 Everything else JUEL knows is refused when compiling, with an :class:`ExpressionError` naming
-the expression and the offending part: arithmetic (``+ - * / div % mod``), method and function
-calls, ``instanceof``, EL 3 syntax JUEL lacks (assignment, lambdas, ``;``, ``+=``, collection
-literals), literal text around ``${...}``, and the engine objects ``execution`` and
-``authenticatedUserId`` that Activiti resolves before any process variable.
+the expression and the offending part: arithmetic (``+ - * / div % mod``), function calls
+(``f(x)``, ``ns:f(x)``), a call on ``a[b]``, ``instanceof``, EL 3 syntax JUEL lacks (assignment,
+lambdas, ``;``, ``+=``, collection literals), and literal text around a condition's ``${...}``.
+
+A method call finds its method by name and argument count (JUEL's BeanELResolver): the engine
+objects (:class:`EngineObject`, such as ``execution``) have theirs, a String, a Map and a List
+a few of Java's. The engine objects and ``authenticatedUserId`` are resolved before any process
+variable (Activiti's VariableScopeElResolver): the caller puts them in the scope it evaluates
+against (``engine/scope.py``); :data:`ENGINE_NAMES` names them.
 
 Evaluation follows JUEL's ``BooleanOperations`` and ``TypeConverterImpl``; a JSON value plays the
 Java type Jackson gives it (str → String, int → Integer/Long, float → Double, bool → Boolean,
