@@ -115,7 +115,7 @@ def _expressions(node: Node) -> Iterator[Problem]:
     for prop in node.form_properties:
         texts += [("form_properties", prop.default), ("form_properties", prop.expression)]
     for field, text in texts:
-        if text is None:
+        if text is None or "{" not in text:  # plain text: nothing to compile
             continue
         try:
             compile_text(text)  # cached: cheap for a known text
