@@ -342,9 +342,9 @@ def _idm_only(error: EvaluationError, activity_id: str) -> EvaluationError:
 
 def _lenient(text: str | None, value: Callable[[str], Any]) -> str | None:
     """A task name or description: Flowable keeps the text as written when its expression
-    fails (and logs a warning) rather than failing the command."""
+    fails (and logs a warning) rather than failing the command. An empty one sets none."""
     if not text:
-        return text
+        return None
     try:
         found = value(text)
     except EvaluationError:

@@ -22,8 +22,6 @@ class Execution(EngineObject):
 
     java_class = "org.flowable.engine.impl.persistence.entity.ExecutionEntityImpl"
 
-    __slots__ = ("_activity", "_id", "_instance", "_methods")
-
     def __init__(self, instance: ProcessInstance, execution_id: str, activity_id: str) -> None:
         self._instance, self._id, self._activity = instance, execution_id, activity_id
         self._methods: dict[str, Callable[..., Any]] | None = None
