@@ -15,6 +15,7 @@ stay in the loader.
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -66,9 +67,16 @@ class InvalidModel(DefinitionError):
 
 def check_model(model: ProcessModel) -> None:
     """Raise InvalidModel for the first problem of `model`, if it has one."""
+    if model in _SOUND:
+        return  # a model cannot change: one that passed passes again (the loader, then deploy)
     problem = next(problems(model), None)
     if problem is not None:
         raise InvalidModel(model, problem)
+    _SOUND.add(model)
+
+
+# The models that passed check_model, for as long as something holds them.
+_SOUND: weakref.WeakSet[ProcessModel] = weakref.WeakSet()
 
 
 def check_deployment(models: Sequence[ProcessModel]) -> None:
@@ -103,25 +111,35 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
     yield from _gateways(model)
 
 
+# The Node fields that hold one expression each, and those that hold several.
+_EXPRESSION_FIELDS = ("name", "documentation", "assignee", "due_date", "priority_expression",
+                      "expression")
+_EXPRESSION_LISTS = ("candidate_users", "candidate_groups")
+
+
 def _expressions(node: Node) -> Iterator[Problem]:
     """Every attribute the engine evaluates compiles, as Activiti parses them when deploying
-    (the interpreter evaluates them when the engine does)."""
-    texts: list[tuple[str, str | None]] = [
-        ("name", node.name), ("documentation", node.documentation),
-        ("assignee", node.assignee), ("due_date", node.due_date),
-        ("priority_expression", node.priority_expression), ("expression", node.expression)]
-    texts += [("candidate_users", text) for text in node.candidate_users]
-    texts += [("candidate_groups", text) for text in node.candidate_groups]
+    (the interpreter evaluates them when the engine does). Plain text cannot fail."""
+    for field in _EXPRESSION_FIELDS:
+        text = getattr(node, field)
+        if text is not None and "{" in text:
+            yield from _compiles(node, field, text)
+    for field in _EXPRESSION_LISTS:
+        for text in getattr(node, field):
+            if "{" in text:
+                yield from _compiles(node, field, text)
     for prop in node.form_properties:
-        texts += [("form_properties", prop.default), ("form_properties", prop.expression)]
-    for field, text in texts:
-        if text is None or "{" not in text:  # plain text: nothing to compile
-            continue
-        try:
-            compile_text(text)  # cached: cheap for a known text
-        except ExpressionError as exc:
-            yield Problem(Code.BAD_EXPRESSION, f"element '{node.id}': {exc}", str(exc),
-                          node.id, field)
+        for text in (prop.default, prop.expression):
+            if text is not None and "{" in text:
+                yield from _compiles(node, "form_properties", text)
+
+
+def _compiles(node: Node, field: str, text: str) -> Iterator[Problem]:
+    try:
+        compile_text(text)  # cached: cheap for a known text
+    except ExpressionError as exc:
+        yield Problem(Code.BAD_EXPRESSION, f"element '{node.id}': {exc}", str(exc), node.id,
+                      field)
 
 
 def _start_events(model: ProcessModel) -> Iterator[Problem]:
