@@ -390,8 +390,9 @@ def _priority(result: Any, text: str, default: int) -> int:
     return (result - _INT_MIN) % 2**32 + _INT_MIN  # keeps the low 32 bits
 
 
-def _form_text(form_type: str, model: Any) -> str | None:
-    """FormPropertyHandler: a String as it is, else the form type's text of the value."""
+def _form_text(form_type: str | None, model: Any) -> str | None:
+    """FormPropertyHandler: a String as it is, else the form type's text of the value (an
+    untyped property's: its toString())."""
     if model is None or isinstance(model, str):
         return model
     if form_type == "boolean" and not isinstance(model, bool):
