@@ -4,10 +4,11 @@ path is taken, what history says, and what a failing expression answers.
 
 role_request.bpmn20.xml: the start event's initiator keeps the starter (`startUserId`), the
 approval goes to `${manager}` from the start body, its name, description, due date and
-priority are expressions, its form shows `expression="${startUserId}"`; approving runs a
-service task `${execution.getVariable('roleName')}` into `grantedRole`, and the requester
-confirms. peer_review.bpmn20.xml: candidates from a list variable and a comma list, a form
-with numbers and a map, and an escalation whose assignee names a variable nobody set.
+priority are expressions, its form shows `expression="#{startUserId}"`; approving runs a
+service task `${execution.getVariable('roleName')}` into `grantedRole` (resultVariableName),
+and the requester confirms. peer_review.bpmn20.xml: candidates from a list variable and a
+comma list, a form with numbers and a map, and an escalation whose assignee names a variable
+nobody set.
 """
 
 from __future__ import annotations
