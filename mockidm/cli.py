@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                             "ready line names)")
     serve.add_argument("--profile", choices=sorted(PROFILES), default="8.1",
                        help="IDM release to imitate where releases differ (default 8.1)")
+    serve.add_argument("--paging", choices=("on", "off"),
+                       help="whether queries honour _pageSize, _pagedResultsOffset, "
+                            "_pagedResultsCookie and _totalPagedResultsPolicy (default: as the "
+                            "profile does: on for 8.1, off for 6.5)")
     serve.add_argument("--workflow-dir", metavar="DIR", type=Path,
                        help="deploy every BPMN file (*.bpmn20.xml, *.bpmn) and archive (*.bar, "
                             "*.zip) in DIR at start, in file-name order, each on its own as IDM "
@@ -173,7 +177,8 @@ def serve(args: argparse.Namespace) -> int:
         return _refuse("--journal-limit must be 0 or more")
     if args.journal_max_mb < 0:
         return _refuse("--journal-max-mb must be 0 or more")
-    mock = MockIDM(args.profile, journal_limit=args.journal_limit or None,
+    paging = None if args.paging is None else args.paging == "on"
+    mock = MockIDM(args.profile, paging=paging, journal_limit=args.journal_limit or None,
                    journal_max_bytes=args.journal_max_mb * 1024 * 1024 or None)
     state_file, restored = None, False
     if args.state is not None:

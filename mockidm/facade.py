@@ -65,9 +65,10 @@ class Checkpoint:
 
 
 class MockIDM:
-    def __init__(self, profile: str | Profile = "8.1", *, journal_limit: int | None = None,
-                 journal_max_bytes: int | None = None) -> None:
-        self.profile = get_profile(profile)
+    def __init__(self, profile: str | Profile = "8.1", *, paging: bool | None = None,
+                 journal_limit: int | None = None, journal_max_bytes: int | None = None) -> None:
+        self.profile = get_profile(profile, paging=paging)
+        self._initial_profile = self.profile  # what `reset` returns to (`paging` may change)
         engine = Engine()
         self.state = State(engine=engine, identity=Identity.default(self.profile),
                            profile=self.profile, sessions=Sessions(engine.clock),
@@ -115,6 +116,18 @@ class MockIDM:
         """The state's lock, which every method takes. Hold it to read several things at once,
         or the objects a method answered (tasks, instances), while a server may change them."""
         return self.state.lock
+
+    @property
+    def paging(self) -> bool:
+        """Whether queries honour `_pageSize` and the other paging parameters (the 8.1
+        profile does, 6.5 ignores them). Set it to switch; `reset()` puts back the choice the
+        mock was made with."""
+        return self.profile.paging
+
+    @paging.setter
+    def paging(self, on: bool) -> None:
+        with self.state.lock:
+            self.profile = self.state.profile = get_profile(self.profile, paging=on)
 
     # definitions ---------------------------------------------------------------------------
 
@@ -459,6 +472,7 @@ class MockIDM:
         users and access rules, a running clock, ids from 1) or the one `keep_as_initial`
         kept; and always no sessions or access tokens, no failures, an empty journal."""
         with self.state.lock:
+            self.profile = self.state.profile = self._initial_profile
             self._skipped = list(self._baseline_skipped)
             if self._baseline is not None:
                 self.restore(self._baseline)

@@ -6,7 +6,7 @@ docs/fidelity.md lists the sources and how sure we are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class Profile:
     # A non-admin completing an unknown task: 404 `Task Not Found` (7+); <= 6 fails in the
     # access script (500).
     task_not_found_status: int
+    # Query paging (`_pageSize`, `_pagedResultsOffset`, `_pagedResultsCookie`,
+    # `_totalPagedResultsPolicy`): honoured (8.1, as the Flowable-era port is taken to do)
+    # or validated and ignored (<= 6, the Activiti providers). A user may switch it.
+    paging: bool
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -44,6 +48,7 @@ PINGIDM_8_1 = Profile(
     executions_and_jobs=True,
     latest_processes_only=True,
     task_not_found_status=404,
+    paging=True,
 )
 
 IDM_6_5 = Profile(
@@ -55,17 +60,21 @@ IDM_6_5 = Profile(
     executions_and_jobs=False,
     latest_processes_only=False,
     task_not_found_status=500,
+    paging=False,
 )
 
 PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5)}
 SUPPORTED_RESOURCE_VERSIONS = ((1, 0),)  # workflow endpoints are resource version 1.0
 
 
-def get_profile(profile: str | Profile) -> Profile:
-    if isinstance(profile, Profile):
+def get_profile(profile: str | Profile, *, paging: bool | None = None) -> Profile:
+    """A release's profile by name; `paging` overrides whether it pages (None: as it does)."""
+    if not isinstance(profile, Profile):
+        try:
+            profile = PROFILES[profile]
+        except KeyError:
+            raise ValueError(
+                f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
+    if paging is None or paging == profile.paging:
         return profile
-    try:
-        return PROFILES[profile]
-    except KeyError:
-        raise ValueError(
-            f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
+    return replace(profile, paging=paging)

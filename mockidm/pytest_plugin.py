@@ -50,6 +50,7 @@ class Preload:
     users: Any = None  # dicts {name, password, roles} or (name, password, roles) tuples
     fixtures: Any = None  # scenario file path(s)
     profile: str | None = None  # another IDM release than the session's: another server
+    paging: bool | None = None  # queries honour paging parameters (None: as the profile does)
     allow_unserved: bool = False  # requests the mock could not serve do not fail the test
     allow_unused_faults: bool = False  # nor scripted failures that never fired
     allow_skipped_files: bool = False  # nor workflow files a deploy_folder call skipped
@@ -66,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mockidm(definitions=None, users=None, fixtures=None, profile=None, "
-        "allow_unserved=False, allow_unused_faults=False, allow_skipped_files=False): "
+        "paging=None, allow_unserved=False, allow_unused_faults=False, allow_skipped_files=False): "
         "preload the `mockidm` fixture")
     try:
         get_profile(config.getoption("mockidm_profile"))
@@ -94,7 +95,7 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
     session: _Session = request.config.stash[_SESSION]
     preload = _preload(request.node)
     mock: MockIDM = request.getfixturevalue("mockidm_server")
-    if preload.profile is not None and get_profile(preload.profile) != mock.profile:
+    if preload.profile is not None and get_profile(preload.profile).name != mock.profile.name:
         mock = session.server(preload.profile)
     from .engine import EngineError
 
@@ -102,6 +103,8 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
     request.node.stash[_MOCK] = mock
     try:
         _apply(mock, session, preload, request.path.parent)
+        if preload.paging is not None:  # the marker has the last word over fixture files
+            mock.paging = preload.paging
         mistake = None
     except (OSError, TypeError, ValueError, EngineError) as exc:  # a bad file, user, scenario
         mistake = f"mockidm: {exc}"

@@ -547,6 +547,7 @@ class Scenario:
     auth: _Auth
     faults: tuple[Mapping[str, Any], ...]
     tokens: tuple[_Token, ...]
+    paging: bool | None  # None: as the mock's profile does
 
     def apply(self, mock: MockIDM) -> list[ProcessInstance]:
         """Set the scenario up in `mock`, over what it holds; return the instances started.
@@ -587,6 +588,8 @@ class Scenario:
             mock.fault(**copy.deepcopy(dict(fault)))
         for token in self.tokens:  # after all that may fail: tokens are not in a checkpoint
             mock.add_token(token.token, token.subject, token.roles, expires_in=token.expires_in)
+        if self.paging is not None:  # after all that can fail: a rollback does not undo it
+            mock.paging = self.paging
         if self.auth.expire_sessions:  # last: the sessions are not in a snapshot
             mock.expire_sessions()
         return started
@@ -696,7 +699,8 @@ class _Builder:
                        tuple(auth.get("lockOut", [])), auth.get("expireSessions", False)),
             faults=tuple(self.fault(i, item) for i, item in enumerate(data.get("faults", []))),
             tokens=tuple(_Token(t["token"], t["subject"], tuple(t.get("roles", [AUTHORIZED])),
-                                t.get("expiresIn")) for t in data.get("tokens", [])))
+                                t.get("expiresIn")) for t in data.get("tokens", [])),
+            paging=data.get("paging"))
 
     def clock(self) -> datetime | None:
         if "clock" not in self.data:

@@ -40,6 +40,7 @@ from .errors import IdmError, forbidden, not_supported
 from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
+from .paging import paged_envelope
 from .queryfilter import parse_pointer
 from .render import JSON_TYPE, error_response, query_envelope, select_fields, to_json
 from .router import Resource, Router
@@ -207,8 +208,14 @@ class Pipeline:
                  reply: Reply) -> web.Response:
         if reply.items is not None:
             items = reply.items
-            content: Any = query_envelope(
-                [select_fields(i, crest.fields) for i in items] if crest.fields else items)
+            if crest.page_size > 0 and self.state.profile.paging:
+                content: Any = paged_envelope(items, crest)
+                items = content["result"]
+                if crest.fields:
+                    content["result"] = [select_fields(i, crest.fields) for i in items]
+            else:
+                content = query_envelope(
+                    [select_fields(i, crest.fields) for i in items] if crest.fields else items)
         else:
             content = select_fields(reply.content or {}, crest.fields)
             if crest.mime_type is not None and not crest.mime_type.startswith(
