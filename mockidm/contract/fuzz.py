@@ -100,6 +100,11 @@ def schemathesis_config(max_examples: int) -> dict[str, Any]:
             # IDM routes this read but refuses it: 501 is the only answer to a valid request.
             {"include-operation-id": "readTaskInstanceHistory",
              "checks": {"positive_data_acceptance": {"expected-statuses": ["501"]}}},
+            # mockidm answers 501 to an execution variable filter it cannot emulate (a value
+            # type other than string, a value or operator without its name).
+            {"include-operation-id": "queryExecutions",
+             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404",
+                                                                           "501"]}}},
             # Every task belongs to a process, and IDM refuses to delete those (500).
             {"include-operation-id": "deleteTaskInstance",
              "checks": {"positive_data_acceptance": {"expected-statuses": ["404", "500"]}}},

@@ -19,7 +19,7 @@ Scenario = Callable[[Target], "str | None"]
 # The modules that register rules, in the order their rules run: the schema-driven rules
 # (checks.py) last, since they wait for the others (`Rule.after`).
 _MODULES = ("scenarios.start", "scenarios.errors", "scenarios.protocol", "scenarios.tasks",
-            "checks")
+            "scenarios.queries", "checks")
 
 
 @dataclass(frozen=True)

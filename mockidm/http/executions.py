@@ -74,8 +74,8 @@ def _version(value: str) -> Check:
 
 
 def _date(name: str, value: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(value)
+    try:  # RFC 3339 as fromisoformat reads it (lower-case separators, a leap second)
+        at = datetime.fromisoformat(value.upper().replace(":60", ":59"))
     except ValueError:
         raise IdmError(400, f"The value '{value}' of {name} is not an ISO 8601 date "
                             "(mockidm reads no other form)") from None
@@ -138,12 +138,12 @@ def _variable_check(params: Mapping[str, str], prefix: str,
     if not given:
         return None
     if "ValueType" in given and given["ValueType"] != "string":
-        raise IdmError(400, f"mockidm cannot honour {names['ValueType']}="
+        raise IdmError(501, f"mockidm cannot honour {names['ValueType']}="
                             f"{given['ValueType']}: how IDM reads it is not public; leave it "
                             "out (or say string) to compare the value as text")
     if "Name" not in given:
         sent = ", ".join(names[part] for part in given)
-        raise IdmError(400, f"mockidm needs {names['Name']} with {sent}: IDM's answer "
+        raise IdmError(501, f"mockidm needs {names['Name']} with {sent}: what IDM answers "
                             "without it is not public")
     name, value = given["Name"], given.get("Value")
     op = given.get("Operator", "EQUALS")
@@ -152,10 +152,11 @@ def _variable_check(params: Mapping[str, str], prefix: str,
         return lambda e: (name in variables_of(e)) == present
     compare = _TEXT_OPERATORS.get(op)
     if compare is None:
-        raise IdmError(400, f"Unknown {names['Operator']} '{op}': one of "
+        raise IdmError(500, f"Unknown {names['Operator']} '{op}': one of "
                             f"{', '.join([*_TEXT_OPERATORS, *_PRESENCE_OPERATORS])}")
     if value is None:
-        raise IdmError(400, f"{names['Operator']}={op} needs {names['Value']}")
+        raise IdmError(501, f"mockidm needs {names['Value']} with {names['Operator']}={op}: "
+                            "what IDM answers without it is not public")
 
     def matches(e: Execution) -> bool:
         actual = variables_of(e).get(name)

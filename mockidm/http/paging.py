@@ -34,9 +34,10 @@ def paged_envelope(items: list[dict[str, Any]], request: CrestRequest) -> dict[s
 
 def _start(request: CrestRequest) -> int:
     cookie = request.paged_results_cookie
-    if cookie is None or cookie == "":
+    if not cookie:
         return max(request.paged_results_offset, 0)
     if not cookie.isascii() or not cookie.isdigit():
         # Only a cookie this server handed out is valid; the wording is mockidm's own.
-        raise IdmError(400, f"The paged results cookie '{cookie}' is not valid")
+        raise IdmError(400, f"The value '{cookie}' for parameter '_pagedResultsCookie' is not "
+                            "a cookie this server handed out")
     return int(cookie)

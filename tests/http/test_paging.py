@@ -131,8 +131,14 @@ def test_a_cookie_the_server_did_not_hand_out_is_refused(mock81):
                             params={**ALL, "_pageSize": 1, "_pagedResultsCookie": "abc"},
                             headers=mock81.admin_headers, timeout=10)
     assert response.status_code == 400
-    assert response.json() == {"code": 400, "reason": "Bad Request",
-                               "message": "The paged results cookie &#39;abc&#39; is not valid"}
+    assert "_pagedResultsCookie" in response.json()["message"]
+
+
+def test_a_cookie_past_the_end_is_an_empty_last_page(mock81):
+    start(mock81, 2)
+    body = query(mock81, _pageSize=1, _pagedResultsCookie="7", _totalPagedResultsPolicy="EXACT")
+    assert (body["result"], body["pagedResultsCookie"], body["totalPagedResults"]) == (
+        [], None, 2)
 
 
 def test_page_size_zero_or_none_is_no_paging(mock81):

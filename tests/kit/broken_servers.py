@@ -505,3 +505,33 @@ def history_knows_finished_only() -> web.Application:
                 return _error_body(404, "Not Found", "Not Found")
         return response
     return mock_app(middleware=finished_only)
+
+
+# Queries ------------------------------------------------------------------------------------
+
+@broken("cookie-ignored", "paging-when-paged",
+        "the server pages but a filter in front of the API drops `_pagedResultsCookie`: every "
+        "page is the first")
+def cookie_ignored() -> web.Application:
+    async def drop(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if "_pagedResultsCookie" in request.query:
+            query = request.rel_url.query.copy()
+            query.popall("_pagedResultsCookie")
+            request = request.clone(rel_url=request.rel_url.with_query(query))
+        return await handler(request)
+    return mock_app(middleware=drop)
+
+
+@broken("execution-event-filters-ignored", "execution-event-filters",
+        "`workflow/execution` ignores `messageName` and `signalName` (the mock before issue 18): "
+        "a query for a message nothing waits for lists every execution")
+def execution_event_filters_ignored() -> web.Application:
+    async def drop(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.rstrip("/").endswith("/workflow/execution") and (
+                "messageName" in request.query or "signalName" in request.query):
+            query = request.rel_url.query.copy()
+            query.popall("messageName", None)
+            query.popall("signalName", None)
+            request = request.clone(rel_url=request.rel_url.with_query(query))
+        return await handler(request)
+    return mock_app(middleware=drop)
