@@ -261,8 +261,8 @@ def test_bad_user(mockidm):
     result.stdout.fnmatch_lines([
         "*_ ERROR at setup of test_typo _*",
         "@pytest.mark.mockidm: no argument 'definition'; did you mean 'definitions'? (its "
-        "arguments: definitions, users, fixtures, profile, allow_unserved, allow_unused_faults, "
-        "allow_skipped_files)",
+        "arguments: definitions, users, fixtures, profile, paging, allow_unserved, "
+        "allow_unused_faults, allow_skipped_files)",
         "*_ ERROR at setup of test_positional _*",
         "@pytest.mark.mockidm takes keywords only",
         "*_ ERROR at setup of test_profile _*",
