@@ -84,7 +84,7 @@ COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500",
                  "408", "413", "414", "431", "503"}  # the last: limits in front of IDM
 WITH_501 = {
     "createProcessInstance", "createProcessInstanceHistory", "updateTaskInstance",
-    "queryTaskInstances", "actOnExecutions",
+    "queryTaskInstances", "actOnExecutions", "queryExecutions",
     "readTaskInstanceHistory",
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200
