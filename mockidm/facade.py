@@ -462,10 +462,11 @@ class MockIDM:
 
     def keep_as_initial(self) -> None:
         """Make the present state what `reset()` returns to (a server's startup state, with
-        the workflow files it skipped)."""
+        the workflow files it skipped and whether it pages)."""
         with self.state.lock:
             self._baseline = self.snapshot()
             self._baseline_skipped = list(self._skipped)
+            self._initial_profile = self.profile
 
     def reset(self) -> None:
         """Back to the initial state: a new mock's (no definitions or instances, the default

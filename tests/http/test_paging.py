@@ -188,6 +188,18 @@ def test_switching_a_running_mock_and_reset_puts_the_profile_back(paging):
 
 
 @pytest.mark.parametrize("paging", [False, True])
+def test_a_startup_fixture_file_sets_what_reset_returns_to(tmp_path, paging):
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({"paging": paging}))
+    with MockIDM("6.5" if paging else "8.1").serve() as mock:
+        load_scenario(mock, scenario)
+        mock.keep_as_initial()  # as `mockidm serve --fixtures FILE` does
+        mock.reset()
+        assert mock.paging is paging
+        assert_pages(mock, paging)
+
+
+@pytest.mark.parametrize("paging", [False, True])
 def test_the_fixture_file_option(tmp_path, paging):
     scenario = tmp_path / "scenario.json"
     scenario.write_text(json.dumps({"paging": paging}))
@@ -239,6 +251,23 @@ def test_the_cli_flag(profile, flag, on):
                             timeout=5).json()
         assert body["resultCount"] == (2 if on else 3)
         assert body["pagedResultsCookie"] == ("2" if on else None)
+        # The admin API switches it with a fixture document; a reset puts the flag's back.
+        admin = f"http://127.0.0.1:{port}/__mockidm"
+        loaded = requests.post(f"{admin}/fixtures", json={"paging": not on}, timeout=5)
+        assert loaded.status_code == 200, loaded.text
+        for _ in range(3):
+            requests.post(f"{url}?_action=create", json={"_key": "roleRequest"},
+                          headers=headers, timeout=5)
+        body = requests.get(url, params={**ALL, "_pageSize": 2}, headers=headers,
+                            timeout=5).json()
+        assert body["resultCount"] == (6 if on else 2)  # six instances now
+        assert requests.post(f"{admin}/reset", timeout=5).status_code == 200
+        for _ in range(3):
+            requests.post(f"{url}?_action=create", json={"_key": "roleRequest"},
+                          headers=headers, timeout=5)
+        body = requests.get(url, params={**ALL, "_pageSize": 2}, headers=headers,
+                            timeout=5).json()
+        assert body["resultCount"] == (2 if on else 3)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
