@@ -30,8 +30,8 @@ class Profile:
     # access script (500).
     task_not_found_status: int
     # Query paging (`_pageSize`, `_pagedResultsOffset`, `_pagedResultsCookie`,
-    # `_totalPagedResultsPolicy`): honoured (8.1, as the Flowable-era port is taken to do)
-    # or validated and ignored (<= 6, the Activiti providers). A user may switch it.
+    # `_totalPagedResultsPolicy`): honoured (8.1, the mock's choice: what 8.1 does is not
+    # public) or validated and ignored (<= 6, the Activiti providers). A user may switch it.
     paging: bool
 
     def role(self, name: str) -> str:

@@ -1,13 +1,10 @@
 """Query paging, where the profile pages (`Profile.paging`): one page of a query's items and
 the envelope fields that say where the next one starts.
 
-What PingIDM 8.1's workflow providers do with paging is undocumented; the mock pages as IDM's
-own repository does for every CREST query (docs/fidelity.md, "Paging"): `_pageSize` > 0
-turns paging on; the page starts at the position the cookie names (the offset of the next
-page as a decimal string, which the previous page handed out) or else at
-`_pagedResultsOffset`; the cookie is null on the last page; `totalPagedResults` is the
-exact count when `_totalPagedResultsPolicy=EXACT` is asked, -1 otherwise;
-`remainingPagedResults` is -1.
+What PingIDM 8.1's workflow providers do with paging is not public; this is the mock's choice,
+an offset cookie and an exact count on request (docs/fidelity.md, "paging, 8.1 profile", says
+why and what exactly): `_pageSize` > 0 turns paging on, and a client's paging loop then meets
+a server that pages.
 """
 
 from __future__ import annotations
