@@ -69,6 +69,12 @@ class Identity:
             return None
         return user
 
+    def groups_of(self, name: str) -> tuple[str, ...]:
+        """The groups a workflow engine that asks IDM finds for a user: the roles of the
+        mock's user of that name (none for a name it does not know)."""
+        user = self.users.get(name)
+        return () if user is None else user.roles
+
     def is_admin(self, user: User) -> bool:
         return self.profile.role(ADMIN) in user.roles
 

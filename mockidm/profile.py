@@ -33,6 +33,13 @@ class Profile:
     # `_totalPagedResultsPolicy`): honoured (8.1, the mock's choice: what 8.1 does is not
     # public) or validated and ignored (<= 6, the Activiti providers). A user may switch it.
     paging: bool
+    # A task ended by completion shows this history `deleteReason`: null (Flowable, 7+: it
+    # deletes a completed task without a reason) or "completed" (Activiti, <= 6).
+    completed_task_delete_reason: str | None
+    # `taskCandidateUser` also finds tasks offered to one of the user's groups (Flowable, 7+,
+    # asks IDM for them); <= 6 finds only tasks naming the user (Activiti's own, empty, group
+    # tables answer there).
+    candidate_user_groups: bool
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -49,6 +56,8 @@ PINGIDM_8_1 = Profile(
     latest_processes_only=True,
     task_not_found_status=404,
     paging=True,
+    completed_task_delete_reason=None,
+    candidate_user_groups=True,
 )
 
 IDM_6_5 = Profile(
@@ -61,6 +70,8 @@ IDM_6_5 = Profile(
     latest_processes_only=False,
     task_not_found_status=500,
     paging=False,
+    completed_task_delete_reason="completed",
+    candidate_user_groups=False,
 )
 
 PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5)}

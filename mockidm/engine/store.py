@@ -70,6 +70,8 @@ class TaskQuery:
     unassigned: bool = False
     candidate_user: str | None = None
     candidate_groups: tuple[str, ...] | None = None
+    # Groups the candidate user belongs to: a task offered to one of them is theirs too.
+    candidate_user_groups: tuple[str, ...] = ()
     name: str | None = None
     owner: str | None = None
     description: str | None = None
@@ -259,7 +261,8 @@ class Store:
             and (q.task_definition_key is None or t.key == q.task_definition_key)
             and (q.assignee is None or t.assignee == q.assignee)
             and (not q.unassigned or t.assignee is None)
-            and (q.candidate_user is None or q.candidate_user in t.candidate_users)
+            and (q.candidate_user is None or q.candidate_user in t.candidate_users
+                 or any(g in t.candidate_groups for g in q.candidate_user_groups))
             and (q.candidate_groups is None
                  or any(g in t.candidate_groups for g in q.candidate_groups))
             # The engine's candidate queries on active tasks only return unclaimed tasks.

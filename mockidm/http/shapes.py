@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
+from ..engine.runtime import COMPLETED
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -215,13 +216,15 @@ def task_read(t: Task, variables: dict[str, Any],
     return body
 
 
-def task_history(t: Task) -> dict[str, Any]:
+def task_history(t: Task, completed_reason: str | None) -> dict[str, Any]:
+    """A task of the history; `completed_reason` is what the release records as the
+    `deleteReason` of a completed task (`Profile.completed_task_delete_reason`)."""
     return {
         "_id": t.id,
         "assignee": t.assignee,
         "category": None,
         "claimTime": iso(t.claim_time),
-        "deleteReason": t.delete_reason,
+        "deleteReason": completed_reason if t.delete_reason == COMPLETED else t.delete_reason,
         "description": t.description,
         "dueDate": iso(t.due_date),
         "durationInMillis": t.duration_ms,

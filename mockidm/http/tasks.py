@@ -46,9 +46,11 @@ def _priority(value: str | None) -> int | None:
     return None if value is None else int(value)  # the spec has already checked it
 
 
-def _task_query(params: dict[str, str], *, history: bool) -> TaskQuery:
+def _task_query(call: Call, *, history: bool) -> TaskQuery:
     """The filters of a filtered-query. The history provider names two of them differently
-    (`taskId`, `taskName`) and adds those about ending; only active tasks can be unassigned."""
+    (`taskId`, `taskName`) and adds those about ending; only active tasks can be unassigned.
+    `deleteReason` is applied to the answer (`_delete_reason`), not here."""
+    params = call.request.params
     query = TaskQuery(
         history=history,
         task_id=params.get("taskId" if history else "_id"),
@@ -66,13 +68,21 @@ def _task_query(params: dict[str, str], *, history: bool) -> TaskQuery:
         tenant_id=params.get("tenantId"),
         variables=variables_filter(params),
     )
+    if (query.candidate_user is not None and query.candidate_groups is None
+            and call.profile.candidate_user_groups):
+        query.candidate_user_groups = call.state.identity.groups_of(query.candidate_user)
     if history:
-        query.delete_reason = params.get("deleteReason")
         query.finished = _either(params, "finished", "unfinished")
         query.process_finished = _either(params, "processFinished", "processUnfinished")
     else:
         query.unassigned = is_true(params.get("unassigned"))
     return query
+
+
+def _delete_reason(items: list[dict[str, Any]], wanted: str | None) -> list[dict[str, Any]]:
+    """The `deleteReason` filter compares what the release records, so under Flowable
+    `completed` finds no completed task (their reason is null)."""
+    return items if wanted is None else [i for i in items if i["deleteReason"] == wanted]
 
 
 def _either(params: dict[str, str], yes: str, no: str) -> bool | None:
@@ -85,11 +95,11 @@ def _either(params: dict[str, str], yes: str, no: str) -> bool | None:
 @operation("queryTaskInstances")
 def query_tasks(call: Call) -> Reply:
     query_filter_allowed(call)
-    request, params = call.request, call.request.params
+    request = call.request
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         items = filtered((shapes.task(t) for t in call.engine.query_tasks(TaskQuery())), call)
     elif request.query_id == FILTERED_QUERY:
-        query = _task_query(params, history=False)
+        query = _task_query(call, history=False)
         items = [shapes.task(t) for t in call.engine.query_tasks(query)]
     else:
         raise unknown_query_id()
@@ -99,15 +109,17 @@ def query_tasks(call: Call) -> Reply:
 @operation("queryTaskInstanceHistory")
 def query_task_history(call: Call) -> Reply:
     query_filter_allowed(call)
-    request, params = call.request, call.request.params
+    request = call.request
+    reason = call.profile.completed_task_delete_reason
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         tasks = call.engine.query_tasks(TaskQuery(history=True))
-        items = filtered((shapes.task_history(t) for t in tasks), call)
+        items = filtered((shapes.task_history(t, reason) for t in tasks), call)
         if request.query_filter is None:
             return Reply(items=items)  # this provider ignores sort keys for query-all-ids
     elif request.query_id == FILTERED_QUERY:
-        query = _task_query(params, history=True)
-        items = [shapes.task_history(t) for t in call.engine.query_tasks(query)]
+        tasks = call.engine.query_tasks(_task_query(call, history=True))
+        items = _delete_reason([shapes.task_history(t, reason) for t in tasks],
+                               request.params.get("deleteReason"))
     else:
         raise unknown_query_id()
     return Reply(items=sort_items(items, request.sort_keys, _HISTORY_SORT))
