@@ -173,7 +173,9 @@ class MockIDM:
 
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
                     key: str | None = None) -> None:
-        """The variables a script or service task would set (the mock runs no scripts)."""
+        """The variables a script or service task would set (the mock runs no scripts); for a
+        Java or script listener, `activity_id` is '<element id>:<event>' (e.g.
+        'approve:complete')."""
         with self.state.lock:
             self.engine.set_outputs(activity_id, variables, key=key)
 
@@ -454,9 +456,16 @@ class MockIDM:
         with self.state.lock:
             return list(self._skipped)
 
+    def unrun_listeners(self) -> list[str]:
+        """Java and script listeners that passed through without running (each once), for
+        which the test declared nothing with `set_outputs('<element>:<event>', ...)`."""
+        with self.state.lock:
+            return [m for m in self.engine.interpreter.unrun_listeners.values() if m]
+
     def problems(self) -> list[str]:
-        """All three: what a test should hear about when it ends."""
-        return self.unserved() + self.unused_failures() + self.skipped_files()
+        """All four: what a test should hear about when it ends."""
+        return (self.unserved() + self.unused_failures() + self.skipped_files()
+                + self.unrun_listeners())
 
     # lifecycle -----------------------------------------------------------------------------
 

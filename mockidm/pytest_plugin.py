@@ -115,7 +115,8 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
         return  # a failed test's report shows the journal, problems included
     problems = (([] if preload.allow_unserved else mock.unserved())
                 + ([] if preload.allow_unused_faults else mock.unused_failures())
-                + ([] if preload.allow_skipped_files else mock.skipped_files()))
+                + ([] if preload.allow_skipped_files else mock.skipped_files())
+                + mock.unrun_listeners())  # acknowledged by declaring their outputs
     if problems:
         request.node.stash[_REPORTED] = True
         pytest.fail("mockidm:\n" + "\n".join(f"  {p}" for p in problems)

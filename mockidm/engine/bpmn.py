@@ -16,7 +16,9 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
   priority, dueDate, and `formProperty` elements with their enum `value`s; the start event's
   initiator; a service task's expression and resultVariable (or resultVariableName). They are
   kept as written: the interpreter evaluates them when the engine does;
-* sequence flows with their `conditionExpression`.
+* sequence flows with their `conditionExpression`;
+* task listeners (user tasks) and execution listeners (processes, flow nodes, sequence flows)
+  in `extensionElements`: their event and their expression, delegateExpression or class.
 
 Each process is then checked as every model is (`validation.check_model`: conditions that
 compile, one start event, flows between known nodes, exclusive gateways Activiti accepts), so
@@ -25,8 +27,8 @@ is reported at the line of the element it names.
 
 Every other flow node (sub-processes, call activities, boundary events, throw events,
 inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
-not route tokens (lanes, text annotations, associations, data objects, listeners and other
-extension elements) are ignored.
+not route tokens (lanes, text annotations, associations, data objects and other extension
+elements) are ignored.
 
 XML is read with defusedxml's SAX parser with DTDs forbidden, so no entity of any kind (and
 no external resource) is ever expanded. Archives are checked for size, entry count,
@@ -61,13 +63,16 @@ from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    EXECUTION_EVENTS,
     MESSAGE,
     SERVICE_TASK,
     SIGNAL,
     START_EVENT,
+    TASK_EVENTS,
     USER_TASK,
     Flow,
     FormProperty,
+    Listener,
     Node,
     ProcessModel,
 )
@@ -427,7 +432,8 @@ class _Loader:
             flows=tuple(self.flows(flow_elements, ids)),
             documentation=self.documentation(element), category=self.category,
             resource_name=self.resource_name, graphical_notation=self.graphical,
-            executable=True, line=element.line)
+            executable=True, line=element.line,
+            listeners=self.listeners(element, "executionListener", EXECUTION_EVENTS[:2]))
         try:
             check_model(model)
         except InvalidModel as exc:
@@ -486,7 +492,9 @@ class _Loader:
         definitions = [c for c in element.bpmn() if c.name in _EVENT_DEFINITIONS]
         common: dict[str, Any] = {
             "id": node_id, "kind": kind, "name": element.attr("name"),
-            "documentation": self.documentation(element), "line": element.line}
+            "documentation": self.documentation(element), "line": element.line,
+            "execution_listeners": self.listeners(element, "executionListener",
+                                                  EXECUTION_EVENTS[:2])}
         if kind in (START_EVENT, END_EVENT) and definitions:
             raise self.error(definitions[0], f"{self.describe(element)} with a "
                              f"{definitions[0].name} is not supported by mockidm (only none "
@@ -533,7 +541,8 @@ class _Loader:
             form_properties=self.form_properties(element),
             priority=int(priority) if literal else DEFAULT_PRIORITY,
             priority_expression=priority if priority and not literal else None,
-            due_date=element.ext("dueDate") or None)
+            due_date=element.ext("dueDate") or None,
+            task_listeners=self.listeners(element, "taskListener", TASK_EVENTS))
 
     @staticmethod
     def formal_expression(role: _Element) -> str | None:
@@ -567,6 +576,40 @@ class _Loader:
             raise self.error(definition, f"{self.describe(element)}: {attribute} "
                              f"'{reference}' names no {event} declared in this file")
         return Node(**common, event=event, event_name=name)
+
+    # listeners ---------------------------------------------------------------------------------
+
+    def listeners(self, element: _Element, name: str, events: tuple[str, ...]
+                  ) -> tuple[Listener, ...]:
+        """The `activiti:taskListener` / `activiti:executionListener` children of an element's
+        extensionElements, in document order (the order the engine runs them in)."""
+        found = []
+        for extensions in element.bpmn("extensionElements"):
+            for child in extensions.children:
+                if child.name == name and child.ns in EXTENSION_NAMESPACES:
+                    found.append(self.listener(child, events))
+        return tuple(found)
+
+    def listener(self, element: _Element, events: tuple[str, ...]) -> Listener:
+        # A sequence flow's listeners are `take` listeners whatever they say (Activiti's
+        # parser reads no event there).
+        event = events[0] if events == ("take",) else (element.attr("event") or "").strip()
+        if event not in events:
+            raise self.error(element, f"{element.name} has the event '{event}'; "
+                             f"{'one of ' if len(events) > 1 else ''}"
+                             f"{', '.join(events)} is expected here")
+        expression = element.attr("expression") or None
+        delegate = element.attr("delegateExpression") or None
+        implementation = element.attr("class") or None
+        if (expression, delegate, implementation).count(None) != 2:
+            raise self.error(element, f"{element.name} needs exactly one of the attributes "
+                             "class, expression and delegateExpression")
+        fields = {f.attr("name"): f for f in element.children if f.name == "field"}
+        language = fields.get("language")
+        return Listener(event=event, expression=expression, delegate_expression=delegate,
+                        implementation=implementation,
+                        script_language=(language.attr("stringValue") or language.content()
+                                         .strip() or None) if language is not None else None)
 
     # forms -------------------------------------------------------------------------------------
 
@@ -620,7 +663,8 @@ class _Loader:
                 if not element.attr(attribute):
                     raise self.error(element, f"sequence flow '{flow_id}' has no {attribute}")
             flows.append(Flow(flow_id, element.attr("sourceRef") or "",
-                              element.attr("targetRef") or "", self.condition(element)))
+                              element.attr("targetRef") or "", self.condition(element),
+                              self.listeners(element, "executionListener", ("take",))))
         return flows
 
     @staticmethod

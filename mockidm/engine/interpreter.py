@@ -7,6 +7,7 @@ path (exclusive gateway), fork and join (parallel gateway), or end.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,13 +37,15 @@ from .model import (
     START_EVENT,
     USER_TASK,
     Flow,
+    Listener,
     Node,
     ProcessInstance,
     Task,
 )
-from .scope import scope
+from .scope import listener_scope, scope
 from .store import Store
 
+COMPLETED = "completed"  # a completed task's delete reason
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
 
 # What entering a node does: (interpreter, instance, the node, the arriving execution's id).
@@ -58,11 +61,19 @@ class Interpreter:
         # The authenticated user of the command under way (`authenticatedUserId`), if any.
         self.user: str | None = None
         self._plain_tasks: dict[int, tuple[Node, _PlainTask | None]] = {}
+        # Java and script listeners that could not run, each said once: (process key,
+        # element, event, what it is) -> what a test should hear, or None when the test
+        # declared what the listener sets (then it is only logged).
+        self.unrun_listeners: dict[tuple[str, str, str, str], str | None] = {}
 
     # entry points ----------------------------------------------------------------------------
 
     def start(self, instance: ProcessInstance) -> None:
-        self.enter(instance, instance.definition.model.start, instance.id)
+        model = instance.definition.model
+        if model.listeners:
+            self._fire(model.listeners, "start", instance, instance.id, model.start.id,
+                       model.key)
+        self.enter(instance, model.start, instance.id)
 
     def resume(self, instance: ProcessInstance, execution_id: str) -> None:
         """Move a waiting token on from the activity it waits in."""
@@ -72,11 +83,17 @@ class Interpreter:
     # behaviours ------------------------------------------------------------------------------
 
     def enter(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        if node.execution_listeners:
+            self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
+                       node.id)
         self.behaviours[node.kind](self, instance, node, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
                flows: list[Flow] | None = None) -> None:
         model = instance.definition.model
+        if node.execution_listeners:
+            self._fire(node.execution_listeners, "end", instance, execution_id, node.id,
+                       node.id)
         if flows is None:
             outgoing = model.outgoing(node.id)
             if not outgoing:
@@ -88,10 +105,18 @@ class Interpreter:
         if not flows:
             raise EngineError(f"No outgoing sequence flow from activity '{node.id}'")
         if len(flows) == 1:
+            if flows[0].listeners:
+                self._take(instance, flows[0], execution_id)
             self.enter(instance, model.nodes[flows[0].target], execution_id)
             return
         for flow in flows:  # a fork: one child execution per path
-            self.enter(instance, model.nodes[flow.target], self.ids.next())
+            child = self.ids.next()
+            if flow.listeners:
+                self._take(instance, flow, child)
+            self.enter(instance, model.nodes[flow.target], child)
+
+    def _take(self, instance: ProcessInstance, flow: Flow, execution_id: str) -> None:
+        self._fire(flow.listeners, "take", instance, execution_id, flow.source, flow.id)
 
     def _holds(self, instance: ProcessInstance, flow: Flow, execution_id: str) -> bool:
         if flow.condition is None:
@@ -155,6 +180,12 @@ class Interpreter:
                 candidate_groups=list(groups), create_time=self.clock.now(),
                 priority=node.priority)
         self.store.add_task(task)
+        if node.task_listeners:
+            # Activiti fires `assignment` (when an assignee resolved) before `create`, so
+            # that a create listener sees the whole task.
+            if task.assignee is not None:
+                self.fire_task(task, instance, "assignment")
+            self.fire_task(task, instance, "create")
 
     def _plain(self, node: Node) -> _PlainTask | None:
         """A user task's attributes when none is an expression (else None), worked out once per
@@ -255,6 +286,12 @@ class Interpreter:
         continuing = instance.id if instance.id not in instance.executions else self.ids.next()
         self._leave(instance, node, continuing, model.outgoing(node.id))
 
+    def _end_event(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        if node.execution_listeners:
+            self._fire(node.execution_listeners, "end", instance, execution_id, node.id,
+                       node.id)
+        self._end(instance, node, execution_id)
+
     def _end(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions.pop(execution_id, None)
         if not instance.executions:
@@ -271,21 +308,86 @@ class Interpreter:
         CATCH_EVENT: _wait,
         EXCLUSIVE_GATEWAY: _choose,
         PARALLEL_GATEWAY: _join_and_fork,
-        END_EVENT: _end,
+        END_EVENT: _end_event,
     }
 
     def finish(self, instance: ProcessInstance, end_activity: str | None,
                delete_reason: str | None) -> None:
+        model = instance.definition.model
+        if model.listeners:
+            self._fire(model.listeners, "end", instance, instance.id,
+                       end_activity or model.start.id, model.key)
         instance.executions.clear()
         instance.end_time = self.clock.now()
         instance.end_activity = end_activity
         instance.delete_reason = delete_reason
         self.store.instance_ended(instance)
 
+    def complete_task(self, task: Task, instance: ProcessInstance) -> None:
+        """TaskEntity.complete: the `complete` listeners, then the task is deleted (its
+        `delete` listeners first); the caller then moves the token on."""
+        if task.node.task_listeners:
+            self.fire_task(task, instance, "complete")
+        self.end_task(task, COMPLETED)
+
     def end_task(self, task: Task, reason: str) -> None:
+        if task.node.task_listeners:  # `delete` fires just before the task is deleted
+            self.fire_task(task, self.store.instances[task.instance_id], "delete")
         task.end_time = self.clock.now()
         task.delete_reason = reason
         self.store.task_ended(task)
+
+    # listeners -------------------------------------------------------------------------------
+
+    def fire_task(self, task: Task, instance: ProcessInstance, event: str) -> None:
+        """Run a task's listeners for `event` (and those for `all`), in document order."""
+        for listener in task.node.task_listeners:
+            if listener.event in (event, "all"):
+                self._notify(listener, event, instance, task.execution_id, task.key, task.key,
+                             task)
+
+    def fire_end(self, instance: ProcessInstance, execution_id: str, activity: str) -> None:
+        """The `end` listeners of the activity a deleted instance's token waits in."""
+        node = instance.definition.model.nodes[activity]
+        if node.execution_listeners:
+            self._fire(node.execution_listeners, "end", instance, execution_id, node.id,
+                       node.id)
+
+    def _fire(self, listeners: tuple[Listener, ...], event: str, instance: ProcessInstance,
+              execution_id: str, activity_id: str, element: str) -> None:
+        for listener in listeners:
+            if listener.event == event:
+                self._notify(listener, event, instance, execution_id, activity_id, element)
+
+    def _notify(self, listener: Listener, event: str, instance: ProcessInstance,
+                execution_id: str, activity_id: str, element: str,
+                task: Task | None = None) -> None:
+        """ExpressionTaskListener / ExpressionExecutionListener: evaluate the expression, its
+        value unused; a failure fails the command. A Java or script listener cannot run here:
+        what a test declared for it (set_outputs('<element>:<event>', ...)) stands in."""
+        if listener.expression is not None:
+            expression = compile_text(listener.expression)  # cached; compiled at deploy
+            variables = listener_scope(instance, execution_id, activity_id, self.user, task,
+                                       event)
+            try:
+                expression.evaluate(variables)
+            except EvaluationError as error:
+                raise _idm_only(error, activity_id) from None
+            return
+        key = instance.definition.key
+        declared = [self.outputs.get((k, f"{element}:{event}")) for k in (None, key)]
+        for outputs in declared:
+            instance.variables.update(outputs or {})
+        what = _describe(listener)
+        seen = (key, element, event, what)
+        if seen in self.unrun_listeners:
+            return
+        message = (f"listener not run: {what}, {event} listener of '{element}' in process "
+                   f"'{key}'; mockidm runs no Java or Groovy, so it passed through")
+        _log.warning("%s", message)
+        self.unrun_listeners[seen] = (
+            None if any(d is not None for d in declared) else
+            f"{message} (declare what it sets with set_outputs('{element}:{event}', {{...}}))")
 
     # transactions ----------------------------------------------------------------------------
 
@@ -321,6 +423,18 @@ _PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
 _CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
+
+
+_log = logging.getLogger("mockidm")
+
+
+def _describe(listener: Listener) -> str:
+    if listener.delegate_expression is not None:
+        return f"the delegate expression {listener.delegate_expression}"
+    name = listener.implementation or ""
+    if name.endswith(("ScriptTaskListener", "ScriptExecutionListener")):
+        return f"a {listener.script_language or 'script'} script ({name})"
+    return f"the Java class {name}"
 
 
 # What IDM's own resolver (OpenIDMELResolver) answers in expressions: its script bindings.

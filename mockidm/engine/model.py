@@ -50,6 +50,27 @@ class FormProperty:
     expression: str | None = None
 
 
+# Task listener events (TaskListener.EVENTNAME_*; `all` is Flowable's ALL_EVENTS) and execution
+# listener events (ExecutionListener.EVENTNAME_*).
+TASK_EVENTS = ("create", "assignment", "complete", "delete", "all")
+EXECUTION_EVENTS = ("start", "end", "take")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A task or execution listener (activiti:taskListener / activiti:executionListener).
+
+    Exactly one of `expression` (evaluated when the event fires), `delegate_expression` and
+    `implementation` (a Java class, ScriptTaskListener's Groovy included) is set; the last
+    two run Java code, which the mock cannot: they pass through (see Interpreter)."""
+
+    event: str
+    expression: str | None = None
+    delegate_expression: str | None = None
+    implementation: str | None = None
+    script_language: str | None = None  # a script listener's `language` field
+
+
 @dataclass(frozen=True)
 class Node:
     """One BPMN flow node. Fields that a kind does not use stay empty."""
@@ -75,6 +96,8 @@ class Node:
     priority_expression: str | None = field(default=None, metadata=ADDED)
     expression: str | None = field(default=None, metadata=ADDED)  # service task: what it runs
     result_variable: str | None = field(default=None, metadata=ADDED)  # ... and where it goes
+    task_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)  # user tasks
+    execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,7 @@ class Flow:
     source: str
     target: str
     condition: str | None = None  # an EL expression such as `${decision == 'approve'}`
+    listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)  # `take` listeners
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +123,8 @@ class ProcessModel:
     graphical_notation: bool = False  # the file has BPMN diagram interchange (bpmndi) data
     executable: bool = True
     line: int | None = None
+    # The process's own execution listeners (start, end).
+    listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
 
     def outgoing(self, node_id: str) -> list[Flow]:
         return self._outgoing.get(node_id, [])

@@ -49,7 +49,6 @@ from .validation import check_deployment
 # The engine builds `key:version:n` ids unless they would be longer than its id column.
 _MAX_DEFINITION_ID = 64
 DEFAULT_DELETE_REASON = "Deleted by Openidm"
-COMPLETED = "completed"
 
 
 class Engine:
@@ -249,10 +248,13 @@ class Engine:
     def delete_instance(self, instance_id: str,
                         reason: str = DEFAULT_DELETE_REASON) -> ProcessInstance:
         instance = self.running_instance(instance_id)
-        for task in self.store.tasks_of(instance.id):
-            if task.active:
-                self.interpreter.end_task(task, reason)
-        self.interpreter.finish(instance, end_activity=None, delete_reason=reason)
+        with self.interpreter.atomic(instance):  # a failing listener deletes nothing
+            for task in self.store.tasks_of(instance.id):
+                if task.active:
+                    self.interpreter.end_task(task, reason)
+            for execution, activity in list(instance.executions.items()):
+                self.interpreter.fire_end(instance, execution, activity)
+            self.interpreter.finish(instance, end_activity=None, delete_reason=reason)
         return instance
 
     def query_instances(self, query: InstanceQuery) -> list[ProcessInstance]:
@@ -306,7 +308,7 @@ class Engine:
         instance = self.store.instances[task.instance_id]
         with self.interpreter.atomic(instance):
             instance.variables.update(variables or {})
-            self.interpreter.end_task(task, COMPLETED)
+            self.interpreter.complete_task(task, instance)
             self.interpreter.resume(instance, task.execution_id)
         return task
 
@@ -328,7 +330,8 @@ class Engine:
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
                     key: str | None = None) -> None:
         """The variables a script or service task sets when a token passes it (the mock
-        runs no scripts): for every process, or for process `key` only."""
+        runs no scripts): for every process, or for process `key` only. A Java or script
+        listener is named '<element id>:<event>' (element: its task, flow or process key)."""
         self.interpreter.outputs[(key, activity_id)] = dict(variables)
 
     def message_received(self, message_name: str | None, execution_id: str | None,
@@ -395,8 +398,17 @@ class Engine:
     # tasks (assignment) -------------------------------------------------------------------
 
     def _assign(self, task: Task, user: str | None) -> None:
-        previous, task.assignee = task.assignee, user
-        self.store.assignee_changed(task, previous)
+        """Set the assignee; Activiti 5's TaskEntity.setAssignee fires the `assignment`
+        listeners on every change, to nobody included. A failing one changes nothing."""
+        if not task.node.task_listeners:
+            previous, task.assignee = task.assignee, user
+            self.store.assignee_changed(task, previous)
+            return
+        instance = self.store.instances[task.instance_id]
+        with self.interpreter.atomic(instance):
+            previous, task.assignee = task.assignee, user
+            self.store.assignee_changed(task, previous)
+            self.interpreter.fire_task(task, instance, "assignment")
 
 
 # A test suite deploys the same files again and again, and models are immutable: each file is

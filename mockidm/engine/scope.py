@@ -2,8 +2,8 @@
 
 Flowable's (and Activiti's) VariableScopeElResolver answers `execution` (the execution the
 expression runs in) and `authenticatedUserId` (the user of the command, null when none)
-before any process variable; `task` only where the scope is a task (task listeners, which
-the mock does not run yet), so here it is looked up as a variable like any other name.
+before any process variable; `task` only where the scope is a task (task listeners:
+`listener_scope`); elsewhere it is looked up as a variable like any other name.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .expressions import EngineObject, EvaluationError
-from .model import ProcessInstance
+from .model import ProcessInstance, Task
 
 
 class Execution(EngineObject):
@@ -102,3 +102,123 @@ def scope(instance: ProcessInstance, execution_id: str, activity_id: str, user: 
     return {**(instance.variables if variables is None else variables),
             "execution": Execution(instance, execution_id, activity_id),
             "authenticatedUserId": user}
+
+
+class DelegateTask(EngineObject):
+    """`task` in a task listener's expression (Activiti's DelegateTask, a TaskEntity): the task
+    as it stands when the event fires. Its variable methods read the task's local variables
+    over the process's, and set on the process unless told Local (as TaskEntity does when the
+    task has no local variable of that name)."""
+
+    java_class = "org.activiti.engine.impl.persistence.entity.TaskEntity"
+
+    def __init__(self, task: Task, instance: ProcessInstance, event: str) -> None:
+        self._task, self._instance, self._event = task, instance, event
+        self._methods: dict[str, Callable[..., Any]] | None = None
+
+    def methods(self) -> Mapping[str, Callable[..., Any]]:
+        if self._methods is None:
+            self._methods = {
+                "getId": self.get_id,
+                "getName": self.get_name,
+                "getDescription": self.get_description,
+                "getAssignee": self.get_assignee,
+                "getOwner": self.get_owner,
+                "getPriority": self.get_priority,
+                "getTaskDefinitionKey": self.get_task_definition_key,
+                "getProcessInstanceId": self.get_process_instance_id,
+                "getExecutionId": self.get_execution_id,
+                "getProcessDefinitionId": self.get_process_definition_id,
+                "getEventName": self.get_event_name,
+                "getExecution": self.get_execution,
+                "getVariable": self.get_variable,
+                "getVariableLocal": self.get_variable_local,
+                "getVariables": self.get_variables,
+                "getVariablesLocal": self.get_variables_local,
+                "hasVariable": self.has_variable,
+                "setVariable": self.set_variable,
+                "setVariableLocal": self.set_variable_local,
+            }
+        return self._methods
+
+    # A method's arity is how JUEL picks it (EngineObject.invoke): each is a plain method.
+    def get_id(self) -> str:
+        return self._task.id
+
+    def get_name(self) -> str | None:
+        return self._task.name
+
+    def get_description(self) -> str | None:
+        return self._task.description
+
+    def get_assignee(self) -> str | None:
+        return self._task.assignee
+
+    def get_owner(self) -> str | None:
+        return self._task.owner
+
+    def get_priority(self) -> int:
+        return self._task.priority
+
+    def get_task_definition_key(self) -> str:
+        return self._task.key
+
+    def get_process_instance_id(self) -> str:
+        return self._task.instance_id
+
+    def get_execution_id(self) -> str:
+        return self._task.execution_id
+
+    def get_process_definition_id(self) -> str:
+        return self._task.definition_id
+
+    def get_event_name(self) -> str:
+        return self._event
+
+    def get_variables_local(self) -> dict[str, Any]:
+        return dict(self._task.local_variables)
+
+    def has_variable(self, name: Any) -> bool:
+        return isinstance(name, str) and name in self.get_variables()
+
+    def get_execution(self) -> Execution:
+        return Execution(self._instance, self._task.execution_id, self._task.key)
+
+    def get_variables(self) -> dict[str, Any]:
+        return {**self._instance.variables, **self._task.local_variables}
+
+    def get_variable(self, name: Any) -> Any:
+        return self.get_variables().get(name) if isinstance(name, str) else None
+
+    def get_variable_local(self, name: Any) -> Any:
+        return self._task.local_variables.get(name) if isinstance(name, str) else None
+
+    def set_variable(self, name: Any, value: Any) -> None:
+        _check_name(name)
+        if name in self._task.local_variables:
+            self._task.local_variables[name] = value
+        else:
+            self._instance.variables[name] = value
+
+    def set_variable_local(self, name: Any, value: Any) -> None:
+        _check_name(name)
+        self._task.local_variables[name] = value
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise EvaluationError("variableName is null" if name is None
+                              else f"variable name {name!r} is not a String")
+
+
+def listener_scope(instance: ProcessInstance, execution_id: str, activity_id: str,
+                   user: str | None, task: Task | None = None, event: str = ""
+                   ) -> dict[str, Any]:
+    """What a listener's expression sees: for a task listener, the task's variables and
+    `task` besides `execution` (VariableScopeElResolver with a TaskEntity as scope)."""
+    if task is None:
+        return scope(instance, execution_id, activity_id, user)
+    found = scope(instance, execution_id, activity_id, user,
+                  {**instance.variables, **task.local_variables})
+    found["task"] = DelegateTask(task, instance, event)
+    return found

@@ -3,10 +3,11 @@
 The BPMN loader, `Engine.deploy` (behind `MockIDM.deploy`), the reader of deployable files
 (behind fixture files and the pytest plugin) and snapshot restore all call `check_model`. It
 raises `InvalidModel` for the first problem it finds, in this order: node kinds and the
-expressions of each node (assignee, name, form properties, ...: they compile), then each
-sequence flow (its ends, its condition), the start event, the exclusive gateways. A problem
-names the node or flow at fault by id, so that each caller can say where in its own terms:
-the loader gives the line, a snapshot the key.
+expressions of each node (assignee, name, form properties, listeners, ...: they compile),
+then each sequence flow (its ends, its condition, its listeners), the process's listeners,
+the start event, the exclusive gateways. A problem names the node or flow at fault by id, so
+that each caller can say where in its own terms: the loader gives the line, a snapshot the
+key.
 
 Checks that only make sense on XML (unknown elements, missing attributes, ids used twice)
 stay in the loader.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from .errors import DefinitionError
 from .expressions import ExpressionError, compile_expression, compile_text
 from .interpreter import KINDS
-from .model import EXCLUSIVE_GATEWAY, START_EVENT, Node, ProcessModel
+from .model import EXCLUSIVE_GATEWAY, START_EVENT, Listener, Node, ProcessModel
 
 
 class Code(enum.Enum):
@@ -107,6 +108,8 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
             except ExpressionError as exc:
                 yield Problem(Code.BAD_CONDITION, f"sequence flow '{flow.id}': {exc}", str(exc),
                               flow.id, "condition")
+        yield from _listeners(flow.listeners, flow.id, "listeners")
+    yield from _listeners(model.listeners, None, "listeners")
     yield from _start_events(model)
     yield from _gateways(model)
 
@@ -132,14 +135,29 @@ def _expressions(node: Node) -> Iterator[Problem]:
         for text in (prop.default, prop.expression):
             if text is not None and "{" in text:
                 yield from _compiles(node, "form_properties", text)
+    for field in ("task_listeners", "execution_listeners"):
+        yield from _listeners(getattr(node, field), node.id, field)
+
+
+def _listeners(listeners: tuple[Listener, ...], element: str | None, field: str
+               ) -> Iterator[Problem]:
+    """A listener's expression compiles, as Activiti's parser creates it at deploy."""
+    for listener in listeners:
+        for text in (listener.expression, listener.delegate_expression):
+            if text is not None and "{" in text:
+                yield from _compiles_in(element, field, text)
 
 
 def _compiles(node: Node, field: str, text: str) -> Iterator[Problem]:
+    yield from _compiles_in(node.id, field, text)
+
+
+def _compiles_in(element: str | None, field: str, text: str) -> Iterator[Problem]:
     try:
         compile_text(text)  # cached: cheap for a known text
     except ExpressionError as exc:
-        yield Problem(Code.BAD_EXPRESSION, f"element '{node.id}': {exc}", str(exc), node.id,
-                      field)
+        where = f"element '{element}'" if element is not None else "the process"
+        yield Problem(Code.BAD_EXPRESSION, f"{where}: {exc}", str(exc), element, field)
 
 
 def _start_events(model: ProcessModel) -> Iterator[Problem]:
