@@ -37,6 +37,7 @@ from mockidm.engine.model import (
     USER_TASK,
     Flow,
     FormProperty,
+    Listener,
     Node,
     ProcessModel,
 )
@@ -139,6 +140,8 @@ def test_approval_user_task_gateway_and_conditions() -> None:
                          values={"approve": "Approve", "reject": "Reject"}, required=True),
             FormProperty("comment", "Comment", "string"),
         ),
+        # Listeners are kept as written, in document order; the interpreter runs them.
+        task_listeners=(Listener("create", "${execution.setVariable('approvalTask', task.id)}"),),
         line=line_of(text, '<userTask id="approve"'))
     assert model.nodes["decision"].kind == EXCLUSIVE_GATEWAY
     assert model.nodes["decision"].default_flow == "toRejected"
@@ -418,6 +421,8 @@ def test_things_that_route_no_token_are_ignored() -> None:
     <other:thing xmlns:other="urn:other" id="o"/>"""
     (model,) = load_bpmn(document(LINEAR + extras), "x.bpmn20.xml")
     assert list(model.nodes) == ["start", "end"]
+    # The process's execution listener is kept (it runs nothing: a Java class).
+    assert model.listeners == (Listener("end", implementation="x.Y"),)
 
 
 # structural errors -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from mockidm.engine.model import (
     USER_TASK,
     Deployment,
     Flow,
+    Listener,
     Node,
     ProcessDefinition,
     ProcessInstance,
@@ -117,15 +118,19 @@ def everything_model() -> ProcessModel:
         id="every", kind=USER_TASK, name="Every field", documentation="All of them",
         assignee="erin", candidate_users=("ursula",), candidate_groups=("gardeners",),
         form_key="every.html", form_properties=(EVERY_FORM_FIELD,), priority=7,
-        default_flow="toEnd", event=MESSAGE, event_name="ping", line=12)
+        default_flow="toEnd", event=MESSAGE, event_name="ping", line=12,
+        task_listeners=(Listener("create", expression="${true}"),
+                        Listener("complete", implementation="org.activiti.engine.impl.bpmn."
+                                 "listener.ScriptTaskListener", script_language="groovy")),
+        execution_listeners=(Listener("start", delegate_expression="${bean}"),))
     nodes = [Node("start", START_EVENT, line=10), every, Node("end", END_EVENT, line=14)]
     return ProcessModel(
         key="everything", name="Everything", nodes={n.id: n for n in nodes},
         flows=(Flow("toEvery", "start", "every", condition="${true}"),
-               Flow("toEnd", "every", "end")),
+               Flow("toEnd", "every", "end", listeners=(Listener("take", implementation="x.T"),))),
         documentation="A process that sets every field", category="fields",
         resource_name="everything.bpmn20.xml", graphical_notation=True, executable=False,
-        line=3)
+        line=3, listeners=(Listener("end", implementation="x.End"),))
 
 
 def tick(engine: Engine) -> None:
@@ -292,6 +297,10 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
         Node: nodes,
         FormProperty: [p for n in nodes for p in n.form_properties],
         Flow: [f for d in definitions for f in d.model.flows],
+        Listener: [x for d in definitions for x in (
+            *d.model.listeners, *(f for fl in d.model.flows for f in fl.listeners),
+            *(x for n in d.model.nodes.values()
+              for x in (*n.task_listeners, *n.execution_listeners)))],
         ProcessInstance: list(store.instances.values()),
         Task: list(store.tasks.values()),
     }
