@@ -31,6 +31,7 @@ from .engine import (
     Task,
     TaskQuery,
 )
+from .engine.mail import SentMail
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
 from .http.auth import BearerToken, Sessions
@@ -455,6 +456,12 @@ class MockIDM:
         """Workflow files `deploy_folder` did not deploy, each with its line and why."""
         with self.state.lock:
             return list(self._skipped)
+
+    def sent_mails(self) -> list[SentMail]:
+        """The mails the workflows' mail tasks sent (the mock sends none), oldest first; kept
+        until `reset()`, not in snapshots."""
+        with self.state.lock:
+            return list(self.engine.interpreter.mails)
 
     def unrun_listeners(self) -> list[str]:
         """Java and script listeners that passed through without running (each once), for

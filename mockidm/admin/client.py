@@ -114,6 +114,10 @@ class AdminClient:
         """Requests the mock could not serve and scripted failures that never fired."""
         return self.request("GET", "problems")
 
+    def mails(self) -> list[dict[str, Any]]:
+        """The mails the workflows' mail tasks sent, oldest first (the mock sends none)."""
+        return self.request("GET", "mails")
+
     # definitions ---------------------------------------------------------------------------
 
     def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"

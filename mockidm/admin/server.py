@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInstance, Task
 from ..engine.errors import DefinitionError, IllegalArgument
+from ..engine.mail import SentMail
 from ..http.errors import IdmError
 from ..http.faults import FAULT_FIELDS, AuthFaults, Fault
 from ..http.pipeline import BASE_PATH
@@ -285,6 +286,10 @@ def _problems(r: AdminRequest) -> Answer:
     return Answer(r.mock.problems())
 
 
+def _list_mails(r: AdminRequest) -> Answer:
+    return Answer([mail_json(m) for m in r.mock.sent_mails()])
+
+
 HANDLERS: dict[str, Handler] = {
     "index": _index,
     "adminSpec": _admin_spec,
@@ -315,6 +320,7 @@ HANDLERS: dict[str, Handler] = {
     "setClock": _set_clock,
     "loadFixtures": _load_fixtures,
     "problems": _problems,
+    "listMails": _list_mails,
 }
 
 
@@ -322,6 +328,13 @@ HANDLERS: dict[str, Handler] = {
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def mail_json(m: SentMail) -> dict[str, Any]:
+    return {"processInstanceId": m.instance_id, "activityId": m.activity_id,
+            "time": _iso(m.time), "to": list(m.to), "from": m.sender, "cc": list(m.cc),
+            "bcc": list(m.bcc), "subject": m.subject, "text": m.text, "html": m.html,
+            "charset": m.charset}
 
 
 def definition_json(d: ProcessDefinition) -> dict[str, Any]:

@@ -14,8 +14,9 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
   present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
   priority, dueDate, and `formProperty` elements with their enum `value`s; the start event's
-  initiator; a service task's expression and resultVariable (or resultVariableName). They are
-  kept as written: the interpreter evaluates them when the engine does;
+  initiator; a service task's expression and resultVariable (or resultVariableName), and a
+  mail task's (`activiti:type="mail"`) fields. They are kept as written: the interpreter
+  evaluates them when the engine does;
 * sequence flows with their `conditionExpression`;
 * task listeners (user tasks) and execution listeners (processes, flow nodes, sequence flows)
   in `extensionElements`: their event and their expression, delegateExpression or class.
@@ -64,12 +65,14 @@ from .model import (
     END_EVENT,
     EXCLUSIVE_GATEWAY,
     EXECUTION_EVENTS,
+    MAIL,
     MESSAGE,
     SERVICE_TASK,
     SIGNAL,
     START_EVENT,
     TASK_EVENTS,
     USER_TASK,
+    FieldValue,
     Flow,
     FormProperty,
     Listener,
@@ -505,9 +508,12 @@ class _Loader:
                         initiator=element.ext("initiator") or None)
         if kind == SERVICE_TASK:
             # resultVariableName: the older spelling the converters still read.
+            service_type = element.ext("type") or None
             return Node(**common, expression=element.ext("expression") or None,
                         result_variable=element.ext("resultVariable")
-                        or element.ext("resultVariableName") or None)
+                        or element.ext("resultVariableName") or None,
+                        service_type=service_type,
+                        fields=self.fields(element) if service_type == MAIL else ())
         if kind == USER_TASK:
             return self.user_task(element, common)
         if kind == CATCH_EVENT:
@@ -576,6 +582,38 @@ class _Loader:
             raise self.error(definition, f"{self.describe(element)}: {attribute} "
                              f"'{reference}' names no {event} declared in this file")
         return Node(**common, event=event, event_name=name)
+
+    # fields ------------------------------------------------------------------------------------
+
+    def fields(self, element: _Element) -> tuple[FieldValue, ...]:
+        """The `activiti:field`s of a task: `stringValue` or an `activiti:string` child is
+        literal text, `expression` or an `activiti:expression` child an expression."""
+        found = []
+        for extensions in element.bpmn("extensionElements"):
+            for child in extensions.children:
+                if child.name != "field" or child.ns not in EXTENSION_NAMESPACES:
+                    continue
+                name = child.attr("name")
+                if not name:
+                    raise self.error(child, "a field needs a name")
+                value = self.field_value(child)
+                if value is None:
+                    raise self.error(child, f"field '{name}' has no value: give it a "
+                                     "stringValue or expression attribute, or an "
+                                     "activiti:string or activiti:expression element")
+                found.append(FieldValue(name, value[0], value[1]))
+        return tuple(found)
+
+    @staticmethod
+    def field_value(element: _Element) -> tuple[str, bool] | None:
+        if (text := element.attr("stringValue")) is not None:
+            return text, False
+        if (text := element.attr("expression")) is not None:
+            return text, True
+        for child in element.children:
+            if child.name in ("string", "expression") and child.ns in EXTENSION_NAMESPACES:
+                return child.content(), child.name == "expression"
+        return None
 
     # listeners ---------------------------------------------------------------------------------
 

@@ -20,15 +20,18 @@ from .errors import EngineError
 from .expressions import (
     JAVA_TRIM,
     EvaluationError,
+    ExpressionError,
     compile_expression,
     compile_text,
     java_class,
     java_string,
 )
+from .mail import SentMail, compose
 from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    MAIL,
     MANUAL_TASK,
     PARALLEL_GATEWAY,
     RECEIVE_TASK,
@@ -65,6 +68,7 @@ class Interpreter:
         # element, event, what it is) -> what a test should hear, or None when the test
         # declared what the listener sets (then it is only logged).
         self.unrun_listeners: dict[tuple[str, str, str, str], str | None] = {}
+        self.mails: list[SentMail] = []  # what mail tasks sent, oldest first
 
     # entry points ----------------------------------------------------------------------------
 
@@ -152,6 +156,8 @@ class Interpreter:
         self._leave(instance, node, execution_id)
 
     def _run_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        if node.service_type == MAIL:
+            self._send_mail(instance, node, execution_id)
         declared = [self.outputs.get((key, node.id)) for key in (None, instance.definition.key)]
         if node.expression is not None and all(d is None for d in declared):
             # ServiceTaskExpressionActivityBehavior; what a test declared stands in for it.
@@ -161,6 +167,51 @@ class Interpreter:
         for outputs in declared:
             instance.variables.update(outputs or {})
         self._leave(instance, node, execution_id)
+
+    def _send_mail(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """MailActivityBehavior, with the mock as its mail server: the mail is kept in `mails`
+        (a mail sent stays sent if the command later fails). A failure fails the command
+        unless the task's ignoreException is true; then its exceptionVariableName, if any,
+        gets the message."""
+        fields = {value.name: value for value in node.fields}
+
+        def text(name: str) -> str | None:
+            value = fields.get(name)
+            if value is None:
+                return None
+            found = (self.value(value.text, instance, execution_id, node.id)
+                     if value.expression else value.text)
+            return None if found is None else found if isinstance(found, str) else java_string(
+                found)
+
+        def body(name: str) -> str | None:
+            # textVar / htmlVar name a variable that holds the template.
+            if name + "Var" not in fields:
+                return text(name)
+            template = instance.variables.get(fields[name + "Var"].text)
+            if template is None:
+                return None
+            try:
+                compile_text(str(template))
+            except ExpressionError as error:
+                raise EngineError(str(error)) from None
+            found = self.value(str(template), instance, execution_id, node.id)
+            return None if found is None else found if isinstance(found, str) else java_string(
+                found)
+
+        ignore = (text("ignoreException") or "").lower() == "true"  # Boolean.parseBoolean
+        exception_variable = text("exceptionVariableName")
+        try:
+            mail = compose(lambda name: body(name) if name in ("text", "html") else text(name),
+                           instance.id, node.id, self.clock.now())
+        except EngineError as error:
+            if not ignore:
+                raise
+            _log.info("mail task '%s' ignored a send error: %s", node.id, error)
+            if exception_variable:
+                instance.variables[exception_variable] = str(error)
+            return
+        self.mails.append(mail)
 
     def _wait(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions[execution_id] = node.id

@@ -26,6 +26,9 @@ CATCH_EVENT = "intermediateCatchEvent"
 EXCLUSIVE_GATEWAY = "exclusiveGateway"
 PARALLEL_GATEWAY = "parallelGateway"
 
+# The `activiti:type` of a service task the interpreter runs.
+MAIL = "mail"
+
 # What an intermediate catch event waits for.
 MESSAGE = "message"
 SIGNAL = "signal"
@@ -72,6 +75,16 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class FieldValue:
+    """An `activiti:field` of a task: literal text (`stringValue`, `activiti:string`) or an
+    expression (`expression`, `activiti:expression`) evaluated when the task runs."""
+
+    name: str
+    text: str
+    expression: bool = False
+
+
+@dataclass(frozen=True)
 class Node:
     """One BPMN flow node. Fields that a kind does not use stay empty."""
 
@@ -97,6 +110,8 @@ class Node:
     expression: str | None = field(default=None, metadata=ADDED)  # service task: what it runs
     result_variable: str | None = field(default=None, metadata=ADDED)  # ... and where it goes
     task_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)  # user tasks
+    service_type: str | None = field(default=None, metadata=ADDED)  # `activiti:type`: "mail"
+    fields: tuple[FieldValue, ...] = field(default=(), metadata=ADDED)  # a mail task's fields
     execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
 
 

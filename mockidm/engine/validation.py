@@ -135,6 +135,9 @@ def _expressions(node: Node) -> Iterator[Problem]:
         for text in (prop.default, prop.expression):
             if text is not None and "{" in text:
                 yield from _compiles(node, "form_properties", text)
+    for value in node.fields:
+        if value.expression and "{" in value.text:
+            yield from _compiles(node, "fields", value.text)
     for field in ("task_listeners", "execution_listeners"):
         yield from _listeners(getattr(node, field), node.id, field)
 

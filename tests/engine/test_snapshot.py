@@ -25,10 +25,12 @@ from mockidm.engine import (
 )
 from mockidm.engine.model import (
     END_EVENT,
+    MAIL,
     MESSAGE,
     START_EVENT,
     USER_TASK,
     Deployment,
+    FieldValue,
     Flow,
     Listener,
     Node,
@@ -122,7 +124,8 @@ def everything_model() -> ProcessModel:
         task_listeners=(Listener("create", expression="${true}"),
                         Listener("complete", implementation="org.activiti.engine.impl.bpmn."
                                  "listener.ScriptTaskListener", script_language="groovy")),
-        execution_listeners=(Listener("start", delegate_expression="${bean}"),))
+        execution_listeners=(Listener("start", delegate_expression="${bean}"),),
+        service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),))
     nodes = [Node("start", START_EVENT, line=10), every, Node("end", END_EVENT, line=14)]
     return ProcessModel(
         key="everything", name="Everything", nodes={n.id: n for n in nodes},
@@ -297,6 +300,7 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
         Node: nodes,
         FormProperty: [p for n in nodes for p in n.form_properties],
         Flow: [f for d in definitions for f in d.model.flows],
+        FieldValue: [v for n in nodes for v in n.fields],
         Listener: [x for d in definitions for x in (
             *d.model.listeners, *(f for fl in d.model.flows for f in fl.listeners),
             *(x for n in d.model.nodes.values()

@@ -1,4 +1,4 @@
-"""Task and execution listeners, walked over HTTP with two BPMN files of our own
+"""Task and execution listeners and mail tasks, walked over HTTP with two BPMN files of our own
 (tests/http/listener_workflows/), shaped as the census (docs/workflow-census.md) says real IDM
 workflows use them.
 
@@ -6,12 +6,14 @@ access_review.bpmn20.xml: the review goes to candidates; an assignment listener 
 claimed it (`task.assignee`), a complete listener copies `result` into `decision`, the gateway
 reads `decision`; execution listeners note the review's start, the rejection path and the
 end. role_grant.bpmn20.xml: a Groovy ScriptTaskListener (as in Wren:IDM's test case) and a
-Java class listener, which pass through and are reported.
+Java class listener, which pass through and are reported. welcome_mail.bpmn20.xml: mail
+tasks shaped like the forgeops joining workflows, their mails read over the admin API.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,11 @@ import requests
 from idm_client import Idm
 
 from mockidm import Engine, MockIDM
+from mockidm.admin.client import AdminClient
+from mockidm.admin.server import add_admin_routes
+from mockidm.engine import EngineError
 from mockidm.engine.bpmn import BpmnError
+from mockidm.server import ThreadedServer
 
 WORKFLOWS = Path(__file__).parent / "listener_workflows"
 PI = "workflow/processinstance"
@@ -199,3 +205,82 @@ def test_outputs_declared_for_a_script_listener_stand_in_for_it(
     ended = requests.get(f"{mock.url}/{PI}/history/{instance}", headers=HEADERS, timeout=10)
     assert ended.json()["endActivityId"] == end
     assert mock.problems() == []  # declared: acknowledged (still logged once)
+
+
+# mail tasks ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin() -> Iterator[tuple[MockIDM, AdminClient, str]]:
+    """A mock served with its admin API (validating its answers against the admin spec)."""
+    mock = MockIDM()
+    mock.deploy_folder(WORKFLOWS)
+
+    def factory():  # type: ignore[no-untyped-def]
+        app = mock.app(validate_responses=True)
+        add_admin_routes(app, mock, token=None, validate_responses=True)
+        return app
+
+    with ThreadedServer(factory) as server:
+        yield mock, AdminClient(server.url), server.url
+
+
+MEMBER = {"member": {"mail": "ann@example.com", "givenName": "Ann"}, "organisation": "Acme"}
+
+
+def test_mail_tasks_record_their_mails_with_the_fields_evaluated(
+        admin: tuple[MockIDM, AdminClient, str]) -> None:
+    mock, client, url = admin
+    assert client.mails() == []
+    created = requests.post(f"{url}/{PI}?_action=create", headers=HEADERS, timeout=10, json={
+        "_key": "welcomeMail", **MEMBER, "admins": "a1@example.com, a2@example.com,"})
+    assert created.status_code == 201, created.text
+    instance = created.json()["_id"]
+    welcome, notify = client.mails()
+    assert welcome == {
+        "processInstanceId": instance, "activityId": "welcome", "time": welcome["time"],
+        "to": ["ann@example.com"], "from": "noreply@example.com", "cc": [], "bcc": [],
+        "subject": "Welcome to the organisation", "text": None,
+        "html": "<p>Hello Ann, you joined Acme.</p>", "charset": "UTF-8"}
+    # A comma list split and trimmed (the trailing empty part dropped); no `from`: the
+    # engine's default sender; no subject: empty.
+    assert (notify["to"], notify["cc"], notify["from"], notify["subject"], notify["text"]) == (
+        ["a1@example.com", "a2@example.com"], ["audit@example.com"], "activiti@localhost", "",
+        "Ann joined Acme")
+    # The third mail's recipient is unknown and it ignores the exception: no mail, the
+    # message in its exceptionVariableName, and the process goes on.
+    [wait] = mock.tasks(instance)
+    seen = requests.get(f"{url}/{TI}/{wait.id}", headers=HEADERS, timeout=10).json()
+    error = "Unknown property used in expression: ${sponsor}"
+    assert seen["variables"]["sponsorMailError"] == error
+    assert len(mock.sent_mails()) == 2
+
+
+def test_a_mail_task_that_cannot_send_fails_the_start(
+        admin: tuple[MockIDM, AdminClient, str]) -> None:
+    _, client, url = admin
+    failed = requests.post(f"{url}/{PI}?_action=create", headers=HEADERS, timeout=10,
+                           json={"_key": "welcomeMail", **MEMBER})  # no `admins`
+    assert failed.status_code == 500
+    assert "Unknown property used in expression: ${admins}" in failed.text
+    assert requests.get(f"{url}/{PI}?_queryId=query-all-ids", headers=HEADERS,
+                        timeout=10).json()["result"] == []
+    # The first mail had gone out before the second failed, as an SMTP server would have it.
+    assert [m["activityId"] for m in client.mails()] == ["welcome"]
+    client.reset()
+    assert client.mails() == []
+
+
+def test_a_mail_task_without_a_body_or_a_recipient_fails_as_the_engine_says() -> None:
+    text = (WORKFLOWS / "welcome_mail.bpmn20.xml").read_text()
+    engine = Engine()
+    engine.deploy_bpmn(text.replace('name="text" expression', 'name="unused" expression'),
+                       "nobody.bpmn20.xml")
+    with pytest.raises(EngineError) as refused:
+        engine.start(key="welcomeMail", variables={**MEMBER, "admins": "a@example.com"})
+    assert str(refused.value) == ("'html' or 'text' is required to be defined when using the "
+                                  "mail activity")
+    engine.deploy_bpmn(text.replace('"${admins}"', '"${nobody}"'), "nobody.bpmn20.xml")
+    with pytest.raises(EngineError) as refused:
+        engine.start(key="welcomeMail", variables={**MEMBER, "nobody": None})
+    assert str(refused.value) == "No recipient could be found for sending email"
