@@ -99,7 +99,9 @@ def test_an_assignee_set_at_creation_fires_the_assignment_listener(idm: Idm) -> 
     ok(action(idm, review, "complete", result="approve"))
     [confirm] = tasks(idm, processInstanceId=instance)
     assert confirm["taskDefinitionKey"] == "confirm" and confirm["assignee"] == ADMIN
-    assert variables(idm, confirm["_id"])["confirmer"] == ADMIN
+    seen = variables(idm, confirm["_id"])
+    # `assignment` fired before `create`, though written after it: create saw `confirmer`.
+    assert seen["confirmer"] == ADMIN and seen["confirmerAtCreate"] == ADMIN
 
 
 def test_approving_the_complete_listener_decides_the_gateway(idm: Idm) -> None:
@@ -284,3 +286,15 @@ def test_a_mail_task_without_a_body_or_a_recipient_fails_as_the_engine_says() ->
     with pytest.raises(EngineError) as refused:
         engine.start(key="welcomeMail", variables={**MEMBER, "nobody": None})
     assert str(refused.value) == "No recipient could be found for sending email"
+
+
+def test_a_mail_body_can_come_from_a_variable_holding_its_template() -> None:
+    text = (WORKFLOWS / "welcome_mail.bpmn20.xml").read_text().replace(
+        '<activiti:field name="text" expression="${member.givenName} joined ${organisation}"/>',
+        '<activiti:field name="textVar" stringValue="adminTemplate"/>')
+    engine = Engine()
+    engine.deploy_bpmn(text, "template.bpmn20.xml")
+    instance = engine.start(key="welcomeMail", variables={
+        **MEMBER, "admins": "a@example.com", "adminTemplate": "New: ${member.givenName}"})
+    assert [m.text for m in engine.interpreter.mails if m.instance_id == instance.id] == [
+        None, "New: Ann"]
