@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
-from ..engine.runtime import COMPLETED
+from ..engine.interpreter import COMPLETED
 
 
 def iso(moment: datetime | None) -> str | None:
