@@ -42,3 +42,22 @@ class Idm:
     def found(self, path: str, params: str) -> list[str]:
         """The ids a filtered-query finds."""
         return [item["_id"] for item in self.query(path, f"_queryId=filtered-query&{params}")]
+
+
+def ok(response: requests.Response, status: int = 200) -> Any:
+    """The JSON of an answer that must have this status (the body is the assertion's message)."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def start(idm: Idm, key: str, **body: Any) -> str:
+    """Start the latest version of `key` over HTTP; the new instance's id."""
+    return str(ok(idm.start({"_key": key, **body}), 201)["_id"])
+
+
+def tasks(idm: Idm, **params: str) -> list[dict[str, Any]]:
+    """The tasks a filtered query with these parameters finds."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    found: list[dict[str, Any]] = ok(idm.request(
+        "GET", f"workflow/taskinstance?_queryId=filtered-query&{query}"))["result"]
+    return found

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from idm_client import ok
 
 from mockidm import UserTask, linear_process
 from mockidm.engine import InstanceQuery
@@ -48,10 +49,6 @@ def call(mock: MockIDM, method: str, path: str, *, headers: dict[str, str] | Non
     merged = {**({**mock.admin_headers, **NO_SESSION} if auth else {}), **(headers or {})}
     return requests.request(method, f"{mock.url}/{path}", headers=merged, timeout=10, **kwargs)
 
-
-def ok(response: requests.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def start(mock: MockIDM, body: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 from idm_client import ADMIN as ADMIN_HEADERS
-from idm_client import Idm
+from idm_client import Idm, ok
 
 from mockidm import Engine, create_app
 from mockidm.engine import DefinitionError
@@ -87,10 +87,6 @@ def live(engine: Engine) -> Iterator[Idm]:
     with ThreadedServer(lambda: create_app(engine, validate_responses=True)) as server:
         yield Idm(server, engine)
 
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def snapshot(engine: Engine) -> list[tuple[str, int, str | None]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from idm_client import Idm
+from idm_client import Idm, ok
 
 from mockidm.http.app import STATE
 from mockidm.identity import ProcessAccessRule, User
@@ -34,10 +34,6 @@ VIEW_EXTRAS = ("businessKey", "startTime", "startUserId", "startUserDisplayable"
 
 # helpers ---------------------------------------------------------------------------------------
 
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def assert_forbidden(response: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from idm_client import ok
 
 from mockidm import UserTask, linear_process
 from mockidm.http.app import STATE
@@ -22,10 +23,6 @@ def profiled(request: pytest.FixtureRequest) -> Any:
     """The served mock in each profile."""
     return request.getfixturevalue("idm" if request.param == "8.1" else "idm65")
 
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def start(idm: Any, key: str, **variables: Any) -> str:

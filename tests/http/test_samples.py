@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from idm_client import Idm
+from idm_client import Idm, ok
 
 from mockidm.samples import deploy_samples
 
@@ -30,10 +30,6 @@ MISSING_DECISION = "Unknown property used in expression: ${decision == &#39;appr
 
 # helpers ---------------------------------------------------------------------------------------
 
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def assert_error(response: Any, status: int, message: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from idm_client import Idm
+from idm_client import Idm, ok, start, tasks
 
 from mockidm import Engine, MockIDM
 from mockidm.admin.client import AdminClient
@@ -38,18 +38,7 @@ def DEFINITIONS(engine: Engine) -> None:  # conftest's `idm` deploys what this d
     engine.deploy_folder(WORKFLOWS)
 
 
-def ok(response: requests.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
-
-def start(idm: Idm, key: str, **body: Any) -> str:
-    return str(ok(idm.start({"_key": key, **body}), 201)["_id"])
-
-
-def tasks(idm: Idm, **params: str) -> list[dict[str, Any]]:
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return ok(idm.request("GET", f"{TI}?_queryId=filtered-query&{query}"))["result"]  # type: ignore[no-any-return]
 
 
 def variables(idm: Idm, task_id: str) -> dict[str, Any]:
