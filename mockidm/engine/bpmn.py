@@ -13,8 +13,8 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
   present, as in Flowable's converter): assignee, candidateUsers, candidateGroups, formKey,
-  priority, dueDate, and `formProperty` elements with their enum `value`s; the start event's
-  initiator; a service task's expression and resultVariable (or resultVariableName), and a
+  category, priority, dueDate, and `formProperty` elements with their enum `value`s; the start
+  event's initiator; a service task's expression and resultVariable (or resultVariableName), and a
   mail task's (`activiti:type="mail"`) fields. They are kept as written: the interpreter
   evaluates them when the engine does;
 * sequence flows with their `conditionExpression`;
@@ -544,6 +544,7 @@ class _Loader:
         return Node(
             **common, assignee=assignee or None, candidate_users=tuple(users),
             candidate_groups=tuple(groups), form_key=element.ext("formKey"),
+            task_category=element.ext("category") or None,
             form_properties=self.form_properties(element),
             priority=int(priority) if literal else DEFAULT_PRIORITY,
             priority_expression=priority if priority and not literal else None,

@@ -223,13 +223,13 @@ class Interpreter:
         if plain is None:
             task = self._evaluated_task(instance, node, execution_id)
         else:  # nothing to evaluate: what the node says, worked out once
-            name, description, assignee, users, groups = plain
+            name, description, category, assignee, users, groups = plain
             task = Task(
                 id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
                 definition_id=instance.definition.id, node=node, name=name,
                 description=description, assignee=assignee, candidate_users=list(users),
                 candidate_groups=list(groups), create_time=self.clock.now(),
-                priority=node.priority)
+                priority=node.priority, category=category)
         self.store.add_task(task)
         if node.task_listeners:
             # Activiti fires `assignment` (when an assignee resolved) before `create`, so
@@ -241,14 +241,15 @@ class Interpreter:
     def _plain(self, node: Node) -> _PlainTask | None:
         """A user task's attributes when none is an expression (else None), worked out once per
         node and kept by its id (with the node, so that a reused id is never mistaken)."""
-        texts = (node.name, node.documentation, node.assignee, *node.candidate_users,
-                 *node.candidate_groups)
+        texts = (node.name, node.documentation, node.task_category, node.form_key,
+                 node.assignee, *node.candidate_users, *node.candidate_groups)
         plain = None
         if not (node.due_date or node.priority_expression
                 or any(text and "{" in text for text in texts)):
             def literal(text: str) -> str:
                 return text.strip(JAVA_TRIM)
             plain = (_lenient(node.name, literal), _lenient(node.documentation, literal),
+                     _lenient(node.task_category, literal),
                      literal(node.assignee) or None if node.assignee else None,
                      tuple(_candidates(node.candidate_users, literal)),
                      tuple(_candidates(node.candidate_groups, literal)))
@@ -259,18 +260,20 @@ class Interpreter:
 
     def _evaluated_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> Task:
         """UserTaskActivityBehavior: each attribute evaluated in the arriving execution, in the
-        engine's order (name, description, due date, priority, then the assignments)."""
+        engine's order (name, description, due date, priority, category, form key, then the
+        assignments)."""
 
         def value(text: str) -> Any:
             return self.value(text, instance, execution_id, node.id)
 
+        now = self.clock.now()  # one instant: the create time, and what a due period adds to
         name = _lenient(node.name, value)
         description = _lenient(node.documentation, value)
         due_date = None
         if node.due_date:
             due = value(node.due_date)
             if isinstance(due, str):
-                due_date = resolve_due_date(due, self.clock.now())
+                due_date = resolve_due_date(due, now)
             elif due is not None:
                 raise EngineError("Due date expression does not resolve to a Date or Date "
                                   f"string: {node.due_date}")
@@ -278,6 +281,10 @@ class Interpreter:
         if node.priority_expression:
             priority = _priority(value(node.priority_expression), node.priority_expression,
                                  priority)
+        category = _lenient(node.task_category, value)
+        # The node's `form_key` gives a literal key; only an expression's result is kept.
+        form_key = _lenient(node.form_key, value) if node.form_key and "{" in node.form_key \
+            else None
         assignee = None
         if node.assignee:
             found = value(node.assignee)
@@ -290,7 +297,8 @@ class Interpreter:
             description=description, assignee=assignee,
             candidate_users=_candidates(node.candidate_users, value),
             candidate_groups=_candidates(node.candidate_groups, value),
-            create_time=self.clock.now(), priority=priority, due_date=due_date)
+            create_time=now, priority=priority, due_date=due_date, category=category,
+            evaluated_form_key=form_key)
 
     def form_values(self, instance: ProcessInstance, node: Node, execution_id: str,
                     variables: Mapping[str, Any]) -> list[tuple[str, str | None]]:
@@ -468,8 +476,10 @@ class Interpreter:
 KINDS = frozenset(Interpreter.behaviours)
 
 _NOTHING: dict[str, Any] = {}
-# A user task without expressions: name, description, assignee, candidate users and groups.
-_PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
+# A user task without expressions: name, description, category, assignee, candidate users
+# and groups.
+_PlainTask = tuple[str | None, str | None, str | None, str | None, tuple[str, ...],
+                   tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
@@ -506,8 +516,9 @@ def _idm_only(error: EvaluationError, activity_id: str) -> EvaluationError:
 
 
 def _lenient(text: str | None, value: Callable[[str], Any]) -> str | None:
-    """A task name or description: Flowable keeps the text as written when its expression
-    fails (and logs a warning) rather than failing the command. An empty one sets none."""
+    """A task name, description, category or form key: Flowable keeps the text as written
+    when its expression fails (and logs a warning) rather than failing the command. An empty
+    one sets none."""
     if not text:
         return None
     try:

@@ -113,6 +113,7 @@ class Node:
     service_type: str | None = field(default=None, metadata=ADDED)  # `activiti:type`: "mail"
     fields: tuple[FieldValue, ...] = field(default=(), metadata=ADDED)  # a mail task's fields
     execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
+    task_category: str | None = field(default=None, metadata=ADDED)  # user tasks: `category`
 
 
 @dataclass(frozen=True)
@@ -296,10 +297,22 @@ class Task:
     end_time: datetime | None = None
     delete_reason: str | None = None
     local_variables: dict[str, Any] = field(default_factory=dict)
+    # Added after snapshot format 1: the evaluated `category`, and the evaluated form key of a
+    # node whose form key is an expression (a literal one is the node's: `form_key`).
+    category: str | None = field(default=None, metadata=ADDED)
+    evaluated_form_key: str | None = field(default=None, metadata=ADDED)
 
     @property
     def key(self) -> str:
         return self.node.id
+
+    @property
+    def form_key(self) -> str | None:
+        """The task's form key: what its expression gave at creation, else the node's text."""
+        written = self.node.form_key
+        if written is not None and "{" in written:
+            return self.evaluated_form_key
+        return written
 
     @property
     def active(self) -> bool:

@@ -116,7 +116,7 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
 
 # The Node fields that hold one expression each, and those that hold several.
 _EXPRESSION_FIELDS = ("name", "documentation", "assignee", "due_date", "priority_expression",
-                      "expression")
+                      "task_category", "form_key", "expression")
 _EXPRESSION_LISTS = ("candidate_users", "candidate_groups")
 
 

@@ -114,7 +114,7 @@ def task_definition(d: ProcessDefinition, node: Node, *, with_form_key: bool = T
     body: dict[str, Any] = {
         "_id": node.id,
         "assignee": _expression(node.assignee),
-        "categoryExpression": None,
+        "categoryExpression": _expression(node.task_category),
         "descriptionExpression": _expression(node.documentation),
         "dueDate": None,
         "formProperties": {
@@ -175,7 +175,7 @@ def task(t: Task) -> dict[str, Any]:
         "activityInstanceVariables": {},
         "assignee": t.assignee,
         "cachedElContext": None,
-        "category": None,
+        "category": t.category,
         "createTime": iso(t.create_time),
         "delegationState": None,
         "delegationStateString": None,
@@ -222,7 +222,7 @@ def task_history(t: Task, completed_reason: str | None) -> dict[str, Any]:
     return {
         "_id": t.id,
         "assignee": t.assignee,
-        "category": None,
+        "category": t.category,
         "claimTime": iso(t.claim_time),
         "deleteReason": completed_reason if t.delete_reason == COMPLETED else t.delete_reason,
         "description": t.description,
@@ -230,7 +230,7 @@ def task_history(t: Task, completed_reason: str | None) -> dict[str, Any]:
         "durationInMillis": t.duration_ms,
         "endTime": iso(t.end_time),
         "executionId": t.execution_id,
-        "formKey": t.node.form_key,
+        "formKey": t.form_key,
         "name": t.name,
         "owner": t.owner,
         "parentTaskId": None,

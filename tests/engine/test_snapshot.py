@@ -125,7 +125,8 @@ def everything_model() -> ProcessModel:
                         Listener("complete", implementation="org.activiti.engine.impl.bpmn."
                                  "listener.ScriptTaskListener", script_language="groovy")),
         execution_listeners=(Listener("start", delegate_expression="${bean}"),),
-        service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),))
+        service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),),
+        task_category="gardening")
     nodes = [Node("start", START_EVENT, line=10), every, Node("end", END_EVENT, line=14)]
     return ProcessModel(
         key="everything", name="Everything", nodes={n.id: n for n in nodes},
@@ -204,6 +205,7 @@ class State:
         self.e1 = engine.start(key="everything", business_key="E-1", user="erin").id
         every = task_of(engine, self.e1, "every")
         every.due_date = T0 + timedelta(days=3)
+        every.evaluated_form_key = "every-evaluated.html"  # kept only for an expression's key
         every.local_variables = {"local": [1, 2.5, "three"]}
         engine.instance(self.e1).super_instance_id = self.a1
         self.everything.suspended = True
