@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from idm_client import Idm
+from idm_client import Idm, ok, start, tasks
 
 from mockidm import Engine
 from mockidm.engine.bpmn import BpmnError
@@ -26,16 +25,10 @@ def DEFINITIONS(engine: Engine) -> None:  # conftest's `idm` deploys what this d
                        "form_choice.bpmn20.xml")
 
 
-def ok(response: requests.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
 def started_task(idm: Idm, **variables: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Starts formChoice: its task as read, and as the task history shows it."""
-    instance = ok(idm.start({"_key": "formChoice", **variables}), 201)["_id"]
-    [task] = ok(idm.request("GET", f"{TI}?_queryId=filtered-query"
-                                   f"&processInstanceId={instance}"))["result"]
+    instance = start(idm, "formChoice", **variables)
+    [task] = tasks(idm, processInstanceId=instance)
     [past] = ok(idm.request("GET", f"{TI}/history?_queryId=filtered-query"
                                    f"&processInstanceId={instance}"))["result"]
     return ok(idm.request("GET", f"{TI}/{task['_id']}")), past
