@@ -223,13 +223,13 @@ class Interpreter:
         if plain is None:
             task = self._evaluated_task(instance, node, execution_id)
         else:  # nothing to evaluate: what the node says, worked out once
-            name, description, category, assignee, users, groups = plain
+            name, description, assignee, users, groups = plain
             task = Task(
                 id=self.ids.next(), instance_id=instance.id, execution_id=execution_id,
                 definition_id=instance.definition.id, node=node, name=name,
                 description=description, assignee=assignee, candidate_users=list(users),
                 candidate_groups=list(groups), create_time=self.clock.now(),
-                priority=node.priority, category=category)
+                priority=node.priority)
         self.store.add_task(task)
         if node.task_listeners:
             # Activiti fires `assignment` (when an assignee resolved) before `create`, so
@@ -241,15 +241,15 @@ class Interpreter:
     def _plain(self, node: Node) -> _PlainTask | None:
         """A user task's attributes when none is an expression (else None), worked out once per
         node and kept by its id (with the node, so that a reused id is never mistaken)."""
-        texts = (node.name, node.documentation, node.task_category, node.form_key,
-                 node.assignee, *node.candidate_users, *node.candidate_groups)
+        texts = (node.name, node.documentation, node.form_key, node.assignee,
+                 *node.candidate_users, *node.candidate_groups)
         plain = None
-        if not (node.due_date or node.priority_expression
+        # A category (rare) goes the evaluated way, so that the common task pays nothing for it.
+        if not (node.due_date or node.priority_expression or node.task_category
                 or any(text and "{" in text for text in texts)):
             def literal(text: str) -> str:
                 return text.strip(JAVA_TRIM)
             plain = (_lenient(node.name, literal), _lenient(node.documentation, literal),
-                     _lenient(node.task_category, literal),
                      literal(node.assignee) or None if node.assignee else None,
                      tuple(_candidates(node.candidate_users, literal)),
                      tuple(_candidates(node.candidate_groups, literal)))
@@ -476,10 +476,8 @@ class Interpreter:
 KINDS = frozenset(Interpreter.behaviours)
 
 _NOTHING: dict[str, Any] = {}
-# A user task without expressions: name, description, category, assignee, candidate users
-# and groups.
-_PlainTask = tuple[str | None, str | None, str | None, str | None, tuple[str, ...],
-                   tuple[str, ...]]
+# A user task without expressions: name, description, assignee, candidate users and groups.
+_PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
