@@ -956,3 +956,61 @@ def test_request_examples_match_their_schemas() -> None:
     assert any("_key" in v for v in values)
     assert any("_processDefinitionId" in v for v in values)
     assert any("_businessKey" in v and len(v) > 2 for v in values)
+
+
+def spec_examples(document: Any, where: str = "#"):
+    """Yield (json-path, schema, example value) for every `example` / `examples` entry next to a
+    `schema` (parameters, headers, media types) in an OpenAPI document."""
+    if isinstance(document, dict):
+        schema = document.get("schema")
+        if isinstance(schema, dict):
+            if "example" in document:
+                yield f"{where}/example", schema, document["example"]
+            for name, example in (document.get("examples") or {}).items():
+                yield f"{where}/examples/{name}", schema, deref(example)["value"]
+        for key, value in document.items():
+            yield from spec_examples(value, f"{where}/{key}")
+    elif isinstance(document, list):
+        for i, value in enumerate(document):
+            yield from spec_examples(value, f"{where}/{i}")
+
+
+def example_errors(schema: dict[str, Any], value: Any) -> list[str]:
+    v = (validator(schema["$ref"]) if "$ref" in schema
+         else Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(value)]
+
+
+def test_every_spec_example_matches_its_own_schema() -> None:
+    found = list(spec_examples(spec()))
+    assert len(found) >= 15  # parameters, headers and request bodies all carry examples
+    bad = {where: errors for where, schema, value in found
+           if (errors := example_errors(schema, value))}
+    assert not bad, bad
+
+
+def test_contract_examples_match_their_schema() -> None:
+    # JSON Schema `examples` (a list) inside the contracts, wherever one is given.
+    def walk(node: Any, ref: str):
+        if isinstance(node, dict):
+            if isinstance(node.get("examples"), list) and "type" in node:
+                for value in node["examples"]:
+                    yield ref, value
+            for key, value in node.items():
+                yield from walk(value, f"{ref}/{key}")
+    for path in CONTRACT_FILES:
+        for ref, value in walk(json.loads(path.read_text()), f"contracts/{path.name}#"):
+            assert not example_errors({"$ref": ref}, value), (ref, value)
+
+
+def test_a_wrong_example_is_caught() -> None:
+    # The check above can fail: an example that breaks its schema is reported.
+    broken = {"parameters": [{"name": "Accept-API-Version", "in": "header",
+                              "schema": {"type": "string", "pattern": "^resource=1\\.0$"},
+                              "examples": {"bad": {"value": "resource=banana"}}}],
+              "requestBody": {"content": {"application/json": {
+                  "schema": {"$ref": "contracts/taskinstance-update-request.json"},
+                  "examples": {"bad": {"value": {"assignee": 42}}}}}}}
+    found = list(spec_examples(broken))
+    assert len(found) == 2
+    assert all(example_errors(schema, value) for _, schema, value in found)

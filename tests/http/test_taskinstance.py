@@ -630,3 +630,26 @@ def test_history_items_support_nothing(idm, history, method, headers, operation)
     suffix = "?_action=complete" if method == "POST" else ""
     response = idm.request(method, f"{HISTORY}/{history[0]}{suffix}", headers=headers, json={})
     assert_error(response, 501, f"The {operation} operations are not supported")
+
+
+# `taskDefinitionKey`: a sort key of the history, never a filter -------------------------------
+
+
+def test_task_definition_key_does_not_filter_active_tasks(idm, tasks):
+    # Neither OpenIDM's nor Wren:IDM's task resource reads it: every task matches.
+    for key in ("managerApproval", "doesNotExist"):
+        items = query(idm, f"_queryId=filtered-query&taskDefinitionKey={key}")
+        assert ids(items) == list(tasks), key
+
+
+def test_task_definition_key_does_not_filter_history(idm, history):
+    for key in ("reviewRequest", "doesNotExist"):
+        items = query(idm, f"_queryId=filtered-query&taskDefinitionKey={key}", HISTORY)
+        assert ids(items) == list(history), key
+
+
+def test_history_sorts_by_task_definition_key(idm, history):
+    items = query(idm, "_queryId=filtered-query&_sortKeys=-taskDefinitionKey", HISTORY)
+    keys = [i["taskDefinitionKey"] for i in items]
+    assert sorted(ids(items)) == sorted(history)
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) > 1
