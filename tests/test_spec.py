@@ -1014,3 +1014,22 @@ def test_a_wrong_example_is_caught() -> None:
     found = list(spec_examples(broken))
     assert len(found) == 2
     assert all(example_errors(schema, value) for _, schema, value in found)
+
+
+def test_query_filter_beyond_true_is_marked_as_mockidms_extension() -> None:
+    assert "`x-mockidm-extension`" in spec()["info"]["description"]
+    parameter = spec()["components"]["parameters"]["queryFilter"]
+    assert "mockidm extension" in parameter["description"]
+    assert "Only _queryFilter=true is supported" in parameter["description"]
+    marker = parameter["x-mockidm-extension"]
+    for evaluated in ("processdefinition", "processinstance", "taskinstance"):
+        assert evaluated in marker
+    assert "execution" not in marker and "job" not in marker
+
+
+def test_task_definition_key_is_not_described_as_a_filter() -> None:
+    for operation_id in ("queryTaskInstances", "queryTaskInstanceHistory"):
+        [parameter] = [p for p in operations()[operation_id][2]["parameters"]
+                       if p.get("name") == "taskDefinitionKey"]
+        assert parameter["description"].startswith("Not a filter")
+        assert "Honoured" not in parameter["description"]
