@@ -252,6 +252,8 @@ def test_a_form_expression_that_fails_makes_the_task_read_fail(idm: Idm) -> None
     ('activiti:assignee="${manager"', "${manager"),
     ('activiti:candidateUsers="${a +}"', "${a +}"),
     ('name="Approve ${}"', "Approve ${}"),
+    ('activiti:formKey="${formName"', "${formName"),  # category and formKey (test_task_form_key)
+    ('activiti:category="#{a +}"', "#{a +}"),
 ])
 def test_an_expression_that_does_not_compile_fails_the_deployment(attribute: str,
                                                                   text: str) -> None:
