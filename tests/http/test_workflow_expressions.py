@@ -25,6 +25,7 @@ from mockidm import Engine, MockIDM
 from mockidm.engine.bpmn import BpmnError
 from mockidm.identity import ProcessAccessRule
 
+pytest_plugins = ["pytester"]
 WORKFLOWS = Path(__file__).parent / "workflows"
 PI = "workflow/processinstance"
 TI = "workflow/taskinstance"
@@ -309,3 +310,68 @@ def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock:
                             timeout=10)
     assert created.status_code == 201, created.text
     assert [t.name for t in mock.tasks(created.json()["_id"])] == ["Welcome ada"]
+
+
+GREETING_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  <process id="greet" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="welcome"/>
+    <userTask id="welcome" name="Welcome ${openidm.read('managed/user/ada').givenName}"
+              activiti:category="${nobodySetThis}" activiti:assignee="openidm-admin"/>
+    <sequenceFlow id="f2" sourceRef="welcome" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_task_name_that_reads_idm_is_kept_as_written_and_said_loudly(mock: MockIDM) -> None:
+    """Flowable keeps a task name whose expression fails as written; the mock does too, but a
+    real IDM would have evaluated `openidm`, so the text is not IDM's answer: `problems` says
+    so (once per attribute), while an expression that fails on IDM too (the category's
+    unknown variable) is IDM's own behaviour and no problem."""
+    mock.deploy_bpmn(GREETING_BPMN, "greet.bpmn20.xml")
+    start = f"{mock.url}/workflow/processinstance?_action=create"
+    for _ in range(2):
+        created = requests.post(start, json={"_key": "greet"}, headers=mock.admin_headers,
+                                timeout=10)
+        assert created.status_code == 201, created.text
+        [task] = mock.tasks(created.json()["_id"])
+        assert task.name == "Welcome ${openidm.read('managed/user/ada').givenName}"
+        assert task.category == "${nobodySetThis}"
+    assert mock.problems() == [
+        "mockidm cannot evaluate Welcome ${openidm.read('managed/user/ada').givenName} in "
+        "activity "
+        "'welcome' of process 'greet' (Cannot resolve identifier 'openidm': IDM's own object, "
+        "which only a real IDM gives expressions): the task shows the text as written, where a "
+        "real IDM shows the value"]
+
+
+def test_the_fixture_fails_a_test_whose_task_text_was_not_evaluated(pytester: Any) -> None:
+    pytester.makepyfile(test_it=f'''
+import pytest
+BPMN = {GREETING_BPMN!r}
+
+def test_unevaluated(mockidm):
+    mockidm.deploy_bpmn(BPMN, "greet.bpmn20.xml")
+    mockidm.start_process("greet")
+
+@pytest.mark.mockidm(allow_unevaluated=True)
+def test_allowed(mockidm):
+    mockidm.deploy_bpmn(BPMN, "greet.bpmn20.xml")
+    mockidm.start_process("greet")
+''')
+    plugin = ("-p", "mockidm.pytest_plugin") if not _plugin_installed() else ()
+    result = pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider", "-p",
+                                           "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_unevaluated*",
+                                 "*mockidm cannot evaluate Welcome ${openidm.read(*"])
+    assert "allow_unevaluated=True" in result.stdout.str()
+
+
+def _plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+    return bool(entry_points(group="pytest11", name="mockidm"))
