@@ -14,15 +14,17 @@ Grammar (JUEL's ``Parser``, highest precedence last)::
     or      = and (('||' | 'or') and)*
     and     = eq (('&&' | 'and') eq)*
     eq      = cmp (('==' | 'eq' | '!=' | 'ne') cmp)*
-    cmp     = unary (('<' | 'lt' | '>' | 'gt' | '<=' | 'le' | '>=' | 'ge') unary)*
+    cmp     = add (('<' | 'lt' | '>' | 'gt' | '<=' | 'le' | '>=' | 'ge') add)*
+    add     = mul (('+' | '-') mul)*
+    mul     = unary (('*' | '/' | 'div' | '%' | 'mod') unary)*
     unary   = ('!' | 'not' | '-' | 'empty') unary | value
     value   = (IDENTIFIER | literal | '(' expr ')') ('.' IDENTIFIER args? | '[' expr ']')*
     args    = '(' (expr (',' expr)*)? ')'         a method call: a.m(x, y)
     literal = 'true' | 'false' | 'null' | INTEGER | FLOAT | STRING
 
 Everything else JUEL knows is refused when compiling, with an :class:`ExpressionError` naming
-the expression and the offending part: arithmetic (``+ - * / div % mod``), function calls
-(``f(x)``, ``ns:f(x)``), a call on ``a[b]``, ``instanceof``, EL 3 syntax JUEL lacks (assignment,
+the expression and the offending part: function calls (``f(x)``, ``ns:f(x)``: no public IDM
+workflow uses one), a call on ``a[b]``, ``instanceof``, EL 3 syntax JUEL lacks (assignment,
 lambdas, ``;``, ``+=``, collection literals), and literal text around a condition's ``${...}``.
 
 A method call finds its method by name and argument count (JUEL's BeanELResolver): the engine
@@ -43,6 +45,16 @@ dict → LinkedHashMap, list → ArrayList):
   string (UTF-16 order); booleans order false < true; maps and lists cannot be compared.
 * ``&& || ! ?:`` coerce to boolean: null and ``''`` → false, a string → ``equalsIgnoreCase
   ("true")``, any other type fails. ``&&`` and ``||`` short-circuit; ``?:`` evaluates one branch.
+* ``+ - *`` (``NumberOperations``): both null → 0; a BigDecimal on either side → BigDecimal
+  (a :class:`~decimal.Decimal`, exact); else a Double or a String with '.', 'e' or 'E' →
+  double (BigDecimal if the other is a BigInteger); else a BigInteger → BigInteger; else
+  long, wrapping around as Java's does. Strings are coerced (``'5' + 1`` is 6; ``'a' + 1``
+  fails: ``+`` never concatenates), null is 0, a Boolean fails.
+* ``/`` and ``div``: a double (``1/2`` is 0.5; ``x/0`` an infinity, ``0/0`` NaN) unless a
+  BigInteger or BigDecimal takes part: then a BigDecimal of the dividend's scale, rounded half
+  up (``/ 0`` fails). ``%`` and ``mod``: Java's remainder, with the dividend's sign: a double
+  when a BigDecimal, Double or '.eE' String takes part, else long or BigInteger (``% 0``
+  fails). Unary ``-``: null → 0, a String by the same '.eE' rule.
 * ``empty``: true for null, ``''``, an empty map or list; false for anything else.
 * ``a.b`` and ``a['b']``: a null base gives null, a map gives its entry or null, a list takes an
   index (out of range → null), any other base fails.
@@ -59,10 +71,11 @@ coercion, for whoever wants it.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -79,6 +92,7 @@ __all__ = [
     "compile_text",
     "java_class",
     "java_string",
+    "storable",
     "to_boolean",
 ]
 
@@ -170,6 +184,8 @@ def _java_class(value: Any) -> str:
         return "java.lang.Long" if _LONG_MIN <= value <= _LONG_MAX else "java.math.BigInteger"
     if isinstance(value, float):
         return "java.lang.Double"
+    if isinstance(value, Decimal):
+        return "java.math.BigDecimal"
     if isinstance(value, str):
         return "java.lang.String"
     if isinstance(value, Mapping):
@@ -211,6 +227,8 @@ def _java_string(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return _java_double(value)
+    if isinstance(value, Decimal):
+        return str(value)  # BigDecimal.toString and Python's follow one rule (E notation)
     if isinstance(value, Mapping):
         return (
             "{" + ", ".join(f"{_java_string(k)}={_java_string(v)}" for k, v in value.items()) + "}"
@@ -276,6 +294,8 @@ def _to_long(value: Any, *, big: bool = False) -> int:
         if value <= -(2.0**63):
             return _LONG_MIN
         return int(value)
+    if isinstance(value, Decimal):  # toBigInteger(), or longValue(): its low 64 bits
+        return int(value) if big else _wrap_long(int(value))
     if isinstance(value, str):
         if _JAVA_INTEGER.fullmatch(value):
             number = int(value)
@@ -298,6 +318,8 @@ def _to_double(value: Any) -> float:
             return math.inf if value > 0 else -math.inf
     if isinstance(value, float):
         return value
+    if isinstance(value, Decimal):
+        return float(value)  # doubleValue(): the nearest double, or an infinity
     if isinstance(value, str):
         text = value.strip(_JAVA_TRIM)
         if _JAVA_DOUBLE.fullmatch(text):
@@ -349,6 +371,8 @@ def _eq(a: Any, b: Any) -> bool:
         return True
     if a is None or b is None:
         return False
+    if isinstance(a, Decimal) or isinstance(b, Decimal):  # compareTo: 2.0 equals 2.00
+        return _to_decimal(a) == _to_decimal(b)
     if _is_number(a, float) or _is_number(b, float):
         return _double_equals(_to_double(a), _to_double(b))
     if _is_big(a) or _is_big(b):
@@ -370,7 +394,9 @@ def _ordered(a: Any, b: Any, less: bool) -> bool:
     """``lt0`` (``less``) or ``gt0``: JUEL's strict comparison of two non-null values."""
     x: Any
     y: Any  # numbers, UTF-16 code units or booleans, by the rule that applies
-    if _is_number(a, float) or _is_number(b, float):
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        x, y = _to_decimal(a), _to_decimal(b)
+    elif _is_number(a, float) or _is_number(b, float):
         x, y = _to_double(a), _to_double(b)
     elif _is_big(a) or _is_big(b):
         x, y = _to_long(a, big=True), _to_long(b, big=True)
@@ -426,13 +452,155 @@ def _negate(value: Any) -> Any:
     """``NumberOperations.neg``: null → 0, a string reads as a double if it has . e or E."""
     if value is None:
         return 0
-    if _is_number(value, int) or _is_number(value, float):
+    if isinstance(value, Decimal):
+        return value.copy_negate()
+    if _is_number(value, float):
         return -value
+    if _is_number(value, int):
+        return _wrap_long(-value) if _is_long(value) else -value  # Long.MIN_VALUE stays
     if isinstance(value, str):
-        if any(c in value for c in ".eE"):
+        if _is_dot_e(value):
             return -_to_double(value)
-        return -_to_long(value)
+        return _wrap_long(-_to_long(value))
     raise _Failure(f"Cannot negate 'class {_java_class(value)}'")
+
+
+# --------------------------------------------------------------------------------------------
+# Arithmetic (JUEL's NumberOperations): the first rule that applies picks the type.
+# A Long result wraps around as Java's long does; BigInteger is an int beyond a long;
+# BigDecimal is a Decimal, which only an operation with a BigInteger or BigDecimal makes.
+
+
+def _wrap_long(value: int) -> int:
+    """Java's long arithmetic: the low 64 bits, as a signed number."""
+    return (value - _LONG_MIN) % 2**64 + _LONG_MIN
+
+
+def _is_dot_e(value: Any) -> bool:
+    """``isDotEe``: a String with '.', 'e' or 'E' in it reads as a Double."""
+    return isinstance(value, str) and ("." in value or "e" in value or "E" in value)
+
+
+def _is_double_like(value: Any) -> bool:
+    return _is_number(value, float) or _is_dot_e(value)
+
+
+_JAVA_BIG_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Exact: BigDecimal's add, subtract and multiply never round.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
+
+
+def _to_decimal(value: Any) -> Decimal:
+    """``coerceToBigDecimal``: a Double by its exact binary value (new BigDecimal(double))."""
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise _coerce_failure(value, "java.math.BigDecimal")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise _Failure("Infinite or NaN")  # new BigDecimal(double)'s NumberFormatException
+        return Decimal(value)
+    if isinstance(value, str) and _JAVA_BIG_DECIMAL.fullmatch(value):
+        return Decimal(value)
+    raise _coerce_failure(value, "java.math.BigDecimal")
+
+
+def _arithmetic(operation: Callable[[Any, Any], Any],
+                exact: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any, Any], Any]:
+    """``NumberOperations.add``, ``sub`` or ``mul``: one rule of types for the three."""
+
+    def operate(a: Any, b: Any) -> Any:
+        if a is None and b is None:
+            return 0
+        if isinstance(a, Decimal) or isinstance(b, Decimal):
+            return exact(_to_decimal(a), _to_decimal(b))
+        if _is_double_like(a) or _is_double_like(b):
+            if _is_big(a) or _is_big(b):
+                return exact(_to_decimal(a), _to_decimal(b))
+            return operation(_to_double(a), _to_double(b))
+        if _is_big(a) or _is_big(b):
+            return operation(_to_long(a, big=True), _to_long(b, big=True))
+        return _wrap_long(operation(_to_long(a), _to_long(b)))
+
+    return operate
+
+
+_add = _arithmetic(operator.add, _EXACT.add)
+_subtract = _arithmetic(operator.sub, _EXACT.subtract)
+_multiply = _arithmetic(operator.mul, _EXACT.multiply)
+
+
+def _divide(a: Any, b: Any) -> Any:
+    """``NumberOperations.div``: a Double, unless a BigInteger or BigDecimal takes part: then a
+    BigDecimal of the dividend's scale, rounded half up."""
+    if a is None and b is None:
+        return 0
+    if isinstance(a, Decimal) or isinstance(b, Decimal) or _is_big(a) or _is_big(b):
+        return _decimal_divide(_to_decimal(a), _to_decimal(b))
+    x, y = _to_double(a), _to_double(b)
+    if y == 0:  # IEEE 754, as Java divides doubles
+        if x == 0 or math.isnan(x):
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
+    return x / y
+
+
+def _decimal_divide(x: Decimal, y: Decimal) -> Decimal:
+    """``BigDecimal.divide(divisor, ROUND_HALF_UP)``: the quotient at the dividend's scale."""
+    if not y:
+        raise _Failure("Division undefined" if not x else "Division by zero")
+    x_digits, x_exponent = _unscaled(x)
+    y_digits, y_exponent = _unscaled(y)
+    # x / y = q * 10^x_exponent, so q = x_digits / (y_digits * 10^y_exponent)
+    numerator, denominator = x_digits, y_digits
+    if y_exponent < 0:
+        numerator *= 10 ** -y_exponent
+    else:
+        denominator *= 10 ** y_exponent
+    quotient, remainder = divmod(abs(numerator), abs(denominator))
+    if 2 * remainder >= abs(denominator):  # half up: a tie goes away from zero
+        quotient += 1
+    negative = (numerator < 0) != (denominator < 0)
+    return Decimal((1 if negative and quotient else 0, tuple(map(int, str(quotient))),
+                    x_exponent))
+
+
+def _unscaled(value: Decimal) -> tuple[int, int]:
+    sign, digits, exponent = value.as_tuple()
+    number = int("".join(map(str, digits)) or "0")
+    return (-number if sign else number), int(exponent)
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    """``NumberOperations.mod``: Java's remainder (the dividend's sign): a Double when a
+    BigDecimal, Double or '.eE' string takes part, else BigInteger or Long."""
+    if a is None and b is None:
+        return 0
+    if (isinstance(a, Decimal) or isinstance(b, Decimal) or _is_double_like(a)
+            or _is_double_like(b)):
+        x, y = _to_double(a), _to_double(b)
+        if y == 0 or math.isnan(x) or math.isnan(y) or math.isinf(x):
+            return math.nan
+        return x if math.isinf(y) else math.fmod(x, y)
+    big = _is_big(a) or _is_big(b)
+    x, y = _to_long(a, big=big), _to_long(b, big=big)
+    if y == 0:
+        raise _Failure("BigInteger divide by zero" if big else "/ by zero")
+    remainder = abs(x) % abs(y)
+    return -remainder if x < 0 else remainder
+
+
+_ARITHMETIC_OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _add,
+    "-": _subtract,
+    "*": _multiply,
+    "/": _divide,
+    "%": _modulo,
+}
 
 
 def _list_index(key: Any) -> int:
@@ -611,7 +779,7 @@ class _Binary(_Node):
     __slots__ = ("function", "left", "right")
     children = ("left", "right")
 
-    def __init__(self, function: Callable[[Any, Any], bool], left: _Node, right: _Node) -> None:
+    def __init__(self, function: Callable[[Any, Any], Any], left: _Node, right: _Node) -> None:
         self.function, self.left, self.right = function, left, right
 
     def eval(self, variables: Mapping[str, Any]) -> Any:
@@ -675,7 +843,6 @@ _KEYWORDS = {
 }
 _TWO_CHAR = {"==", "!=", "<=", ">=", "&&", "||"}
 _ONE_CHAR = set("<>!()[].,?:+-*/%")
-_ARITHMETIC = {"+", "-", "*", "/", "%"}
 
 
 class _Token:
@@ -842,8 +1009,6 @@ class _Parser:
         token = self.token
         if token.kind == "instanceof":
             return self.fail(token, "the 'instanceof' operator is not supported")
-        if token.kind in _ARITHMETIC:
-            return self.fail(token, f"arithmetic operator {token.image!r} is not supported")
         found = "the closing '}'" if token.kind == "end" else repr(token.image)
         return self.fail(token, f"syntax error: found {found}, expected {expected}")
 
@@ -901,11 +1066,23 @@ class _Parser:
         return node
 
     def comparison(self) -> _Node:
-        # JUEL's add and mul levels would come between this one and unary; with them left out, an
-        # arithmetic operator is a token nothing accepts, and unexpected() names it.
-        node = self.unary()
+        node = self.additive()
         while self.token.kind in _COMPARISON_KINDS:
             function = _COMPARISONS[self.advance().kind]
+            node = _Binary(function, node, self.additive())
+        return node
+
+    def additive(self) -> _Node:
+        node = self.multiplicative()
+        while self.token.kind in ("+", "-"):
+            function = _ARITHMETIC_OPERATIONS[self.advance().kind]
+            node = _Binary(function, node, self.multiplicative())
+        return node
+
+    def multiplicative(self) -> _Node:
+        node = self.unary()
+        while self.token.kind in ("*", "/", "%"):  # `div` and `mod` scan as '/' and '%'
+            function = _ARITHMETIC_OPERATIONS[self.advance().kind]
             node = _Binary(function, node, self.unary())
         return node
 
@@ -1125,6 +1302,15 @@ def _compile_text(original: str) -> TextExpression:
     if literal or not parts:
         parts.append("".join(literal))
     return TextExpression(original, tuple(parts), frozenset(identifiers))
+
+
+def storable(value: Any) -> Any:
+    """`value`, to be kept as a variable: a BigDecimal (which only arithmetic on a number
+    beyond a long makes) is refused loudly, since the mock keeps variables as JSON."""
+    if isinstance(value, Decimal):
+        raise EngineError(f"mockidm cannot keep the BigDecimal {value} as a variable: it keeps "
+                          "variables as JSON values (an Integer, Long or Double would do)")
+    return value
 
 
 def java_string(value: Any) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from .business_calendar import resolve_due_date
@@ -25,6 +26,7 @@ from .expressions import (
     compile_text,
     java_class,
     java_string,
+    storable,
 )
 from .mail import SentMail, compose
 from .model import (
@@ -166,7 +168,7 @@ class Interpreter:
             # ServiceTaskExpressionActivityBehavior; what a test declared stands in for it.
             result = self.value(node.expression, instance, execution_id, node.id)
             if node.result_variable is not None:
-                instance.variables[node.result_variable] = result
+                instance.variables[node.result_variable] = storable(result)
         for outputs in declared:
             instance.variables.update(outputs or {})
         self._leave(instance, node, execution_id)
@@ -583,6 +585,8 @@ def _priority(result: Any, text: str, default: int) -> int:
         if re.fullmatch(r"[+-]?\d+", result) and _INT_MIN <= int(result) <= _INT_MAX:
             return int(result)
         raise EngineError(f"Priority does not resolve to a number: {result}")
+    if isinstance(result, Decimal):  # a BigDecimal's intValue(): its low 32 bits
+        result = int(result)
     if isinstance(result, bool) or not isinstance(result, int | float):
         raise EngineError(f"Priority expression does not resolve to a number: {text}")
     if isinstance(result, float):  # Number.intValue(): a saturating cast, NaN is 0

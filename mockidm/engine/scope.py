@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .expressions import EngineObject, EvaluationError
+from .expressions import EngineObject, EvaluationError, storable
 from .model import ProcessInstance, Task
 
 
@@ -88,7 +88,7 @@ class Execution(EngineObject):
         if not isinstance(name, str):
             raise EvaluationError("variableName is null" if name is None
                                   else f"variable name {name!r} is not a String")
-        self._instance.variables[name] = value
+        self._instance.variables[name] = storable(value)
 
     def remove_variable(self, name: Any) -> None:
         if isinstance(name, str):
@@ -196,13 +196,13 @@ class DelegateTask(EngineObject):
     def set_variable(self, name: Any, value: Any) -> None:
         _check_name(name)
         if name in self._task.local_variables:
-            self._task.local_variables[name] = value
+            self._task.local_variables[name] = storable(value)
         else:
-            self._instance.variables[name] = value
+            self._instance.variables[name] = storable(value)
 
     def set_variable_local(self, name: Any, value: Any) -> None:
         _check_name(name)
-        self._task.local_variables[name] = value
+        self._task.local_variables[name] = storable(value)
 
 
 def _check_name(name: Any) -> None:

@@ -496,15 +496,9 @@ def test_compile_returns_an_expression_and_refuses_non_strings():
         ("${a['b']()}", "a['b'](", "method call"),
         ("${fn:length(x) > 1}", "fn:length(", "function call"),
         ("${f(x)}", "f(", "function call"),
-        ("${a + 1 > 2}", "+", "arithmetic"),
-        ("${a - 1 > 2}", "-", "arithmetic"),
-        ("${a-1}", "-", "arithmetic"),
-        ("${a * 2}", "*", "arithmetic"),
-        ("${a / 2}", "/", "arithmetic"),
-        ("${a div 2}", "div", "arithmetic"),
-        ("${a % 2}", "%", "arithmetic"),
-        ("${a mod 2}", "mod", "arithmetic"),
-        ("${+a}", "+", "arithmetic"),
+        ("${+a}", "+", "expected a value"),  # JUEL has no unary plus
+        ("${a * / 2}", "/", "expected a value"),
+        ("${a mod}", "}", "expected a value"),
         ("${a instanceof b}", "instanceof", "instanceof"),
         ("${x = 1}", "=", "assignment"),
         ("${x -> x == 1}", "->", "lambda"),
@@ -550,9 +544,9 @@ def test_unsupported_or_malformed_expressions_are_refused_when_compiling(text, p
 
 def test_the_position_points_at_the_offending_part():
     with pytest.raises(ExpressionError) as caught:
-        compile_expression("  ${a == 1 and b + 1}")
+        compile_expression("  ${a == 1 and b = 1}")
     assert caught.value.position == 15
-    assert caught.value.expression[caught.value.position] == "+"
+    assert caught.value.expression[caught.value.position] == "="
     assert str(caught.value).endswith("at position 15")
 
 

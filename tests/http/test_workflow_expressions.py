@@ -295,15 +295,13 @@ def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock:
   </process>
 </definitions>
 """
-    with pytest.raises(BpmnError, match="arithmetic operator"):  # `+` is not run by the mock
-        mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
-    mock.deploy_bpmn(bpmn.replace(" + 1", ""), "lookup.bpmn20.xml")
+    mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
     start = f"{mock.url}/workflow/processinstance?_action=create"
     refused = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
                             timeout=10)
     assert refused.status_code == 500
     assert refused.json()["message"].startswith(
-        "mockidm cannot evaluate ${openidm.read(&#39;managed/user/&#39;)} in activity "
+        "mockidm cannot evaluate ${openidm.read(&#39;managed/user/&#39; + 1)} in activity "
         "&#39;readUser&#39;: &#39;openidm&#39; is IDM&#39;s own object")
     mock.set_outputs("readUser", {"user": {"userName": "ada"}})
     created = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
