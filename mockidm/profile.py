@@ -36,6 +36,11 @@ class Profile:
     # A task ended by completion shows this history `deleteReason`: null (Flowable, 7+: it
     # deletes a completed task without a reason) or "completed" (Activiti, <= 6).
     completed_task_delete_reason: str | None
+    # A task that a multi-instance's completion condition cut short shows this history
+    # `deleteReason`: "MI_END" (Flowable, 7+: its executions deleted with
+    # MultiInstanceActivityBehavior.DELETE_REASON_END) or "deleted" (Activiti, <= 6: the
+    # execution's deleteCascade removes its tasks with TaskEntity.DELETE_REASON_DELETED).
+    multi_instance_task_delete_reason: str
     # `taskCandidateUser` also finds tasks offered to one of the user's groups (Flowable, 7+,
     # asks IDM for them); <= 6 finds only tasks naming the user (Activiti's own, empty, group
     # tables answer there).
@@ -57,6 +62,7 @@ PINGIDM_8_1 = Profile(
     task_not_found_status=404,
     paging=True,
     completed_task_delete_reason=None,
+    multi_instance_task_delete_reason="MI_END",
     candidate_user_groups=True,
 )
 
@@ -71,6 +77,7 @@ IDM_6_5 = Profile(
     task_not_found_status=500,
     paging=False,
     completed_task_delete_reason="completed",
+    multi_instance_task_delete_reason="deleted",
     candidate_user_groups=False,
 )
 

@@ -76,6 +76,7 @@ from .model import (
     Flow,
     FormProperty,
     Listener,
+    MultiInstance,
     Node,
     ProcessModel,
 )
@@ -124,7 +125,8 @@ _EVENT_DEFINITIONS = frozenset({
     "conditionalEventDefinition", "linkEventDefinition", "cancelEventDefinition",
     "terminateEventDefinition", "eventDefinitionRef",
 })
-_LOOPS = frozenset({"multiInstanceLoopCharacteristics", "standardLoopCharacteristics"})
+_MULTI = "multiInstanceLoopCharacteristics"
+_LOOPS = frozenset({_MULTI, "standardLoopCharacteristics"})
 _INTEGER = re.compile(r"[+-]?\d+")
 _DRIVE = re.compile(r"[A-Za-z]:")
 
@@ -485,9 +487,11 @@ class _Loader:
         if not node_id:
             raise self.error(element, f"element '{kind}' has no id")
         for child in element.bpmn():
-            if child.name in _LOOPS:
+            if child.name in _LOOPS and not (kind == USER_TASK and child.name == _MULTI):
+                support = "supports on user tasks only" if child.name == _MULTI else \
+                    "does not support"
                 raise self.error(child, f"{self.describe(element)} has {child.name}, which "
-                                 "mockidm does not support")
+                                 f"mockidm {support}")
         default = element.attr("default") or None
         if default is not None and kind != EXCLUSIVE_GATEWAY:
             raise self.error(element, f"{self.describe(element)} has a default flow; mockidm "
@@ -549,7 +553,26 @@ class _Loader:
             priority=int(priority) if literal else DEFAULT_PRIORITY,
             priority_expression=priority if priority and not literal else None,
             due_date=element.ext("dueDate") or None,
-            task_listeners=self.listeners(element, "taskListener", TASK_EVENTS))
+            task_listeners=self.listeners(element, "taskListener", TASK_EVENTS),
+            multi_instance=self.multi_instance(element))
+
+    @staticmethod
+    def multi_instance(element: _Element) -> MultiInstance | None:
+        """MultiInstanceParser: `isSequential`, `activiti:collection` (or the standard
+        `loopDataInputRef`), `activiti:elementVariable` (or `inputDataItem`'s name),
+        `loopCardinality` and `completionCondition` as text."""
+        for loop in element.bpmn(_MULTI):
+            texts = {child.name: child.content().strip() or None for child in loop.bpmn()}
+            element_variable = loop.ext("elementVariable")
+            for item in loop.bpmn("inputDataItem"):
+                element_variable = element_variable or item.attr("name")
+            return MultiInstance(
+                sequential=_boolean(loop.attr("isSequential"), False),
+                collection=loop.ext("collection") or texts.get("loopDataInputRef"),
+                element_variable=element_variable or None,
+                loop_cardinality=texts.get("loopCardinality"),
+                completion_condition=texts.get("completionCondition"))
+        return None
 
     @staticmethod
     def formal_expression(role: _Element) -> str | None:

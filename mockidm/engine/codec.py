@@ -27,7 +27,7 @@ import binascii
 import math
 import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import datetime
 from functools import cached_property
 from operator import attrgetter
@@ -260,6 +260,11 @@ KINDS: dict[Any, Kind] = {
     dict[str, bytes]: Kind({"type": "object", "additionalProperties": {
         "type": "string", "contentEncoding": "base64"}}, _dump_bytes_map, _load_bytes_map),
     dict[str, Any]: Kind({"type": "object", "description": "JSON data"}, _json, _json_object),
+    dict[str, dict[str, Any]]: Kind(
+        {"type": "object", "additionalProperties": {"type": "object", "description": "JSON data"}},
+        lambda scopes: {name: at(key(name), _json, data) for name, data in scopes.items()},
+        lambda value: {name: at(key(name), _json_object, data)
+                       for name, data in load_mapping(value).items()}),
 }
 
 
@@ -420,7 +425,8 @@ class Codec:
         field_ = self._field(cls, f.name, hint)
         if f.metadata.get("snapshot") != ADDED["snapshot"]:
             return field_
-        return Field(field_.key, field_.attr, field_.kind, added=True, default=f.default)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        return Field(field_.key, field_.attr, field_.kind, added=True, default=default)
 
     def kind(self, hint: Any) -> Kind:
         known = KINDS.get(hint)

@@ -33,8 +33,12 @@ from .model import (
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
+    LOOP_COUNTER,
     MAIL,
     MANUAL_TASK,
+    NR_OF_ACTIVE_INSTANCES,
+    NR_OF_COMPLETED_INSTANCES,
+    NR_OF_INSTANCES,
     PARALLEL_GATEWAY,
     RECEIVE_TASK,
     SCRIPT_TASK,
@@ -43,14 +47,18 @@ from .model import (
     USER_TASK,
     Flow,
     Listener,
+    MultiInstance,
     Node,
     ProcessInstance,
     Task,
 )
-from .scope import listener_scope, scope
+from .scope import execution_variables, listener_scope, scope
 from .store import Store
 
 COMPLETED = "completed"  # a completed task's delete reason
+# The delete reason of a task that a multi-instance's completion condition cut short
+# (MultiInstanceActivityBehavior.DELETE_REASON_END).
+MULTI_INSTANCE_ENDED = "MI_END"
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
 
 # What entering a node does: (interpreter, instance, the node, the arriving execution's id).
@@ -87,7 +95,11 @@ class Interpreter:
     def resume(self, instance: ProcessInstance, execution_id: str) -> None:
         """Move a waiting token on from the activity it waits in."""
         activity = instance.executions.pop(execution_id)
-        self._leave(instance, instance.definition.model.nodes[activity], execution_id)
+        node = instance.definition.model.nodes[activity]
+        if node.multi_instance is not None and execution_id in instance.execution_parents:
+            self._instance_completed(instance, node, node.multi_instance, execution_id)
+            return
+        self._leave(instance, node, execution_id)
 
     # behaviours ------------------------------------------------------------------------------
 
@@ -95,6 +107,9 @@ class Interpreter:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
                        node.id)
+        if node.multi_instance is not None:
+            self._start_instances(instance, node, node.multi_instance, execution_id)
+            return
         self.behaviours[node.kind](self, instance, node, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
@@ -133,7 +148,8 @@ class Interpreter:
         # compile_expression caches; an EvaluationError carries the engine's own message.
         condition = compile_expression(flow.condition)
         variables = (scope(instance, execution_id, flow.source, self.user)
-                     if condition.uses_engine else instance.variables)
+                     if condition.uses_engine else instance.variables if not instance.locals
+                     else execution_variables(instance, execution_id))
         try:
             return condition.evaluate_condition(variables)
         except EvaluationError as error:
@@ -152,6 +168,8 @@ class Interpreter:
             return expression.evaluate(_NOTHING)
         if expression.uses_engine:
             variables = scope(instance, execution_id, activity_id, self.user, variables)
+        elif variables is None and instance.locals:
+            variables = execution_variables(instance, execution_id)
         try:
             return expression.evaluate(instance.variables if variables is None else variables)
         except EvaluationError as error:
@@ -353,6 +371,130 @@ class Interpreter:
         continuing = instance.id if instance.id not in instance.executions else self.ids.next()
         self._leave(instance, node, continuing, model.outgoing(node.id))
 
+    # multi-instance ------------------------------------------------------------------------
+
+    def _start_instances(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                         execution_id: str) -> None:
+        """MultiInstanceActivityBehavior.execute: a root execution below the arriving one keeps
+        the counters; parallel: an execution per instance, all created before any runs;
+        sequential: one, which runs the instances one after the other."""
+        count = self._instance_count(instance, node, loop, execution_id)
+        if count < 0:
+            raise EngineError("Invalid number of instances: must be "
+                              f"{'a ' if loop.sequential else ''}non-negative integer value, "
+                              f"but was {count}")
+        if count == 0:  # nothing to do: no counters, the token leaves at once
+            self._leave(instance, node, execution_id)
+            return
+        root = self.ids.next()
+        instance.execution_parents[root] = execution_id
+        instance.locals[root] = {NR_OF_INSTANCES: count, NR_OF_COMPLETED_INSTANCES: 0,
+                                 NR_OF_ACTIVE_INSTANCES: 1 if loop.sequential else count}
+        children = [self.ids.next() for _ in range(1 if loop.sequential else count)]
+        for child in children:
+            instance.execution_parents[child] = root
+        for counter, child in enumerate(children):
+            self._run_instance(instance, node, loop, child, counter)
+
+    def _instance_count(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                        execution_id: str) -> int:
+        """resolveNrOfInstances: the loop cardinality, else the collection's size."""
+        if loop.loop_cardinality is None:
+            return len(self._collection(instance, node, loop, execution_id))
+        found = self.value(loop.loop_cardinality, instance, execution_id, node.id)
+        if isinstance(found, str):  # Integer.valueOf
+            if _INTEGER.fullmatch(found) and _INT_MIN <= int(found) <= _INT_MAX:
+                return int(found)
+            raise EngineError(f'For input string: "{found}"')
+        if isinstance(found, bool) or not isinstance(found, int | float | Decimal):
+            raise EngineError(f"Could not resolve loopCardinality expression "
+                              f"'{loop.loop_cardinality}': not a number nor number String")
+        return _int_value(found)
+
+    def _collection(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                    execution_id: str) -> list[Any]:
+        """resolveAndValidateCollection (Flowable): the collection's value; a String names the
+        variable that holds it."""
+        assert loop.collection is not None  # the validator made sure of one or the other
+        found = self.value(loop.collection, instance, execution_id, node.id)
+        if isinstance(found, list | tuple):
+            return list(found)
+        if not isinstance(found, str):
+            raise EngineError(
+                "Couldn't resolve collection expression, variable reference or string")
+        held = execution_variables(instance, execution_id).get(found)
+        if held is None:
+            raise EngineError(f"Variable '{found}' is not found")
+        if not isinstance(held, list | tuple):
+            raise EngineError(f"Variable '{found}':{java_string(held)} is not a Collection")
+        return list(held)
+
+    def _run_instance(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                      child: str, counter: int) -> None:
+        """executeOriginalBehavior: the instance's loopCounter and element on its own
+        execution, then the activity itself (its start listeners again after the first)."""
+        own = instance.locals.setdefault(child, {})
+        if loop.collection is not None and loop.element_variable is not None:
+            parent = instance.execution_parents[instance.execution_parents[child]]
+            own[loop.element_variable] = self._collection(instance, node, loop, parent)[counter]
+        own[LOOP_COUNTER] = counter
+        if counter > 0 and node.execution_listeners:
+            self._fire(node.execution_listeners, "start", instance, child, node.id, node.id)
+        self.behaviours[node.kind](self, instance, node, child)
+
+    def _instance_completed(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                            child: str) -> None:
+        """Parallel/SequentialMultiInstanceBehavior.leave: count the instance done; when every
+        instance is, or the completion condition holds, the token leaves the activity."""
+        root = instance.execution_parents[child]
+        counters = instance.locals[root]
+        counters[NR_OF_COMPLETED_INSTANCES] += 1
+        if loop.sequential:
+            counter = instance.locals[child][LOOP_COUNTER] + 1
+            if counter < counters[NR_OF_INSTANCES] and not self._completed(
+                    instance, node, loop, root):
+                if node.execution_listeners:  # the last one's fire as the token leaves
+                    self._fire(node.execution_listeners, "end", instance, child, node.id,
+                               node.id)
+                self._run_instance(instance, node, loop, child, counter)
+                return
+        else:
+            counters[NR_OF_ACTIVE_INSTANCES] -= 1
+            if node.execution_listeners:
+                self._fire(node.execution_listeners, "end", instance, child, node.id, node.id)
+            if (counters[NR_OF_COMPLETED_INSTANCES] < counters[NR_OF_INSTANCES]
+                    and not self._completed(instance, node, loop, root)):
+                return
+        self._end_instances(instance, node, root)
+
+    def _completed(self, instance: ProcessInstance, node: Node, loop: MultiInstance,
+                   root: str) -> bool:
+        """completionConditionSatisfied, evaluated in the root execution's scope."""
+        if loop.completion_condition is None:
+            return False
+        found = self.value(loop.completion_condition, instance, root, node.id)
+        if not isinstance(found, bool):
+            raise EngineError(f"completionCondition '{loop.completion_condition}' does not "
+                              "evaluate to a boolean value")
+        return found
+
+    def _end_instances(self, instance: ProcessInstance, node: Node, root: str) -> None:
+        """cleanupMiRoot: the instances still waiting are deleted (their tasks with the
+        engine's reason), the root with them, and the token that arrived leaves."""
+        arrived = instance.execution_parents.pop(root)
+        children = [e for e, parent in instance.execution_parents.items() if parent == root]
+        waiting = {e for e in children if e in instance.executions}
+        if waiting:
+            for task in self.store.tasks_of(instance.id):
+                if task.active and task.execution_id in waiting:
+                    self.end_task(task, MULTI_INSTANCE_ENDED)
+        for child in children:
+            instance.executions.pop(child, None)
+            del instance.execution_parents[child]
+            instance.locals.pop(child, None)
+        del instance.locals[root]
+        self._leave(instance, node, arrived)
+
     def _end_event(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "end", instance, execution_id, node.id,
@@ -473,7 +615,9 @@ class Interpreter:
         """Undo every change to `instance` and its tasks if the command fails, as a database
         transaction would: a failed command leaves no half-moved token behind."""
         saved = replace(instance, variables=dict(instance.variables),
-                        executions=dict(instance.executions))
+                        executions=dict(instance.executions),
+                        locals={e: dict(own) for e, own in instance.locals.items()},
+                        execution_parents=dict(instance.execution_parents))
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
         try:
             yield
@@ -483,8 +627,8 @@ class Interpreter:
                     self.store.remove_task(task)
                 elif task.active != tasks[task.id].active or task != tasks[task.id]:
                     self.store.restore_task(task, tasks[task.id])
-            for name in ("variables", "executions", "end_time", "end_activity",
-                         "delete_reason"):
+            for name in ("variables", "executions", "locals", "execution_parents",
+                         "end_time", "end_activity", "delete_reason"):
                 setattr(instance, name, getattr(saved, name))
             self.store.instance_restored(instance)
             raise
@@ -498,6 +642,7 @@ _NOTHING: dict[str, Any] = {}
 _PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INTEGER = re.compile(r"[+-]?\d+")
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
 _CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
 
@@ -577,6 +722,13 @@ def _candidates(texts: tuple[str, ...], value: Callable[[str], Any]) -> list[str
     return found
 
 
+def _int_value(number: int | float | Decimal) -> int:
+    """Number.intValue(): a double saturates (NaN is 0), an integer keeps its low 32 bits."""
+    if isinstance(number, float):
+        return 0 if number != number else int(max(_INT_MIN, min(_INT_MAX, number)))
+    return (int(number) - _INT_MIN) % 2**32 + _INT_MIN
+
+
 def _priority(result: Any, text: str, default: int) -> int:
     """A priority expression's value as UserTaskActivityBehavior takes it."""
     if result is None:
@@ -585,13 +737,9 @@ def _priority(result: Any, text: str, default: int) -> int:
         if re.fullmatch(r"[+-]?\d+", result) and _INT_MIN <= int(result) <= _INT_MAX:
             return int(result)
         raise EngineError(f"Priority does not resolve to a number: {result}")
-    if isinstance(result, Decimal):  # a BigDecimal's intValue(): its low 32 bits
-        result = int(result)
-    if isinstance(result, bool) or not isinstance(result, int | float):
+    if isinstance(result, bool) or not isinstance(result, int | float | Decimal):
         raise EngineError(f"Priority expression does not resolve to a number: {text}")
-    if isinstance(result, float):  # Number.intValue(): a saturating cast, NaN is 0
-        return 0 if result != result else int(max(_INT_MIN, min(_INT_MAX, result)))
-    return (result - _INT_MIN) % 2**32 + _INT_MIN  # keeps the low 32 bits
+    return _int_value(result)
 
 
 def _form_text(form_type: str | None, model: Any) -> str | None:

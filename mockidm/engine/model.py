@@ -85,6 +85,27 @@ class FieldValue:
 
 
 @dataclass(frozen=True)
+class MultiInstance:
+    """A `multiInstanceLoopCharacteristics` of a user task: how many instances of it run,
+    one after the other (`sequential`) or all at once, and when the rest are cut short."""
+
+    sequential: bool = False
+    # `activiti:collection`: an expression (`${...}`), else the name of a variable holding it
+    collection: str | None = None
+    element_variable: str | None = None  # `activiti:elementVariable`: each instance's element
+    loop_cardinality: str | None = None  # `loopCardinality`: a number or an expression
+    completion_condition: str | None = None  # `completionCondition`: ends the rest when true
+
+
+# The variables a multi-instance activity keeps: on its root execution, and each instance's
+# index on the instance's own execution (MultiInstanceActivityBehavior).
+NR_OF_INSTANCES = "nrOfInstances"
+NR_OF_ACTIVE_INSTANCES = "nrOfActiveInstances"
+NR_OF_COMPLETED_INSTANCES = "nrOfCompletedInstances"
+LOOP_COUNTER = "loopCounter"
+
+
+@dataclass(frozen=True)
 class Node:
     """One BPMN flow node. Fields that a kind does not use stay empty."""
 
@@ -114,6 +135,7 @@ class Node:
     fields: tuple[FieldValue, ...] = field(default=(), metadata=ADDED)  # a mail task's fields
     execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
     task_category: str | None = field(default=None, metadata=ADDED)  # user tasks: `category`
+    multi_instance: MultiInstance | None = field(default=None, metadata=ADDED)  # user tasks
 
 
 @dataclass(frozen=True)
@@ -259,6 +281,13 @@ class ProcessInstance:
     delete_reason: str | None = None
     # The tokens: execution id -> the activity it waits in (empty once ended).
     executions: dict[str, str] = field(default_factory=dict)
+    # Execution-local variables: execution id -> its variables, which an expression running in
+    # that execution (or one below it) sees before the instance's (a multi-instance's counters
+    # and each of its instances' element and loopCounter).
+    locals: dict[str, dict[str, Any]] = field(default_factory=dict, metadata=ADDED)
+    # The executions nested below another: execution id -> its parent's id (a multi-instance's
+    # root below the execution that arrived, each of its instances below the root).
+    execution_parents: dict[str, str] = field(default_factory=dict, metadata=ADDED)
 
     @property
     def active_activities(self) -> list[str]:

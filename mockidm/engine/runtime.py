@@ -43,6 +43,7 @@ from .model import (
     ProcessModel,
     Task,
 )
+from .scope import execution_variables, set_variable
 from .store import InstanceQuery, Store, TaskQuery
 from .validation import check_deployment
 
@@ -276,12 +277,18 @@ class Engine:
     def query_tasks(self, query: TaskQuery) -> list[Task]:
         return self.store.find_tasks(query)
 
+    def task_variables(self, task: Task) -> dict[str, Any]:
+        """What TaskService.getVariables gives: the task's own variables over its
+        execution's (with those of the executions above it) over the instance's."""
+        instance = self.store.instances[task.instance_id]
+        return {**execution_variables(instance, task.execution_id), **task.local_variables}
+
     def form_values(self, task: Task) -> list[tuple[str, str | None]]:
         """A task's form properties with their values, as the engine's form service fills
         them for a task read (an expression that fails raises EvaluationError)."""
         instance = self.store.instances[task.instance_id]
-        variables = {**instance.variables, **task.local_variables}
-        return self.interpreter.form_values(instance, task.node, task.execution_id, variables)
+        return self.interpreter.form_values(instance, task.node, task.execution_id,
+                                            self.task_variables(task))
 
     def claim(self, task_id: str, user: str | None) -> Task:
         task = self.task(task_id)
@@ -307,7 +314,7 @@ class Engine:
         task = self.task(task_id)
         instance = self.store.instances[task.instance_id]
         with self.interpreter.atomic(instance):
-            instance.variables.update(variables or {})
+            _set_variables(instance, task.execution_id, variables)
             self.interpreter.complete_task(task, instance)
             self.interpreter.resume(instance, task.execution_id)
         return task
@@ -392,7 +399,7 @@ class Engine:
     def _continue(self, instance: ProcessInstance, execution_id: str,
                   variables: Mapping[str, Any] | None) -> None:
         with self.interpreter.atomic(instance):
-            instance.variables.update(variables or {})
+            _set_variables(instance, execution_id, variables)
             self.interpreter.resume(instance, execution_id)
 
     # tasks (assignment) -------------------------------------------------------------------
@@ -409,6 +416,17 @@ class Engine:
             previous, task.assignee = task.assignee, user
             self.store.assignee_changed(task, previous)
             self.interpreter.fire_task(task, instance, "assignment")
+
+
+def _set_variables(instance: ProcessInstance, execution_id: str,
+                   variables: Mapping[str, Any] | None) -> None:
+    """The variables a command sets in an execution: each where the execution (or one above
+    it) holds it, else on the instance."""
+    if not instance.locals:
+        instance.variables.update(variables or {})
+        return
+    for name, value in (variables or {}).items():
+        set_variable(instance, execution_id, name, value)
 
 
 # A test suite deploys the same files again and again, and models are immutable: each file is

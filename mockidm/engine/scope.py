@@ -1,5 +1,10 @@
 """What an expression sees: the process variables and the objects the engine puts before them.
 
+An execution may hold variables of its own (`ProcessInstance.locals`: a multi-instance's
+counters, each instance's element): an expression running in it sees its own, then its
+parents' (`ProcessInstance.execution_parents`), then the instance's, as Activiti's
+VariableScopeImpl looks a name up through the scopes.
+
 Flowable's (and Activiti's) VariableScopeElResolver answers `execution` (the execution the
 expression runs in) and `authenticatedUserId` (the user of the command, null when none)
 before any process variable; `task` only where the scope is a task (task listeners:
@@ -15,10 +20,47 @@ from .expressions import EngineObject, EvaluationError, storable
 from .model import ProcessInstance, Task
 
 
+def execution_scopes(instance: ProcessInstance, execution_id: str) -> list[dict[str, Any]]:
+    """The variables of `execution_id` and of each execution above it that hold any, the
+    nearest first (the instance's own variables not among them)."""
+    found = []
+    execution: str | None = execution_id
+    while execution is not None:
+        own = instance.locals.get(execution)
+        if own is not None:
+            found.append(own)
+        execution = instance.execution_parents.get(execution)
+    return found
+
+
+def execution_variables(instance: ProcessInstance, execution_id: str) -> Mapping[str, Any]:
+    """Every variable an execution sees: its own and its parents' over the instance's."""
+    if not instance.locals:
+        return instance.variables  # the usual case: no execution holds variables of its own
+    scopes = execution_scopes(instance, execution_id)
+    if not scopes:
+        return instance.variables
+    merged = dict(instance.variables)
+    for own in reversed(scopes):
+        merged.update(own)
+    return merged
+
+
+def set_variable(instance: ProcessInstance, execution_id: str, name: str, value: Any) -> None:
+    """VariableScopeImpl.setVariable: where an execution (or one above it) holds `name`,
+    there; else on the process instance."""
+    if instance.locals:
+        for own in execution_scopes(instance, execution_id):
+            if name in own:
+                own[name] = value
+                return
+    instance.variables[name] = value
+
+
 class Execution(EngineObject):
-    """`execution` in an expression: the token's execution and its process instance. The mock
-    keeps every variable on the process instance (it has no local variables), so the variable
-    methods read and write the instance's."""
+    """`execution` in an expression: the token's execution and its process instance. Its
+    variable methods see the execution's own variables over the instance's; `...Local`
+    ones the execution's own (the instance's, for the instance's root execution)."""
 
     java_class = "org.flowable.engine.impl.persistence.entity.ExecutionEntityImpl"
 
@@ -39,14 +81,14 @@ class Execution(EngineObject):
                 "getActivityId": self.get_activity_id,
                 "getParentId": self.get_parent_id,
                 "getVariable": self.get_variable,
-                "getVariableLocal": self.get_variable,
+                "getVariableLocal": self.get_variable_local,
                 "getVariables": self.get_variables,
-                "getVariablesLocal": self.get_variables,
+                "getVariablesLocal": self.get_variables_local,
                 "getVariableNames": self.get_variable_names,
                 "hasVariable": self.has_variable,
                 "hasVariables": self.has_variables,
                 "setVariable": self.set_variable,
-                "setVariableLocal": self.set_variable,
+                "setVariableLocal": self.set_variable_local,
                 "removeVariable": self.remove_variable,
             }
         return self._methods
@@ -69,26 +111,45 @@ class Execution(EngineObject):
     def get_parent_id(self) -> str | None:
         return None if self._id == self._instance.id else self._instance.id
 
+    def _visible(self) -> Mapping[str, Any]:
+        return execution_variables(self._instance, self._id)
+
+    def _own(self) -> dict[str, Any]:
+        if self._id == self._instance.id:
+            return self._instance.variables
+        return self._instance.locals.get(self._id, {})
+
     def get_variable(self, name: Any) -> Any:
-        return self._instance.variables.get(name) if isinstance(name, str) else None
+        return self._visible().get(name) if isinstance(name, str) else None
+
+    def get_variable_local(self, name: Any) -> Any:
+        return self._own().get(name) if isinstance(name, str) else None
 
     def get_variables(self) -> dict[str, Any]:
-        return dict(self._instance.variables)
+        return dict(self._visible())
+
+    def get_variables_local(self) -> dict[str, Any]:
+        return dict(self._own())
 
     def get_variable_names(self) -> list[str]:
-        return list(self._instance.variables)
+        return list(self._visible())
 
     def has_variable(self, name: Any) -> bool:
-        return isinstance(name, str) and name in self._instance.variables
+        return isinstance(name, str) and name in self._visible()
 
     def has_variables(self) -> bool:
-        return bool(self._instance.variables)
+        return bool(self._visible())
 
     def set_variable(self, name: Any, value: Any) -> None:
-        if not isinstance(name, str):
-            raise EvaluationError("variableName is null" if name is None
-                                  else f"variable name {name!r} is not a String")
-        self._instance.variables[name] = storable(value)
+        _check_name(name)
+        set_variable(self._instance, self._id, name, storable(value))
+
+    def set_variable_local(self, name: Any, value: Any) -> None:
+        _check_name(name)
+        if self._id == self._instance.id:
+            self._instance.variables[name] = storable(value)
+        else:
+            self._instance.locals.setdefault(self._id, {})[name] = storable(value)
 
     def remove_variable(self, name: Any) -> None:
         if isinstance(name, str):
@@ -98,8 +159,8 @@ class Execution(EngineObject):
 def scope(instance: ProcessInstance, execution_id: str, activity_id: str, user: str | None,
           variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The names an expression running in this execution resolves, engine objects first:
-    the instance's variables, or `variables` (a task's, with its local ones) when given."""
-    return {**(instance.variables if variables is None else variables),
+    the execution's variables, or `variables` (a task's, with its local ones) when given."""
+    return {**(execution_variables(instance, execution_id) if variables is None else variables),
             "execution": Execution(instance, execution_id, activity_id),
             "authenticatedUserId": user}
 
@@ -185,7 +246,8 @@ class DelegateTask(EngineObject):
         return Execution(self._instance, self._task.execution_id, self._task.key)
 
     def get_variables(self) -> dict[str, Any]:
-        return {**self._instance.variables, **self._task.local_variables}
+        return {**execution_variables(self._instance, self._task.execution_id),
+                **self._task.local_variables}
 
     def get_variable(self, name: Any) -> Any:
         return self.get_variables().get(name) if isinstance(name, str) else None
@@ -198,7 +260,7 @@ class DelegateTask(EngineObject):
         if name in self._task.local_variables:
             self._task.local_variables[name] = storable(value)
         else:
-            self._instance.variables[name] = storable(value)
+            set_variable(self._instance, self._task.execution_id, name, storable(value))
 
     def set_variable_local(self, name: Any, value: Any) -> None:
         _check_name(name)
@@ -219,6 +281,6 @@ def listener_scope(instance: ProcessInstance, execution_id: str, activity_id: st
     if task is None:
         return scope(instance, execution_id, activity_id, user)
     found = scope(instance, execution_id, activity_id, user,
-                  {**instance.variables, **task.local_variables})
+                  {**execution_variables(instance, execution_id), **task.local_variables})
     found["task"] = DelegateTask(task, instance, event)
     return found

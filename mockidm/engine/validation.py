@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from .errors import DefinitionError
 from .expressions import ExpressionError, compile_expression, compile_text
 from .interpreter import KINDS
-from .model import EXCLUSIVE_GATEWAY, START_EVENT, Listener, Node, ProcessModel
+from .model import (
+    EXCLUSIVE_GATEWAY,
+    START_EVENT,
+    USER_TASK,
+    Listener,
+    MultiInstance,
+    Node,
+    ProcessModel,
+)
 
 
 class Code(enum.Enum):
@@ -35,6 +43,7 @@ class Code(enum.Enum):
     BAD_EXPRESSION = enum.auto()  # a node's expression (assignee, name, ...) does not compile
     START_EVENTS = enum.auto()  # not exactly one start event
     GATEWAY = enum.auto()  # an exclusive gateway Activiti would refuse
+    MULTI_INSTANCE = enum.auto()  # a multi-instance activity the engine would refuse
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,8 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
                           f"element '{node.id}' of type {node.kind} is not supported",
                           f"unsupported node kind {node.kind!r}", node.id, "kind")
         yield from _expressions(node)
+        if node.multi_instance is not None:
+            yield from _multi_instance(node, node.multi_instance)
     for flow in model.flows:
         for field, end in (("source", flow.source), ("target", flow.target)):
             if end not in model.nodes:
@@ -140,6 +151,27 @@ def _expressions(node: Node) -> Iterator[Problem]:
             yield from _compiles(node, "fields", value.text)
     for field in ("task_listeners", "execution_listeners"):
         yield from _listeners(getattr(node, field), node.id, field)
+
+
+def _multi_instance(node: Node, loop: MultiInstance) -> Iterator[Problem]:
+    """What Activiti's parse handler refuses of a multi-instance activity, and that what it
+    evaluates compiles (a collection with `{` is an expression, else a variable's name)."""
+    if node.kind != USER_TASK:
+        yield Problem(Code.MULTI_INSTANCE, f"element '{node.id}' of type {node.kind} is "
+                      "multi-instance; mockidm runs multi-instance user tasks only",
+                      f"multi-instance on a {node.kind}", node.id, "multi_instance")
+    if loop.loop_cardinality is None and loop.collection is None:
+        message = "Either loopCardinality or loopDataInputRef/activiti:collection must been set."
+        yield Problem(Code.MULTI_INSTANCE, f"element '{node.id}': {message}", message, node.id,
+                      "multi_instance")
+    if loop.collection is None and loop.element_variable is not None:
+        message = ("LoopDataInputRef/activiti:collection must be set when using inputDataItem "
+                   "or activiti:elementVariable.")
+        yield Problem(Code.MULTI_INSTANCE, f"element '{node.id}': {message}", message, node.id,
+                      "multi_instance")
+    for text in (loop.loop_cardinality, loop.completion_condition, loop.collection):
+        if text is not None and "{" in text:
+            yield from _compiles(node, "multi_instance", text)
 
 
 def _listeners(listeners: tuple[Listener, ...], element: str | None, field: str

@@ -111,8 +111,8 @@ def _instance(call: Call) -> ProcessInstance:
 def read_instance(call: Call) -> Reply:
     instance = _instance(call)
     body = shapes.instance(instance)
-    reason = call.profile.completed_task_delete_reason
-    body["tasks"] = [shapes.task_history(t, reason) for t in call.engine.tasks_of(instance.id)]
+    body["tasks"] = [shapes.task_history(t, call.profile)
+                     for t in call.engine.tasks_of(instance.id)]
     if any(f.strip("/") == "diagram" for f in call.request.fields or []):
         if instance.ended:  # the engine draws only running instances (IDM's message lacks a space)
             raise IdmError(500, f"Process instance with id{instance.id} could not be found")

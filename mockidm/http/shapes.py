@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
-from ..engine.interpreter import COMPLETED
+from ..engine.interpreter import COMPLETED, MULTI_INSTANCE_ENDED
+from ..profile import Profile
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -216,15 +217,20 @@ def task_read(t: Task, variables: dict[str, Any],
     return body
 
 
-def task_history(t: Task, completed_reason: str | None) -> dict[str, Any]:
-    """A task of the history; `completed_reason` is what the release records as the
-    `deleteReason` of a completed task (`Profile.completed_task_delete_reason`)."""
+def task_history(t: Task, profile: Profile) -> dict[str, Any]:
+    """A task of the history; its `deleteReason` as the release records it (a completed
+    task's, one a multi-instance cut short: the profile says)."""
+    reason = t.delete_reason
+    if reason == COMPLETED:
+        reason = profile.completed_task_delete_reason
+    elif reason == MULTI_INSTANCE_ENDED:
+        reason = profile.multi_instance_task_delete_reason
     return {
         "_id": t.id,
         "assignee": t.assignee,
         "category": t.category,
         "claimTime": iso(t.claim_time),
-        "deleteReason": completed_reason if t.delete_reason == COMPLETED else t.delete_reason,
+        "deleteReason": reason,
         "description": t.description,
         "dueDate": iso(t.due_date),
         "durationInMillis": t.duration_ms,

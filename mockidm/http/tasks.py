@@ -110,15 +110,14 @@ def query_tasks(call: Call) -> Reply:
 def query_task_history(call: Call) -> Reply:
     query_filter_allowed(call)
     request = call.request
-    reason = call.profile.completed_task_delete_reason
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         tasks = call.engine.query_tasks(TaskQuery(history=True))
-        items = filtered((shapes.task_history(t, reason) for t in tasks), call)
+        items = filtered((shapes.task_history(t, call.profile) for t in tasks), call)
         if request.query_filter is None:
             return Reply(items=items)  # this provider ignores sort keys for query-all-ids
     elif request.query_id == FILTERED_QUERY:
         tasks = call.engine.query_tasks(_task_query(call, history=True))
-        items = _delete_reason([shapes.task_history(t, reason) for t in tasks],
+        items = _delete_reason([shapes.task_history(t, call.profile) for t in tasks],
                                request.params.get("deleteReason"))
     else:
         raise unknown_query_id()
@@ -135,8 +134,7 @@ def _task(call: Call) -> Task:
 @operation("readTaskInstance")
 def read_task(call: Call) -> Reply:
     task = _task(call)
-    variables = call.engine.instance(task.instance_id).variables
-    return Reply(shapes.task_read(task, {**variables, **task.local_variables},
+    return Reply(shapes.task_read(task, call.engine.task_variables(task),
                                   call.engine.form_values(task)))
 
 

@@ -33,6 +33,7 @@ from mockidm.engine.model import (
     FieldValue,
     Flow,
     Listener,
+    MultiInstance,
     Node,
     ProcessDefinition,
     ProcessInstance,
@@ -137,6 +138,18 @@ def everything_model() -> ProcessModel:
         line=3, listeners=(Listener("end", implementation="x.End"),))
 
 
+def review_model() -> ProcessModel:
+    """A sequential multi-instance review: every field of its loop set."""
+    review = Node(id="review", kind=USER_TASK, name="Review ${reviewer}",
+                  multi_instance=MultiInstance(
+                      sequential=True, collection="reviewers", element_variable="reviewer",
+                      loop_cardinality="${2}", completion_condition="${veto}"))
+    nodes = [Node("start", START_EVENT), review, Node("end", END_EVENT)]
+    return ProcessModel(key="review", name="Review", nodes={n.id: n for n in nodes},
+                        flows=(Flow("toReview", "start", "review"),
+                               Flow("toEnd", "review", "end")))
+
+
 def tick(engine: Engine) -> None:
     engine.clock.advance(timedelta(seconds=61, microseconds=1234))
 
@@ -167,6 +180,7 @@ class State:
             everything_model(), name="everything",
             resources={"everything.bpmn20.xml": b"<definitions/>",
                        "everything.png": bytes(range(256))})
+        engine.deploy(review_model())
         self.filed_path = tmp_path / "filed.bpmn20.xml"
         self.filed_path.write_text(FILED)
         [self.filed] = engine.deploy_file(self.filed_path)
@@ -211,6 +225,10 @@ class State:
         self.everything.suspended = True
         self.f1 = engine.start(key="filed").id
         tick(engine)
+
+        # A multi-instance review under way: execution-local variables and nested executions.
+        self.r1 = engine.start(key="review", variables={"reviewers": ["rita", "rob"],
+                                                        "veto": False}).id
 
 
 @pytest.fixture
@@ -285,7 +303,7 @@ def test_the_restored_engine_is_the_same_object_for_object_and_index_for_index(
         ("old", bucket(s.a3)), ("o-1", bucket(s.o1)), ("o-2", bucket(s.o2)),
         ("e-1", bucket(s.e1))]
     assert picture(restored)["store"]["running"] == [
-        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1)]
+        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1, s.r1)]
 
 
 def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: State) -> None:
@@ -303,6 +321,7 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
         FormProperty: [p for n in nodes for p in n.form_properties],
         Flow: [f for d in definitions for f in d.model.flows],
         FieldValue: [v for n in nodes for v in n.fields],
+        MultiInstance: [n.multi_instance for n in nodes if n.multi_instance is not None],
         Listener: [x for d in definitions for x in (
             *d.model.listeners, *(f for fl in d.model.flows for f in fl.listeners),
             *(x for n in d.model.nodes.values()
