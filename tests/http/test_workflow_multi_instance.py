@@ -68,7 +68,7 @@ def test_every_approver_gets_a_task_at_once_named_and_assigned_from_their_elemen
 
 
 def test_a_task_read_shows_its_element_loop_counter_and_the_counters(idm: Idm) -> None:
-    instance, found = approval(idm, ["ann", "ben"])
+    _, found = approval(idm, ["ann", "ben"])
     second = read(idm, found[1]["_id"])
     assert second["variables"] == {
         "startUserId": "openidm-admin", "approvers": ["ann", "ben"], "roleName": "auditor",

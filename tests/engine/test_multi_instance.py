@@ -1,0 +1,249 @@
+"""Multi-instance user tasks in the engine, without HTTP: what the loader and the validator
+refuse, where the loop variables live, how a failing command is undone, snapshots mid-loop.
+The walks over HTTP are in tests/http/test_workflow_multi_instance.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockidm import Engine
+from mockidm.engine import EngineError
+from mockidm.engine.bpmn import BpmnError
+from mockidm.engine.model import (
+    END_EVENT,
+    SERVICE_TASK,
+    START_EVENT,
+    Flow,
+    MultiInstance,
+    Node,
+    ProcessInstance,
+    ProcessModel,
+    Task,
+)
+from mockidm.engine.snapshot import dump_engine, load_engine
+from mockidm.engine.validation import InvalidModel
+
+
+def bpmn(loop: str, task: str = 'name="Task ${loopCounter}" activiti:assignee="${who}"',
+         after: str = "") -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  <process id="mi" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
+    <userTask id="task" {task}>
+      {loop}
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="task" targetRef="next"/>
+    <userTask id="next" name="Next"{after}/>
+    <sequenceFlow id="f3" sourceRef="next" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+PARALLEL = ('<multiInstanceLoopCharacteristics activiti:collection="people" '
+            'activiti:elementVariable="who">{extra}</multiInstanceLoopCharacteristics>')
+SEQUENTIAL = ('<multiInstanceLoopCharacteristics isSequential="true" activiti:collection="people" '
+              'activiti:elementVariable="who">{extra}</multiInstanceLoopCharacteristics>')
+
+
+def engine_with(loop: str, **kwargs: Any) -> Engine:
+    engine = Engine()
+    engine.deploy_bpmn(bpmn(loop, **kwargs), "mi.bpmn20.xml")
+    return engine
+
+
+def active(engine: Engine, instance: ProcessInstance) -> list[Task]:
+    return sorted((t for t in engine.tasks_of(instance.id) if t.active), key=lambda t: int(t.id))
+
+
+# --- loading and checking -----------------------------------------------------------------------
+
+
+def test_the_loader_reads_every_part_of_the_loop() -> None:
+    engine = engine_with(
+        '<multiInstanceLoopCharacteristics isSequential="TRUE" activiti:collection="${a.b}" '
+        'activiti:elementVariable="who"><loopCardinality> ${n} </loopCardinality>'
+        "<completionCondition>${done}</completionCondition>"
+        "</multiInstanceLoopCharacteristics>")
+    [definition] = engine.definitions()
+    assert definition.model.nodes["task"].multi_instance == MultiInstance(
+        sequential=True, collection="${a.b}", element_variable="who", loop_cardinality="${n}",
+        completion_condition="${done}")
+    assert definition.model.nodes["next"].multi_instance is None
+
+
+def test_the_standard_bpmn_spelling_of_the_collection_and_element_is_read() -> None:
+    engine = engine_with(
+        "<multiInstanceLoopCharacteristics><loopDataInputRef>people</loopDataInputRef>"
+        '<inputDataItem name="who"/></multiInstanceLoopCharacteristics>')
+    loop = engine.definitions()[0].model.nodes["task"].multi_instance
+    assert loop == MultiInstance(collection="people", element_variable="who")
+
+
+@pytest.mark.parametrize(("loop", "problem"), [
+    ("<multiInstanceLoopCharacteristics/>",
+     "element 'task': Either loopCardinality or loopDataInputRef/activiti:collection must been "
+     "set."),
+    ('<multiInstanceLoopCharacteristics activiti:elementVariable="who">'
+     "<loopCardinality>2</loopCardinality></multiInstanceLoopCharacteristics>",
+     "element 'task': LoopDataInputRef/activiti:collection must be set when using "
+     "inputDataItem or activiti:elementVariable."),
+    ("<multiInstanceLoopCharacteristics><loopCardinality>${n +}</loopCardinality>"
+     "</multiInstanceLoopCharacteristics>", "Cannot compile expression '${n +}'"),
+    ('<multiInstanceLoopCharacteristics activiti:collection="${people[}"/>',
+     "Cannot compile expression '${people[}'"),
+    ("<multiInstanceLoopCharacteristics><loopCardinality>2</loopCardinality>"
+     "<completionCondition>${a = 1}</completionCondition></multiInstanceLoopCharacteristics>",
+     "Cannot compile expression '${a = 1}'"),
+])
+def test_a_loop_the_engine_would_refuse_fails_the_deployment_at_its_line(loop: str,
+                                                                         problem: str) -> None:
+    with pytest.raises(BpmnError) as refused:
+        Engine().deploy_bpmn(bpmn(loop), "mi.bpmn20.xml")
+    assert problem in str(refused.value)
+    assert refused.value.line == 7  # the user task's
+
+
+def test_the_validator_refuses_a_multi_instance_node_that_is_not_a_user_task() -> None:
+    nodes = [Node("start", START_EVENT),
+             Node("call", SERVICE_TASK, multi_instance=MultiInstance(loop_cardinality="2")),
+             Node("end", END_EVENT)]
+    model = ProcessModel("m", None, {n.id: n for n in nodes},
+                         (Flow("a", "start", "call"), Flow("b", "call", "end")))
+    with pytest.raises(InvalidModel, match="mockidm runs multi-instance user tasks only"):
+        Engine().deploy(model)
+
+
+# --- where the variables live -------------------------------------------------------------------
+
+
+def test_each_instance_sees_its_own_element_and_the_counters_but_the_process_does_not() -> None:
+    engine = engine_with(PARALLEL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    first, second = active(engine, instance)
+    assert (first.name, first.assignee, second.name, second.assignee) == (
+        "Task 0", "ann", "Task 1", "ben")
+    assert engine.task_variables(second) == {
+        "people": ["ann", "ben"], "nrOfInstances": 2, "nrOfCompletedInstances": 0,
+        "nrOfActiveInstances": 2, "who": "ben", "loopCounter": 1}
+    assert instance.variables == {"people": ["ann", "ben"]}
+    root = instance.execution_parents[first.execution_id]
+    assert instance.execution_parents[root] == instance.id
+    assert instance.locals[root] == {"nrOfInstances": 2, "nrOfCompletedInstances": 0,
+                                     "nrOfActiveInstances": 2}
+    assert instance.executions == {first.execution_id: "task", second.execution_id: "task"}
+
+
+def test_the_element_is_visible_to_execution_methods_and_local_ones_see_only_their_own() -> None:
+    engine = engine_with(
+        PARALLEL.format(extra=""),
+        task='activiti:assignee="${execution.getVariable(\'who\')}" '
+             'name="${execution.getVariableLocal(\'nrOfInstances\')} '
+             '${execution.getVariableLocal(\'who\')}"')
+    instance = engine.start(key="mi", variables={"people": ["ann"]})
+    [task] = active(engine, instance)
+    assert (task.assignee, task.name) == ("ann", " ann")  # null writes as '' in text
+
+
+def test_completing_with_a_variable_an_instance_holds_sets_the_instances_own() -> None:
+    """VariableScopeImpl.setVariable: where the execution (or one above it) has the name."""
+    engine = engine_with(PARALLEL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    first, second = active(engine, instance)
+    engine.complete(first.id, {"who": "changed", "nrOfInstances": 2, "verdict": "ok"})
+    assert instance.variables == {"people": ["ann", "ben"], "verdict": "ok"}
+    assert engine.task_variables(second)["who"] == "ben"
+
+
+def test_when_the_loop_ends_its_executions_and_their_variables_are_gone() -> None:
+    engine = engine_with(SEQUENTIAL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    for _ in range(2):
+        [task] = active(engine, instance)
+        engine.complete(task.id)
+    [after] = active(engine, instance)
+    assert after.key == "next" and after.execution_id == instance.id
+    assert instance.locals == {} and instance.execution_parents == {}
+    assert engine.task_variables(after) == {"people": ["ann", "ben"]}
+
+
+def test_a_sequential_loop_reads_the_collection_again_for_each_instance() -> None:
+    """Flowable resolves the collection each time it runs an instance."""
+    engine = engine_with(SEQUENTIAL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    [task] = active(engine, instance)
+    engine.complete(task.id, {"people": ["ann", "zed"]})
+    [task] = active(engine, instance)
+    assert task.assignee == "zed"
+
+
+def test_a_sequential_completion_condition_stops_before_the_next_instance() -> None:
+    engine = engine_with(SEQUENTIAL.format(
+        extra="<completionCondition>${veto}</completionCondition>"))
+    instance = engine.start(key="mi", variables={"people": ["a", "b", "c"], "veto": False})
+    [task] = active(engine, instance)
+    engine.complete(task.id, {"veto": True})
+    assert [t.key for t in active(engine, instance)] == ["next"]
+    assert [t.assignee for t in engine.tasks_of(instance.id) if t.key == "task"] == ["a"]
+
+
+# --- failures undo the command ------------------------------------------------------------------
+
+
+def test_a_completion_condition_that_is_not_a_boolean_fails_the_complete_and_changes_nothing(
+        ) -> None:
+    engine = engine_with(PARALLEL.format(
+        extra="<completionCondition>${verdict}</completionCondition>"))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    first, _ = active(engine, instance)
+    before = (dict(instance.variables), {k: dict(v) for k, v in instance.locals.items()},
+              dict(instance.executions))
+    with pytest.raises(EngineError, match=r"^completionCondition '\$\{verdict\}' does not "
+                                          r"evaluate to a boolean value$"):
+        engine.complete(first.id, {"verdict": "yes"})
+    assert (instance.variables, instance.locals, instance.executions) == before
+    assert first.active
+    engine.complete(first.id, {"verdict": False})
+    assert instance.locals[instance.execution_parents[first.execution_id]][
+        "nrOfCompletedInstances"] == 1
+
+
+def test_an_instance_that_fails_fails_the_start_and_leaves_no_task() -> None:
+    engine = engine_with(PARALLEL.format(extra=""), task='activiti:assignee="${who.id}"')
+    with pytest.raises(EngineError, match=r"^Unknown property used in expression: \$\{who\.id\}$"):
+        engine.start(key="mi", variables={"people": [{"id": "ann"}, "ben"]})
+    assert engine.store.instances == {}
+    assert engine.store.tasks == {}
+
+
+def test_deleting_the_instance_ends_every_waiting_instance() -> None:
+    engine = engine_with(PARALLEL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    engine.delete_instance(instance.id, "gone")
+    assert [t.delete_reason for t in engine.tasks_of(instance.id)] == ["gone", "gone"]
+    assert instance.ended
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+
+
+def test_a_loop_under_way_survives_a_snapshot_and_carries_on() -> None:
+    engine = engine_with(PARALLEL.format(
+        extra="<completionCondition>${nrOfCompletedInstances >= 2}</completionCondition>"))
+    instance = engine.start(key="mi", variables={"people": ["a", "b", "c"]})
+    first, _, _ = active(engine, instance)
+    engine.complete(first.id)
+    restored = load_engine(dump_engine(engine))
+    again = restored.instance(instance.id)
+    assert again.locals == instance.locals and again.execution_parents == instance.execution_parents
+    _, third = active(restored, again)
+    restored.complete(third.id)
+    assert [(t.assignee, t.delete_reason) for t in restored.tasks_of(instance.id)
+            if t.key == "task"] == [("a", "completed"), ("b", "MI_END"), ("c", "completed")]
+    assert [t.key for t in active(restored, again)] == ["next"]
