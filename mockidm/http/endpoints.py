@@ -35,7 +35,7 @@ def tasks_view(call: Call) -> Reply:
 
 def _view_task(call: Call, task: Task) -> dict[str, Any]:
     instance = call.engine.instance(task.instance_id)
-    body = shapes.task_read(task, instance.variables, call.engine.form_values(task))
+    body = shapes.task_read(task, call.engine.task_variables(task), call.engine.form_values(task))
     body.update({
         "businessKey": instance.business_key,
         "startTime": shapes.iso(instance.start_time),
