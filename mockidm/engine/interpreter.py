@@ -435,8 +435,11 @@ class Interpreter:
         execution, then the activity itself (its start listeners again after the first)."""
         own = instance.locals.setdefault(child, {})
         if loop.collection is not None and loop.element_variable is not None:
-            parent = instance.execution_parents[instance.execution_parents[child]]
-            own[loop.element_variable] = self._collection(instance, node, loop, parent)[counter]
+            items = self._collection(instance, node, loop, child)
+            if counter >= len(items):  # shorter since the loop began: Java's iterator fails
+                raise EngineError(f"mockidm: the collection of multi-instance '{node.id}' has "
+                                  f"no element {counter} any more (NoSuchElementException)")
+            own[loop.element_variable] = items[counter]
         own[LOOP_COUNTER] = counter
         if counter > 0 and node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, child, node.id, node.id)
@@ -527,6 +530,8 @@ class Interpreter:
             self._fire(model.listeners, "end", instance, instance.id,
                        end_activity or model.start.id, model.key)
         instance.executions.clear()
+        instance.locals.clear()  # the executions are gone, and their variables with them
+        instance.execution_parents.clear()
         instance.end_time = self.clock.now()
         instance.end_activity = end_activity
         instance.delete_reason = delete_reason

@@ -183,6 +183,15 @@ def test_a_sequential_loop_reads_the_collection_again_for_each_instance() -> Non
     assert task.assignee == "zed"
 
 
+def test_a_collection_shorter_than_the_loop_fails_the_complete_that_reaches_the_gap() -> None:
+    engine = engine_with(SEQUENTIAL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    [task] = active(engine, instance)
+    with pytest.raises(EngineError, match="has no element 1 any more"):
+        engine.complete(task.id, {"people": ["ann"]})
+    assert task.active and instance.variables["people"] == ["ann", "ben"]
+
+
 def test_a_sequential_completion_condition_stops_before_the_next_instance() -> None:
     engine = engine_with(SEQUENTIAL.format(
         extra="<completionCondition>${veto}</completionCondition>"))
