@@ -36,6 +36,7 @@ from .model import (
     LOOP_COUNTER,
     MAIL,
     MANUAL_TASK,
+    NONE_YET,
     NR_OF_ACTIVE_INSTANCES,
     NR_OF_COMPLETED_INSTANCES,
     NR_OF_INSTANCES,
@@ -52,7 +53,7 @@ from .model import (
     ProcessInstance,
     Task,
 )
-from .scope import execution_variables, listener_scope, scope
+from .scope import execution_variables, listener_scope, own_executions, scope
 from .store import Store
 
 COMPLETED = "completed"  # a completed task's delete reason
@@ -107,9 +108,6 @@ class Interpreter:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
                        node.id)
-        if node.multi_instance is not None:
-            self._start_instances(instance, node, node.multi_instance, execution_id)
-            return
         self.behaviours[node.kind](self, instance, node, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
@@ -240,10 +238,12 @@ class Interpreter:
         instance.executions[execution_id] = node.id
 
     def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
-        instance.executions[execution_id] = node.id
         known = self._plain_tasks.get(id(node))  # inline: a user task is on the hot path
         plain = known[1] if known is not None and known[0] is node else self._plain(node)
-        if plain is None:
+        if plain is None:  # a multi-instance task is never plain: its loop comes first
+            if node.multi_instance is not None and execution_id not in instance.execution_parents:
+                self._start_instances(instance, node, node.multi_instance, execution_id)
+                return  # the loop creates its instances' tasks
             task = self._evaluated_task(instance, node, execution_id)
         else:  # nothing to evaluate: what the node says, worked out once
             name, description, assignee, users, groups = plain
@@ -253,6 +253,7 @@ class Interpreter:
                 description=description, assignee=assignee, candidate_users=list(users),
                 candidate_groups=list(groups), create_time=self.clock.now(),
                 priority=node.priority)
+        instance.executions[execution_id] = node.id
         self.store.add_task(task)
         if node.task_listeners:
             # Activiti fires `assignment` (when an assignee resolved) before `create`, so
@@ -267,8 +268,9 @@ class Interpreter:
         texts = (node.name, node.documentation, node.form_key, node.assignee,
                  *node.candidate_users, *node.candidate_groups)
         plain = None
-        # A category (rare) goes the evaluated way, so that the common task pays nothing for it.
+        # A category or a loop (rare) goes the evaluated way: the common task pays nothing for it.
         if not (node.due_date or node.priority_expression or node.task_category
+                or node.multi_instance
                 or any(text and "{" in text for text in texts)):
             def literal(text: str) -> str:
                 return text.strip(JAVA_TRIM)
@@ -387,6 +389,7 @@ class Interpreter:
             self._leave(instance, node, execution_id)
             return
         root = self.ids.next()
+        own_executions(instance)
         instance.execution_parents[root] = execution_id
         instance.locals[root] = {NR_OF_INSTANCES: count, NR_OF_COMPLETED_INSTANCES: 0,
                                  NR_OF_ACTIVE_INSTANCES: 1 if loop.sequential else count}
@@ -530,8 +533,8 @@ class Interpreter:
             self._fire(model.listeners, "end", instance, instance.id,
                        end_activity or model.start.id, model.key)
         instance.executions.clear()
-        instance.locals.clear()  # the executions are gone, and their variables with them
-        instance.execution_parents.clear()
+        # The executions are gone, and their variables with them.
+        instance.locals = instance.execution_parents = NONE_YET
         instance.end_time = self.clock.now()
         instance.end_activity = end_activity
         instance.delete_reason = delete_reason
@@ -621,8 +624,10 @@ class Interpreter:
         transaction would: a failed command leaves no half-moved token behind."""
         saved = replace(instance, variables=dict(instance.variables),
                         executions=dict(instance.executions),
-                        locals={e: dict(own) for e, own in instance.locals.items()},
-                        execution_parents=dict(instance.execution_parents))
+                        locals={e: dict(own) for e, own in instance.locals.items()}
+                        if instance.locals else NONE_YET,
+                        execution_parents=dict(instance.execution_parents)
+                        if instance.execution_parents else NONE_YET)
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
         try:
             yield

@@ -186,6 +186,21 @@ class ProcessModel:
         return [node for node in self.nodes.values() if node.kind == USER_TASK]
 
 
+class _NoneYet(dict[str, Any]):
+    """An empty dict that instances share as a default until they hold something of their
+    own (hashable, so that a dataclass takes it as a plain default: creating an instance,
+    which the request path measures, costs no dict for it). Never written: a writer gives
+    the instance dicts of its own first (`scope.own_executions`)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]  # dict is unhashable; this one must be
+        return 0
+
+
+NONE_YET: Any = _NoneYet()
+
+
 @dataclass(frozen=True)
 class UserTask:
     """A user task declared in Python: `UserTask("approve", "Approve", candidate_groups=[...])`."""
@@ -284,10 +299,10 @@ class ProcessInstance:
     # Execution-local variables: execution id -> its variables, which an expression running in
     # that execution (or one below it) sees before the instance's (a multi-instance's counters
     # and each of its instances' element and loopCounter).
-    locals: dict[str, dict[str, Any]] = field(default_factory=dict, metadata=ADDED)
+    locals: dict[str, dict[str, Any]] = field(default=NONE_YET, metadata=ADDED)
     # The executions nested below another: execution id -> its parent's id (a multi-instance's
     # root below the execution that arrived, each of its instances below the root).
-    execution_parents: dict[str, str] = field(default_factory=dict, metadata=ADDED)
+    execution_parents: dict[str, str] = field(default=NONE_YET, metadata=ADDED)
 
     @property
     def active_activities(self) -> list[str]:

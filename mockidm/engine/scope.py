@@ -17,7 +17,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .expressions import EngineObject, EvaluationError, storable
-from .model import ProcessInstance, Task
+from .model import NONE_YET, ProcessInstance, Task
+
+
+def own_executions(instance: ProcessInstance) -> None:
+    """Give `instance` dicts of its own for execution variables and parents, before writing
+    them (both start as the shared, empty NONE_YET)."""
+    if instance.locals is NONE_YET:
+        instance.locals = {}
+    if instance.execution_parents is NONE_YET:
+        instance.execution_parents = {}
 
 
 def execution_scopes(instance: ProcessInstance, execution_id: str) -> list[dict[str, Any]]:
@@ -149,6 +158,7 @@ class Execution(EngineObject):
         if self._id == self._instance.id:
             self._instance.variables[name] = storable(value)
         else:
+            own_executions(self._instance)
             self._instance.locals.setdefault(self._id, {})[name] = storable(value)
 
     def remove_variable(self, name: Any) -> None:
