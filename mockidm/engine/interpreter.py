@@ -487,19 +487,34 @@ class Interpreter:
     def _end_instances(self, instance: ProcessInstance, node: Node, root: str) -> None:
         """cleanupMiRoot: the instances still waiting are deleted (their tasks with the
         engine's reason), the root with them, and the token that arrived leaves."""
+        self._leave(instance, node, self._remove_loop(instance, root, MULTI_INSTANCE_ENDED))
+
+    def cancel_instances(self, instance: ProcessInstance, arrived: str, reason: str) -> bool:
+        """End the multi-instance loop that the execution `arrived` waits in, without leaving
+        the activity (an interrupting boundary event, a deleted scope): its waiting tasks
+        deleted with `reason`, its executions and their variables gone. False if none."""
+        for execution, parent in instance.execution_parents.items():
+            if parent == arrived and NR_OF_INSTANCES in instance.locals.get(execution, {}):
+                self._remove_loop(instance, execution, reason)
+                return True
+        return False
+
+    def _remove_loop(self, instance: ProcessInstance, root: str, reason: str) -> str:
+        """Delete a loop's root execution and its instances (the tasks still open with
+        `reason`); the execution that arrived, which carries on."""
         arrived = instance.execution_parents.pop(root)
         children = [e for e, parent in instance.execution_parents.items() if parent == root]
         waiting = {e for e in children if e in instance.executions}
         if waiting:
             for task in self.store.tasks_of(instance.id):
                 if task.active and task.execution_id in waiting:
-                    self.end_task(task, MULTI_INSTANCE_ENDED)
+                    self.end_task(task, reason)
         for child in children:
             instance.executions.pop(child, None)
             del instance.execution_parents[child]
             instance.locals.pop(child, None)
         del instance.locals[root]
-        self._leave(instance, node, arrived)
+        return arrived
 
     def _end_event(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         if node.execution_listeners:
@@ -652,7 +667,7 @@ _NOTHING: dict[str, Any] = {}
 _PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"[+-]?\d+")  # what Integer.valueOf reads (its range checked apart)
 # String.split("[\\s]*,[\\s]*"): Java's \s, and the trailing empty strings dropped.
 _CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
 
@@ -744,7 +759,7 @@ def _priority(result: Any, text: str, default: int) -> int:
     if result is None:
         return default
     if isinstance(result, str):
-        if re.fullmatch(r"[+-]?\d+", result) and _INT_MIN <= int(result) <= _INT_MAX:
+        if _INTEGER.fullmatch(result) and _INT_MIN <= int(result) <= _INT_MAX:
             return int(result)
         raise EngineError(f"Priority does not resolve to a number: {result}")
     if isinstance(result, bool) or not isinstance(result, int | float | Decimal):

@@ -239,6 +239,15 @@ def test_deleting_the_instance_ends_every_waiting_instance() -> None:
     assert instance.ended
 
 
+def test_a_loop_can_be_cancelled_as_a_boundary_event_would_cancel_it() -> None:
+    engine = engine_with(PARALLEL.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    assert engine.interpreter.cancel_instances(instance, "nobody", "x") is False
+    assert engine.interpreter.cancel_instances(instance, instance.id, "boundary") is True
+    assert [t.delete_reason for t in engine.tasks_of(instance.id)] == ["boundary", "boundary"]
+    assert (instance.executions, instance.locals, instance.execution_parents) == ({}, {}, {})
+
+
 # --- snapshots ----------------------------------------------------------------------------------
 
 
