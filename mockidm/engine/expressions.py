@@ -48,7 +48,8 @@ dict → LinkedHashMap, list → ArrayList):
 * ``+ - *`` (``NumberOperations``): both null → 0; a BigDecimal on either side → BigDecimal
   (a :class:`~decimal.Decimal`, exact); else a Double or a String with '.', 'e' or 'E' →
   double (BigDecimal if the other is a BigInteger); else a BigInteger → BigInteger; else
-  long, wrapping around as Java's does. Strings are coerced (``'5' + 1`` is 6; ``'a' + 1``
+  long, wrapping around as Java's does (an integer literal is a Long too, a JSON integer an
+  Integer when it fits one). Strings are coerced (``'5' + 1`` is 6; ``'a' + 1``
   fails: ``+`` never concatenates), null is 0, a Boolean fails.
 * ``/`` and ``div``: a double (``1/2`` is 0.5; ``x/0`` an infinity, ``0/0`` NaN) unless a
   BigInteger or BigDecimal takes part: then a BigDecimal of the dividend's scale, rounded half
@@ -175,10 +176,23 @@ class EngineObject:
 # Values as Java sees them
 
 
+class _Long(int):
+    """A java.lang.Long that EL made (an integer literal, an arithmetic result), whatever its
+    size: a JSON integer is an Integer when it fits one. Anywhere else it is the int it is;
+    kept as a variable it becomes a plain int (`storable`)."""
+
+    __slots__ = ()
+
+
+_LONG_ZERO = _Long(0)  # what an operation on two nulls gives
+
+
 def _java_class(value: Any) -> str:
     if isinstance(value, bool):
         return "java.lang.Boolean"
     if isinstance(value, int):
+        if type(value) is _Long:
+            return "java.lang.Long"
         if _INT_MIN <= value <= _INT_MAX:
             return "java.lang.Integer"
         return "java.lang.Long" if _LONG_MIN <= value <= _LONG_MAX else "java.math.BigInteger"
@@ -449,14 +463,17 @@ def _empty(value: Any) -> bool:
 
 
 def _negate(value: Any) -> Any:
-    """``NumberOperations.neg``: null → 0, a string reads as a double if it has . e or E."""
+    """``NumberOperations.neg``: null → 0, a string reads as a double if it has . e or E;
+    each number keeps its type, an Integer or a Long wrapping as Java's do."""
     if value is None:
-        return 0
+        return _LONG_ZERO
     if isinstance(value, Decimal):
         return value.copy_negate()
     if _is_number(value, float):
         return -value
     if _is_number(value, int):
+        if type(value) is not _Long and _INT_MIN <= value <= _INT_MAX:  # an Integer
+            return (-value - _INT_MIN) % 2**32 + _INT_MIN  # Integer.MIN_VALUE stays
         return _wrap_long(-value) if _is_long(value) else -value  # Long.MIN_VALUE stays
     if isinstance(value, str):
         if _is_dot_e(value):
@@ -471,9 +488,9 @@ def _negate(value: Any) -> Any:
 # BigDecimal is a Decimal, which only an operation with a BigInteger or BigDecimal makes.
 
 
-def _wrap_long(value: int) -> int:
+def _wrap_long(value: int) -> _Long:
     """Java's long arithmetic: the low 64 bits, as a signed number."""
-    return (value - _LONG_MIN) % 2**64 + _LONG_MIN
+    return _Long((value - _LONG_MIN) % 2**64 + _LONG_MIN)
 
 
 def _is_dot_e(value: Any) -> bool:
@@ -515,7 +532,7 @@ def _arithmetic(operation: Callable[[Any, Any], Any],
 
     def operate(a: Any, b: Any) -> Any:
         if a is None and b is None:
-            return 0
+            return _LONG_ZERO
         if isinstance(a, Decimal) or isinstance(b, Decimal):
             return exact(_to_decimal(a), _to_decimal(b))
         if _is_double_like(a) or _is_double_like(b):
@@ -538,7 +555,7 @@ def _divide(a: Any, b: Any) -> Any:
     """``NumberOperations.div``: a Double, unless a BigInteger or BigDecimal takes part: then a
     BigDecimal of the dividend's scale, rounded half up."""
     if a is None and b is None:
-        return 0
+        return _LONG_ZERO
     if isinstance(a, Decimal) or isinstance(b, Decimal) or _is_big(a) or _is_big(b):
         return _decimal_divide(_to_decimal(a), _to_decimal(b))
     x, y = _to_double(a), _to_double(b)
@@ -579,7 +596,7 @@ def _modulo(a: Any, b: Any) -> Any:
     """``NumberOperations.mod``: Java's remainder (the dividend's sign): a Double when a
     BigDecimal, Double or '.eE' string takes part, else BigInteger or Long."""
     if a is None and b is None:
-        return 0
+        return _LONG_ZERO
     if (isinstance(a, Decimal) or isinstance(b, Decimal) or _is_double_like(a)
             or _is_double_like(b)):
         x, y = _to_double(a), _to_double(b)
@@ -591,7 +608,8 @@ def _modulo(a: Any, b: Any) -> Any:
     if y == 0:
         raise _Failure("BigInteger divide by zero" if big else "/ by zero")
     remainder = abs(x) % abs(y)
-    return -remainder if x < 0 else remainder
+    remainder = -remainder if x < 0 else remainder
+    return remainder if big else _Long(remainder)
 
 
 _ARITHMETIC_OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -968,7 +986,7 @@ class _Scanner:
         image = source[start:i]
         if kind == "float":
             return _Token(kind, image, start, float(image))
-        value = int(image)
+        value = _Long(image)  # JUEL reads an integer literal as a Long
         if value > _LONG_MAX:
             raise self.fail(start, image, f"integer literal {image} does not fit a Java long")
         return _Token(kind, image, start, value)
@@ -1305,8 +1323,10 @@ def _compile_text(original: str) -> TextExpression:
 
 
 def storable(value: Any) -> Any:
-    """`value`, to be kept as a variable: a BigDecimal (which only arithmetic on a number
-    beyond a long makes) is refused loudly, since the mock keeps variables as JSON."""
+    """`value`, to be kept as a variable, as JSON data: a Long as the int it is; a BigDecimal
+    (which only arithmetic on a number beyond a long makes) is refused loudly."""
+    if type(value) is _Long:
+        return int(value)
     if isinstance(value, Decimal):
         raise EngineError(f"mockidm cannot keep the BigDecimal {value} as a variable: it keeps "
                           "variables as JSON values (an Integer, Long or Double would do)")

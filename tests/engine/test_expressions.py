@@ -13,6 +13,7 @@ from mockidm.engine.expressions import (
     ExpressionError,
     compile_expression,
     compile_text,
+    java_class,
     to_boolean,
 )
 from mockidm.engine.scope import scope
@@ -61,7 +62,9 @@ def fails(text, **variables):
 def test_literals(text, value):
     result = ev(text)
     assert result == value
-    assert type(result) is type(value)
+    assert isinstance(result, type(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        assert java_class(result) == "java.lang.Long"  # JUEL reads integer literals as Longs
 
 
 @pytest.mark.parametrize(
