@@ -118,7 +118,9 @@ class Execution(EngineObject):
         return self._activity
 
     def get_parent_id(self) -> str | None:
-        return None if self._id == self._instance.id else self._instance.id
+        if self._id == self._instance.id:
+            return None
+        return self._instance.execution_parents.get(self._id, self._instance.id)
 
     def _visible(self) -> Mapping[str, Any]:
         return execution_variables(self._instance, self._id)
@@ -162,8 +164,14 @@ class Execution(EngineObject):
             self._instance.locals.setdefault(self._id, {})[name] = storable(value)
 
     def remove_variable(self, name: Any) -> None:
-        if isinstance(name, str):
-            self._instance.variables.pop(name, None)
+        """Where the execution (or one above it) holds it, else on the instance."""
+        if not isinstance(name, str):
+            return
+        for own in execution_scopes(self._instance, self._id) if self._instance.locals else ():
+            if name in own:
+                del own[name]
+                return
+        self._instance.variables.pop(name, None)
 
 
 def scope(instance: ProcessInstance, execution_id: str, activity_id: str, user: str | None,

@@ -22,6 +22,7 @@ from mockidm.engine.model import (
     ProcessModel,
     Task,
 )
+from mockidm.engine.scope import Execution
 from mockidm.engine.snapshot import dump_engine, load_engine
 from mockidm.engine.validation import InvalidModel
 
@@ -149,6 +150,20 @@ def test_the_element_is_visible_to_execution_methods_and_local_ones_see_only_the
     instance = engine.start(key="mi", variables={"people": ["ann"]})
     [task] = active(engine, instance)
     assert (task.assignee, task.name) == ("ann", " ann")  # null writes as '' in text
+
+
+def test_an_instances_execution_knows_its_parent_and_removes_its_own_variable_first() -> None:
+    engine = engine_with(PARALLEL.format(extra=""),
+                         task='activiti:assignee="${who}" name="${execution.parentId}"')
+    instance = engine.start(key="mi", variables={"people": ["ann"], "who": "outer"})
+    [task] = active(engine, instance)
+    assert task.name == instance.execution_parents[task.execution_id]  # the loop's root
+    execution = Execution(instance, task.execution_id, "task")
+    execution.remove_variable("who")  # the instance's own, not the process's
+    assert "who" not in instance.locals[task.execution_id]
+    assert instance.variables["who"] == "outer"
+    execution.remove_variable("people")
+    assert "people" not in instance.variables
 
 
 def test_completing_with_a_variable_an_instance_holds_sets_the_instances_own() -> None:
