@@ -217,6 +217,27 @@ def test_a_sequential_completion_condition_stops_before_the_next_instance() -> N
     assert [t.assignee for t in engine.tasks_of(instance.id) if t.key == "task"] == ["a"]
 
 
+COUNTING = ('<extensionElements>'
+            '<activiti:executionListener event="start" '
+            'expression="${execution.setVariable(\'starts\', starts + 1)}"/>'
+            '<activiti:executionListener event="end" '
+            'expression="${execution.setVariable(\'ends\', ends + 1)}"/>'
+            '</extensionElements>')
+
+
+@pytest.mark.parametrize(("loop", "ends"), [(PARALLEL, 3 + 1), (SEQUENTIAL, 2 + 1)])
+def test_execution_listeners_fire_per_instance_and_for_the_activity(loop: str, ends: int) -> None:
+    """start: as the token arrives, then for each instance after the first; end: after each
+    instance (a sequential loop's last excepted), then as the token leaves."""
+    engine = engine_with(COUNTING + loop.format(extra=""))
+    instance = engine.start(key="mi", variables={"people": ["a", "b", "c"], "starts": 0,
+                                                 "ends": 0})
+    assert instance.variables["starts"] == (3 if loop is PARALLEL else 1)
+    while [t for t in active(engine, instance) if t.key == "task"]:
+        engine.complete(active(engine, instance)[0].id)
+    assert (instance.variables["starts"], instance.variables["ends"]) == (3, ends)
+
+
 # --- failures undo the command ------------------------------------------------------------------
 
 
