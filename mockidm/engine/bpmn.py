@@ -7,8 +7,12 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
 * `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
   declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
-* flow nodes: none start and end events, user, script, service, manual and receive tasks,
-  message and signal intermediate catch events, exclusive and parallel gateways; script and
+* `error` declarations (id -> errorCode: an errorRef names one, else is the code itself);
+* flow nodes: none start and end events, error end events, user, script, service, manual and
+  receive tasks, message and signal intermediate catch events, exclusive and parallel gateways,
+  embedded sub-processes (their nodes and flows join the process's graph, each node naming its
+  sub-process as `parent`), error boundary events, call activities (`calledElement` by key,
+  `activiti:in` / `activiti:out`, businessKey, inheritBusinessKey, inheritVariables); script and
   service tasks run nothing here (the engine lets a test supply the variables they would set),
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
@@ -26,7 +30,7 @@ compile, one start event, flows between known nodes, exclusive gateways Activiti
 that a model the mock cannot run fails the deployment instead of a running instance; a problem
 is reported at the line of the element it names.
 
-Every other flow node (sub-processes, call activities, boundary events, throw events,
+Every other flow node (event sub-processes, transactions, other boundary events, throw events,
 inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
 not route tokens (lanes, text annotations, associations, data objects and other extension
 elements) are ignored.

@@ -4,7 +4,9 @@ The BPMN loader, `Engine.deploy` (behind `MockIDM.deploy`), the reader of deploy
 (behind fixture files and the pytest plugin) and snapshot restore all call `check_model`. It
 raises `InvalidModel` for the first problem it finds, in this order: node kinds and the
 expressions of each node (assignee, name, form properties, listeners, ...: they compile),
-then each sequence flow (its ends, its condition, its listeners), the process's listeners,
+then scopes (each node's sub-process exists, one start event per sub-process, boundary events
+on an activity of their own scope), then each sequence flow (its ends, that they lie in one
+scope, its condition, its listeners), the process's listeners,
 the start event, the exclusive gateways. A problem names the node or flow at fault by id, so
 that each caller can say where in its own terms: the loader gives the line, a snapshot the
 key.
