@@ -218,3 +218,50 @@ def test_deleting_the_parent_deletes_the_child(idm: Idm) -> None:
     assert ended["deleteReason"] == "Deleted by Openidm"
     assert task_history(idm, child) == {"acknowledge": ("bjensen", "Deleted by Openidm")}
     assert idm.found(PI, "processDefinitionKey=grantNotification") == []
+
+
+# what fails ------------------------------------------------------------------------------------
+
+UNCAUGHT = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+  <process id="{key}" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f0" sourceRef="start" targetRef="work"/>
+    <userTask id="work"/>
+    <sequenceFlow id="f1" sourceRef="work" targetRef="next"/>
+    {next}
+  </process>
+</definitions>
+"""
+
+
+def deploy(idm: Idm, key: str, next_node: str) -> None:
+    text = UNCAUGHT.format(key=key, next=next_node)
+    idm.server.call(lambda: idm.engine.deploy_bpmn(text, f"{key}.bpmn20.xml"))
+
+
+def test_an_error_nothing_catches_fails_the_complete_and_changes_nothing(idm: Idm) -> None:
+    deploy(idm, "uncaught", '<endEvent id="next"><errorEventDefinition errorRef="BOOM"/>'
+                            '</endEvent>')
+    instance = start(idm, "uncaught")
+    [work] = tasks(idm, processInstanceId=instance)
+    response = idm.request("POST", f"{TI}/{work['_id']}?_action=complete", json={"x": 1})
+    assert response.status_code == 500
+    assert response.json()["message"] == (
+        "No catching boundary event found for error with errorCode &#39;BOOM&#39;, neither in "
+        "same process nor in parent process")
+    assert [t["_id"] for t in tasks(idm, processInstanceId=instance)] == [work["_id"]]
+    assert "x" not in ok(idm.request("GET", f"{TI}/{work['_id']}"))["variables"]
+
+
+def test_a_call_of_a_key_nobody_deployed(idm: Idm) -> None:
+    deploy(idm, "lost", '<callActivity id="next" calledElement="nowhere"/>')
+    instance = start(idm, "lost")
+    [work] = tasks(idm, processInstanceId=instance)
+    response = idm.request("POST", f"{TI}/{work['_id']}?_action=complete", json={})
+    assert response.status_code == 500
+    assert response.json()["message"] == (
+        "Process definition nowhere was not found in sameDeployment[false] tenantId[] "
+        "fallbackToDefaultTenant[false]")
+    assert [t["_id"] for t in tasks(idm, processInstanceId=instance)] == [work["_id"]]
+    assert idm.found(PI, f"superProcessInstanceId={instance}") == []
