@@ -673,7 +673,8 @@ class Interpreter:
         try:
             yield
         except BaseException:
-            self.forget_since(known)
+            if len(self.store.instances) > known:
+                self.forget_since(known)
             for member, before in zip(family, saved, strict=True):
                 for task in self.store.tasks_of(member.id):
                     if task.id not in tasks:
@@ -686,12 +687,13 @@ class Interpreter:
                 self.store.instance_restored(member)
             raise
 
-    def forget_since(self, known: int) -> None:
-        """Remove the instances added after the first `known` (a failed command started
-        them), with their tasks."""
-        if len(self.store.instances) > known:
-            for added in list(self.store.instances.values())[known:]:
-                self.store.remove_instance(added)
+    def forget_since(self, first: int | ProcessInstance) -> None:
+        """Remove the instances a failed command started, with their tasks: those added after
+        the first `first` ones, or `first` itself and those added after it."""
+        if isinstance(first, ProcessInstance):
+            first = list(self.store.instances).index(first.id)
+        for added in list(self.store.instances.values())[first:]:
+            self.store.remove_instance(added)
 
     def _family(self, instance: ProcessInstance) -> list[ProcessInstance]:
         """`instance` and, when call activities link it to others, every running instance of

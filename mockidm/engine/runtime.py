@@ -221,13 +221,12 @@ class Engine:
             start_user=user, start_time=self.clock.now(),
             variables={start.initiator: user, **given} if start.initiator else given,
             start_activity=start.id)
-        known = len(self.store.instances)
         self.store.add_instance(instance)
         self.interpreter.user = user
         try:
             self.interpreter.start(instance)
         except BaseException:  # as a rolled-back transaction: no trace of it, nor its tasks
-            self.interpreter.forget_since(known)  # nor of the instances it called
+            self.interpreter.forget_since(instance)  # nor of the instances it called
             raise
         finally:
             self.interpreter.user = None
