@@ -438,6 +438,10 @@ class Interpreter:
         business_key = None
         if node.call_business_key:
             found = self.value(node.call_business_key, instance, execution_id, node.id)
+            if found is None:  # Flowable calls toString() on it: a NullPointerException
+                raise EngineError(f"the businessKey expression {node.call_business_key} of call "
+                                  f"activity '{node.id}' is null (Flowable fails here with a "
+                                  "NullPointerException)")
             business_key = found if isinstance(found, str) else java_string(found)
         elif node.inherit_business_key:
             business_key = instance.business_key

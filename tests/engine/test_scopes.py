@@ -225,3 +225,55 @@ def test_a_parent_waiting_on_its_child_goes_on_after_a_restore() -> None:
     assert (child.super_instance_id, child.super_execution) == (parent.id, parent.id)
     restored.complete(active(restored, child)["step"].id, {"size": 1})
     assert set(active(restored, restored.instance(parent.id))) == {"after"}
+
+
+def test_a_null_business_key_expression_fails_loudly() -> None:
+    engine = Engine()
+    engine.deploy_bpmn(caller())
+    engine.deploy_bpmn(CALLEE)
+    with pytest.raises(EngineError, match=r"businessKey expression \$\{order\} of call activity "
+                                          r"'call' is null"):
+        engine.start(key="p", variables={"order": None})
+    assert engine.store.instances == {}
+
+
+def test_an_error_beside_a_call_activity_deletes_the_child_it_waits_for() -> None:
+    """In a sub-process, one branch waits on a called instance while the other throws: the
+    boundary event on the sub-process interrupts both, the child is deleted."""
+    engine = Engine()
+    engine.deploy_bpmn(CALLEE)
+    engine.deploy_bpmn(document(sub_process("""
+      <startEvent id="in"/>
+      <sequenceFlow id="f1" sourceRef="in" targetRef="fork"/>
+      <parallelGateway id="fork"/>
+      <sequenceFlow id="f2" sourceRef="fork" targetRef="call"/>
+      <sequenceFlow id="f3" sourceRef="fork" targetRef="check"/>
+      <callActivity id="call" calledElement="callee"/>
+      <userTask id="check"/>
+      <sequenceFlow id="f4" sourceRef="check" targetRef="fail"/>
+      <endEvent id="fail"><errorEventDefinition errorRef="e"/></endEvent>""",
+                                                  """
+    <boundaryEvent id="caught" attachedToRef="stage"><errorEventDefinition/></boundaryEvent>
+    <sequenceFlow id="f8" sourceRef="caught" targetRef="handle"/>
+    <userTask id="handle"/>""")))
+    parent = engine.start(key="p")
+    child = child_of(engine, parent)
+    step = active(engine, child)["step"]
+    engine.complete(active(engine, parent)["check"].id)
+    assert child.ended and child.delete_reason == "boundary event interrupting (caught)"
+    assert not step.active and step.delete_reason == "boundary event interrupting (caught)"
+    assert set(active(engine, parent)) == {"handle"}
+    assert parent.executions == {parent.id: "handle"} and parent.parents == {}
+
+
+def test_a_sub_process_fires_its_execution_listeners_as_it_is_entered_and_left() -> None:
+    engine = Engine()
+    listeners = """<extensionElements>
+        <activiti:executionListener event="start" expression="${execution.setVariable('in', true)}"/>
+        <activiti:executionListener event="end" expression="${execution.setVariable('out', true)}"/>
+      </extensionElements>"""
+    engine.deploy_bpmn(document(sub_process(listeners + WAIT_INSIDE)))
+    instance = engine.start(key="p")
+    assert instance.variables == {"in": True}
+    engine.complete(active(engine, instance)["work"].id)
+    assert instance.variables == {"in": True, "out": True} and instance.ended
