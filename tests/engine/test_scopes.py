@@ -269,8 +269,10 @@ def test_an_error_beside_a_call_activity_deletes_the_child_it_waits_for() -> Non
 def test_a_sub_process_fires_its_execution_listeners_as_it_is_entered_and_left() -> None:
     engine = Engine()
     listeners = """<extensionElements>
-        <activiti:executionListener event="start" expression="${execution.setVariable('in', true)}"/>
-        <activiti:executionListener event="end" expression="${execution.setVariable('out', true)}"/>
+        <activiti:executionListener event="start"
+                                    expression="${execution.setVariable('in', true)}"/>
+        <activiti:executionListener event="end"
+                                    expression="${execution.setVariable('out', true)}"/>
       </extensionElements>"""
     engine.deploy_bpmn(document(sub_process(listeners + WAIT_INSIDE)))
     instance = engine.start(key="p")
