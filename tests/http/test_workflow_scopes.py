@@ -66,6 +66,9 @@ def test_the_review_enters_the_sub_process_and_its_task_goes_to_the_manager(idm:
     [task] = tasks(idm, processInstanceId=instance)
     assert (task["taskDefinitionKey"], task["assignee"], task["name"]) == (
         "managerReview", "mgr1", "Review Ada")
+    # Its form reads the instance's variables from inside the sub-process.
+    read = ok(idm.request("GET", f"{TI}/{task['_id']}"))
+    assert read["formProperties"] == [{"contractorName": "Ada"}, {"decision": None}]
     # The instance's execution waits in the sub-process; a child execution runs inside it.
     waiting = {activity: (execution, parent) for activity, execution, parent
                in executions(idm, instance)}
