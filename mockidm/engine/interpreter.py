@@ -502,8 +502,7 @@ class Interpreter:
                 current = self.store.instances[current.super_instance_id]
             activity = current.definition.model.nodes[current.executions[owner]]
             boundary = _catcher(current.definition.model, activity.id, code)
-            if boundary is not None:
-                instance.parents.pop(execution_id, None)
+            if boundary is not None:  # cancelling the activity ends the throwing execution
                 for called in left:
                     self.terminate(called, f"ERROR_EVENT {code}", end_activity=node.id)
                 self.cancel_activity(current, activity, owner,
