@@ -2,7 +2,7 @@
 
 An execution may hold variables of its own (`ProcessInstance.locals`: a multi-instance's
 counters, each instance's element): an expression running in it sees its own, then its
-parents' (`ProcessInstance.execution_parents`), then the instance's, as Activiti's
+parents' (`ProcessInstance.loop_parents`), then the instance's, as Activiti's
 VariableScopeImpl looks a name up through the scopes.
 
 Flowable's (and Activiti's) VariableScopeElResolver answers `execution` (the execution the
@@ -25,20 +25,20 @@ def own_executions(instance: ProcessInstance) -> None:
     them (both start as the shared, empty NONE_YET)."""
     if instance.locals is NONE_YET:
         instance.locals = {}
-    if instance.execution_parents is NONE_YET:
-        instance.execution_parents = {}
+    if instance.loop_parents is NONE_YET:
+        instance.loop_parents = {}
 
 
 def execution_scopes(instance: ProcessInstance, execution_id: str) -> list[dict[str, Any]]:
-    """The variables of `execution_id` and of each execution above it that hold any, the
-    nearest first (the instance's own variables not among them)."""
+    """The variables of `execution_id` and of each execution above it (in a loop, in a
+    sub-process) that hold any, the nearest first (the instance's own not among them)."""
     found = []
     execution: str | None = execution_id
     while execution is not None:
         own = instance.locals.get(execution)
         if own is not None:
             found.append(own)
-        execution = instance.execution_parents.get(execution)
+        execution = instance.loop_parents.get(execution) or instance.parents.get(execution)
     return found
 
 
@@ -118,9 +118,7 @@ class Execution(EngineObject):
         return self._activity
 
     def get_parent_id(self) -> str | None:
-        if self._id == self._instance.id:
-            return None
-        return self._instance.execution_parents.get(self._id, self._instance.id)
+        return self._instance.parent_of(self._id)
 
     def _visible(self) -> Mapping[str, Any]:
         return execution_variables(self._instance, self._id)

@@ -340,7 +340,10 @@ def _build(data: Any) -> Engine:
         tasks[task.id] = task
     for execution, (instance, activity) in waiting.items():
         node = instance.definition.model.nodes[activity]
-        if node.kind == USER_TASK and execution not in tasked:
+        # The execution that arrived in a multi-instance task waits there while the task's
+        # instances (each with its own task) run.
+        if (node.kind == USER_TASK and execution not in tasked
+                and execution not in instance.loop_parents.values()):
             raise Bad(f"execution {execution!r} waits in user task {activity!r} but has no "
                       "active task", "instances", list(instances).index(instance.id),
                       "executions", key(execution))

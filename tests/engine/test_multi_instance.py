@@ -134,11 +134,13 @@ def test_each_instance_sees_its_own_element_and_the_counters_but_the_process_doe
         "people": ["ann", "ben"], "nrOfInstances": 2, "nrOfCompletedInstances": 0,
         "nrOfActiveInstances": 2, "who": "ben", "loopCounter": 1}
     assert instance.variables == {"people": ["ann", "ben"]}
-    root = instance.execution_parents[first.execution_id]
-    assert instance.execution_parents[root] == instance.id
+    root = instance.loop_parents[first.execution_id]
+    assert instance.loop_parents[root] == instance.id
     assert instance.locals[root] == {"nrOfInstances": 2, "nrOfCompletedInstances": 0,
                                      "nrOfActiveInstances": 2}
-    assert instance.executions == {first.execution_id: "task", second.execution_id: "task"}
+    # the execution that arrived waits in the activity while its instances run
+    assert instance.executions == {instance.id: "task", first.execution_id: "task",
+                                   second.execution_id: "task"}
 
 
 def test_the_element_is_visible_to_execution_methods_and_local_ones_see_only_their_own() -> None:
@@ -157,7 +159,7 @@ def test_an_instances_execution_knows_its_parent_and_removes_its_own_variable_fi
                          task='activiti:assignee="${who}" name="${execution.parentId}"')
     instance = engine.start(key="mi", variables={"people": ["ann"], "who": "outer"})
     [task] = active(engine, instance)
-    assert task.name == instance.execution_parents[task.execution_id]  # the loop's root
+    assert task.name == instance.loop_parents[task.execution_id]  # the loop's root
     execution = Execution(instance, task.execution_id, "task")
     execution.remove_variable("who")  # the instance's own, not the process's
     assert "who" not in instance.locals[task.execution_id]
@@ -184,7 +186,7 @@ def test_when_the_loop_ends_its_executions_and_their_variables_are_gone() -> Non
         engine.complete(task.id)
     [after] = active(engine, instance)
     assert after.key == "next" and after.execution_id == instance.id
-    assert instance.locals == {} and instance.execution_parents == {}
+    assert instance.locals == {} and instance.loop_parents == {}
     assert engine.task_variables(after) == {"people": ["ann", "ben"]}
 
 
@@ -255,7 +257,7 @@ def test_a_completion_condition_that_is_not_a_boolean_fails_the_complete_and_cha
     assert (instance.variables, instance.locals, instance.executions) == before
     assert first.active
     engine.complete(first.id, {"verdict": False})
-    assert instance.locals[instance.execution_parents[first.execution_id]][
+    assert instance.locals[instance.loop_parents[first.execution_id]][
         "nrOfCompletedInstances"] == 1
 
 
@@ -281,7 +283,7 @@ def test_a_loop_can_be_cancelled_as_a_boundary_event_would_cancel_it() -> None:
     assert engine.interpreter.cancel_instances(instance, "nobody", "x") is False
     assert engine.interpreter.cancel_instances(instance, instance.id, "boundary") is True
     assert [t.delete_reason for t in engine.tasks_of(instance.id)] == ["boundary", "boundary"]
-    assert (instance.executions, instance.locals, instance.execution_parents) == ({}, {}, {})
+    assert (instance.executions, instance.locals, instance.loop_parents) == ({}, {}, {})
 
 
 # --- snapshots ----------------------------------------------------------------------------------
@@ -295,9 +297,83 @@ def test_a_loop_under_way_survives_a_snapshot_and_carries_on() -> None:
     engine.complete(first.id)
     restored = load_engine(dump_engine(engine))
     again = restored.instance(instance.id)
-    assert again.locals == instance.locals and again.execution_parents == instance.execution_parents
+    assert again.locals == instance.locals and again.loop_parents == instance.loop_parents
     _, third = active(restored, again)
     restored.complete(third.id)
     assert [(t.assignee, t.delete_reason) for t in restored.tasks_of(instance.id)
             if t.key == "task"] == [("a", "completed"), ("b", "MI_END"), ("c", "completed")]
     assert [t.key for t in active(restored, again)] == ["next"]
+
+
+# --- inside a sub-process -----------------------------------------------------------------------
+
+
+def scoped(inside_after_loop: str = "", errors: str = "", boundary: str = "") -> str:
+    """start -> stage (sub-process: a fork to a parallel loop `review` and to `check`, which
+    may throw) -> done; `boundary` on the stage."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  {errors}
+  <process id="mi" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f0" sourceRef="start" targetRef="stage"/>
+    <subProcess id="stage">
+      <startEvent id="in"/>
+      <sequenceFlow id="f1" sourceRef="in" targetRef="fork"/>
+      <parallelGateway id="fork"/>
+      <sequenceFlow id="f2" sourceRef="fork" targetRef="review"/>
+      <sequenceFlow id="f3" sourceRef="fork" targetRef="check"/>
+      <userTask id="review" activiti:assignee="${{who}}">
+        <multiInstanceLoopCharacteristics activiti:collection="people"
+            activiti:elementVariable="who"/>
+      </userTask>
+      <sequenceFlow id="f4" sourceRef="review" targetRef="reviewed"/>
+      <endEvent id="reviewed"/>
+      <userTask id="check"/>
+      <sequenceFlow id="f5" sourceRef="check" targetRef="checked"/>
+      {inside_after_loop or '<endEvent id="checked"/>'}
+    </subProcess>
+    {boundary}
+    <sequenceFlow id="f9" sourceRef="stage" targetRef="done"/>
+    <userTask id="done"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_loop_inside_a_sub_process_ends_it_with_its_last_instance() -> None:
+    engine = Engine()
+    engine.deploy_bpmn(scoped(), "mi.bpmn20.xml")
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    tasks = active(engine, instance)
+    assert [t.key for t in tasks] == ["review", "review", "check"]
+    engine.complete(tasks[2].id)
+    engine.complete(tasks[0].id)
+    assert [t.key for t in active(engine, instance)] == ["review"]
+    engine.complete(tasks[1].id)
+    assert [t.key for t in active(engine, instance)] == ["done"]
+    assert instance.locals == {} and instance.loop_parents == {}
+
+
+def test_an_error_that_leaves_the_sub_process_deletes_the_loops_open_tasks() -> None:
+    """The boundary event cancels the sub-process, and with it the loop running inside."""
+    engine = Engine()
+    engine.deploy_bpmn(scoped(
+        inside_after_loop='<endEvent id="checked"><errorEventDefinition errorRef="bad"/>'
+                          '</endEvent>',
+        errors='<error id="bad" errorCode="BAD"/>',
+        boundary='<boundaryEvent id="failed" attachedToRef="stage"><errorEventDefinition '
+                 'errorRef="bad"/></boundaryEvent>'
+                 '<sequenceFlow id="f8" sourceRef="failed" targetRef="fallback"/>'
+                 '<userTask id="fallback"/>'), "mi.bpmn20.xml")
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    review, _, check = active(engine, instance)
+    engine.complete(review.id)
+    engine.complete(check.id)
+    assert [t.key for t in active(engine, instance)] == ["fallback"]
+    reasons = {t.assignee: t.delete_reason for t in engine.tasks_of(instance.id)
+               if t.key == "review"}
+    assert reasons == {"ann": "completed", "ben": "boundary event interrupting (failed)"}
+    assert instance.locals == {} and instance.loop_parents == {}
+    assert list(instance.executions.values()) == ["fallback"]
