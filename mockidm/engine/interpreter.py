@@ -141,20 +141,16 @@ class Interpreter:
                 self._take(instance, flows[0], execution_id)
             self.enter(instance, model.nodes[flows[0].target], execution_id)
             return
-        # A fork: one child execution per path.
-        scope = instance.parents.pop(execution_id, None) if instance.parents else None
-        if scope is None:
-            for flow in flows:
-                child = self.ids.next()
-                if flow.listeners:
-                    self._take(instance, flow, child)
-                self.enter(instance, model.nodes[flow.target], child)
-            return
-        # Inside a sub-process, each child is alive in it before any moves, so that one
-        # ending at once does not end the sub-process.
+        # A fork: one child execution per path, every one alive before any moves (both
+        # engines create them all first), so that one ending at once ends neither the
+        # instance nor the sub-process it is in.
         children = [self.ids.next() for _ in flows]
+        scope = instance.parents.pop(execution_id, None) if instance.parents else None
+        instance.executions.pop(execution_id, None)
         for child in children:
-            instance.parents[child] = scope
+            instance.executions[child] = _FORKED
+            if scope is not None:
+                instance.parents[child] = scope
         for flow, child in zip(flows, children, strict=True):
             if flow.listeners:
                 self._take(instance, flow, child)
@@ -897,6 +893,8 @@ class Interpreter:
 KINDS = frozenset(Interpreter.behaviours)
 
 _NOTHING: dict[str, Any] = {}
+# Where a forked execution is until it reaches the activity it waits in (no activity's id).
+_FORKED = ""
 # A user task without expressions: name, description, assignee, candidate users and groups.
 _PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
