@@ -81,6 +81,17 @@ def test_a_task_read_shows_its_element_loop_counter_and_the_counters(idm: Idm) -
     assert (left["approver"], left["decision"]) == ("ben", "approve")
 
 
+def test_the_executions_show_the_arriving_one_waiting_and_each_instance_under_the_root(
+        idm: Idm) -> None:
+    instance, found = approval(idm, ["ann", "ben"])
+    executions = ok(idm.request("GET", "workflow/execution?_queryFilter=true"))["result"]
+    mine = {e["_id"]: e for e in executions if e["processInstanceId"] == instance}
+    assert set(mine) == {instance, *(t["executionId"] for t in found)}
+    assert {e["activityId"] for e in mine.values()} == {"approve"}
+    roots = {mine[t["executionId"]]["parentId"] for t in found}
+    assert len(roots) == 1 and roots != {instance}  # the loop's root, which waits in nothing
+
+
 def test_when_every_approver_approved_the_grant_path_is_taken(idm: Idm) -> None:
     instance, found = approval(idm, ["ann", "ben", "cy"])
     for task in found[:2]:
