@@ -20,6 +20,7 @@ from .contract import cli as contract_cli
 from .engine import DefinitionError, FolderRefused
 from .facade import MockIDM
 from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
+from .parity import cli as parity_cli
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES
 
@@ -111,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                             "this long, then exit (default 5)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     contract_cli.add_parser(commands)
+    parity_cli.add_parsers(commands, port, sorted(PROFILES))
     return parser
 
 
@@ -143,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "contract":
         return contract_cli.run(args)
+    if args.command == "record":
+        return parity_cli.record(args)
     return 2
 
 
