@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         return contract_cli.run(args)
     if args.command == "record":
         return parity_cli.record(args)
+    if args.command == "compare":
+        return parity_cli.compare(args)
     return 2
 
 
@@ -202,7 +204,7 @@ def serve(args: argparse.Namespace) -> int:
                 log.warning("%s not applied: the state file %s holds the state (remove it "
                             "to start afresh)", ", ".join(ignored), state_file.path)
     if not restored:
-        error = _startup_state(mock, args, log)
+        error = startup_state(mock, args, log)
         if error:
             return error
         mock.keep_as_initial()  # the admin API's reset returns here, not to an empty mock
@@ -251,7 +253,7 @@ def _settle_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def _startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger) -> int:
+def startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger) -> int:
     """Deploy and apply the fixtures as the flags say; 2 if that failed, else 0."""
     try:
         if args.workflow_dir is not None:

@@ -16,6 +16,11 @@ RECORD_DESCRIPTION = (
     "it ends. Passwords, tokens, cookies and the Authorization header are redacted in the "
     "file unless --keep-secrets. Stops cleanly on Ctrl-C and SIGTERM; a recorder killed "
     "harder leaves a file that mockidm compare still reads.")
+COMPARE_DESCRIPTION = (
+    "Replay a recording, in order, against a fresh mock seeded as you say, and compare each "
+    "answer with the recorded one: server-assigned ids are learned and mapped, values that "
+    "legitimately differ are normalised (rules: docs/parity.md). Exit 0: no difference; 1: "
+    "differences; 2: the run could not be made.")
 
 
 def add_parsers(commands: Any, port: Any, profiles: list[str]) -> None:
@@ -34,6 +39,24 @@ def add_parsers(commands: Any, port: Any, profiles: list[str]) -> None:
     record.add_argument("--keep-secrets", action="store_true",
                         help="write passwords, tokens and cookies as sent (the file is then a "
                              "secret itself)")
+    compare = commands.add_parser("compare", help="replay a HAR recording against the mock "
+                                                  "and report every difference",
+                                  description=COMPARE_DESCRIPTION)
+    compare.add_argument("har", metavar="FILE.har", type=Path, help="the recording")
+    compare.add_argument("--workflow-dir", metavar="DIR", type=Path,
+                         help="deploy these BPMN files and archives (as mockidm serve does); "
+                              "default: the built-in samples")
+    compare.add_argument("--fixtures", metavar="FILE", type=Path,
+                         help="apply this scenario file first (users, instances, tokens...)")
+    compare.add_argument("--profile", choices=profiles, default="8.1",
+                         help="IDM release the mock imitates (default 8.1)")
+    compare.add_argument("--rules", metavar="FILE", type=Path, action="append", default=[],
+                         help="more normalisation rules (JSON or YAML; repeatable)")
+    compare.add_argument("--html", metavar="FILE", type=Path, help="write an HTML report")
+    compare.add_argument("--junit", metavar="FILE", type=Path,
+                         help="write JUnit XML (one testcase per exchange)")
+    compare.add_argument("--json", metavar="FILE", type=Path, help="write a JSON report")
+    compare.add_argument("--quiet", action="store_true", help="no progress, only the summary")
 
 
 def record(args: argparse.Namespace) -> int:
@@ -65,6 +88,12 @@ def record(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _refuse("record", f"cannot listen on {args.host}:{args.port}: "
                                  f"{exc.strerror or exc}")
+
+
+def compare(args: argparse.Namespace) -> int:
+    from .compare import run
+
+    return run(args)
 
 
 def _refuse(command: str, message: str) -> int:
