@@ -6,7 +6,8 @@ Rules are JSON pointers into an answer's body, where `*` stands for any one step
 any number of steps, or header names; each says what to do there:
 
 - `ignore`: neither the value nor whether it is there is compared;
-- `any-value`: it must be there in both answers (or in neither), whatever its value;
+- `any-value`: it must be there in both answers (or in neither), with a value of the same
+  JSON type (a string stays a string), whatever the value;
 - `id`: a server-assigned id: learned from the answer that introduced it, mapped in later
   requests and answers;
 - `compare` (headers only): compare this header too (by default only the headers clients

@@ -1,4 +1,4 @@
-"""Shared pieces of the parity tests: a recorder (the proxy of `mockidm record`) in a thread,
+"""For the parity tests: a recorder (the proxy of `mockidm record`) in a thread,
 in front of any served application."""
 
 from __future__ import annotations

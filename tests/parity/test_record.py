@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ADMIN, recording
+from recorder import ADMIN, recording
 
 from mockidm import MockIDM
 from mockidm.contract.har import HarWriter, read_har
