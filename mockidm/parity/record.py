@@ -18,19 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
 from ..contract.har import HarEntry, HarWriter
 from .redact import redact_entry
+from .upstream import Upstream, UpstreamError
 
 # RFC 9110 7.6.1: these describe one connection, not the message; a proxy must not forward
 # them. Content-Length is the transport's to write (the bytes are the same).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
                         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
                         "content-length"})
+_NOT_FORWARDED = HOP_BY_HOP | {"host"}  # the upstream's Host is written for it
 CREATOR = "mockidm record"
 
 
@@ -44,7 +45,7 @@ class Recorder:
     keep_secrets: bool = False
     timeout: float = 60.0
     log: TextIO | None = None
-    _session: aiohttp.ClientSession | None = None
+    _upstream: Upstream | None = None
 
     def app(self) -> web.Application:
         # No size limit on what is forwarded: the upstream applies its own.
@@ -55,52 +56,39 @@ class Recorder:
         return app
 
     async def _open(self, app: web.Application) -> None:
-        self._session = aiohttp.ClientSession(
-            auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            connector=aiohttp.TCPConnector(limit=0))
+        self._upstream = Upstream(self.upstream, self.timeout)
 
     async def _close(self, app: web.Application) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._upstream is not None:
+            await self._upstream.close()
         self.writer.close()
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
-        assert self._session is not None
+        assert self._upstream is not None
         started, clock = datetime.now(UTC), time.perf_counter()
         body = await request.read()
-        headers = CIMultiDict((k, v) for k, v in request.headers.items()
-                              if k.lower() not in HOP_BY_HOP and k.lower() != "host")
-        # The request line's bytes as they came: yarl must not re-encode them.
-        target = URL(str(self.upstream.origin()) + request.raw_path, encoded=True)
         try:
-            async with self._session.request(
-                    request.method, target, headers=headers, data=body or None,
-                    allow_redirects=False, skip_auto_headers=("User-Agent", "Accept",
-                                                              "Accept-Encoding",
-                                                              "Content-Type")) as upstream:
-                answer = await upstream.read()
-                status, reason = upstream.status, upstream.reason or ""
-                answer_headers = [(k, v) for k, v in upstream.headers.items()
-                                  if k.lower() not in HOP_BY_HOP]
-        except (TimeoutError, aiohttp.ClientError) as exc:
+            # The request line's target and the headers' bytes as they came.
+            answer = await self._upstream.send(request.method, request.raw_path,
+                                               request.raw_headers, body, _NOT_FORWARDED)
+        except UpstreamError as exc:
             # Not IDM's answer: said as the proxy's own, and nothing is recorded.
-            self._say(f"{request.method} {request.raw_path}: upstream did not answer "
-                      f"({exc!r}); not recorded")
+            self._say(f"{request.method} {request.raw_path}: {self.upstream} did not "
+                      f"answer ({exc}); not recorded")
             return web.json_response(
                 {"code": 502, "reason": "Bad Gateway",
-                 "message": f"mockidm record: {self.upstream} did not answer: {exc!r}"},
+                 "message": f"mockidm record: {self.upstream} did not answer: {exc}"},
                 status=502)
+        headers = [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP]
         url = f"{request.scheme}://{request.host}{request.raw_path}"
         entry = HarEntry(started, request.method, url, list(request.headers.items()), body,
-                         status, reason, answer_headers, answer,
+                         answer.status, answer.reason, headers, answer.body,
                          seconds=time.perf_counter() - clock,
                          http_version=f"HTTP/{request.version.major}.{request.version.minor}")
         self.writer.write(entry if self.keep_secrets else redact_entry(entry))
         # Passed as a whole, so that aiohttp adds no Content-Type of its own.
-        response = web.Response(status=status, reason=reason, body=answer,
-                                headers=CIMultiDict(answer_headers))
-        return response
+        return web.Response(status=answer.status, reason=answer.reason, body=answer.body,
+                            headers=CIMultiDict(headers))
 
     def _say(self, line: str) -> None:
         if self.log is not None:

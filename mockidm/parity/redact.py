@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -22,6 +23,9 @@ from ..redaction import (
     SECRET_HEADERS,
     is_secret_field,
 )
+
+# One search of the body for any secret's name, before it is parsed.
+_SECRET_NAMES = re.compile(b"|".join(re.escape(n.encode()) for n in SECRET_FIELDS), re.I)
 
 
 def redact_entry(entry: HarEntry) -> HarEntry:
@@ -77,16 +81,20 @@ def basic_with_password(credentials: str, password: str) -> str:
 
 
 def _redact_url(url: str) -> str:
+    if _SECRET_NAMES.search(url.encode("utf-8", "surrogateescape")) is None:
+        return url  # unchanged, byte for byte
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     if not any(is_secret_field(name) for name, _ in query):
-        return url  # unchanged, byte for byte
+        return url
     query = [(k, REDACTED if is_secret_field(k) else v) for k, v in query]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _redact_body(body: bytes) -> bytes:
-    if not body or not any(name.encode() in body.lower() for name in SECRET_FIELDS):
+    if not body:
+        return body
+    if _SECRET_NAMES.search(body) is None:
         return body  # cheap: no secret's name appears at all
     try:
         value = json.loads(body)

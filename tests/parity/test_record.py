@@ -4,6 +4,7 @@ by default, and never overwrites a file."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import subprocess
 import sys
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from aiohttp import web
 from recorder import ADMIN, recording
 
 from mockidm import MockIDM
 from mockidm.contract.har import HarWriter, read_har
 from mockidm.redaction import REDACTED
+from mockidm.server import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-Pa55"
@@ -173,3 +176,72 @@ def test_the_command_refuses_an_existing_file_and_stops_cleanly(tmp_path: Path) 
             process.communicate(timeout=10)
     assert process.returncode == 0
     assert json.loads(out.read_text())["log"]["entries"][0]["response"]["status"] == 200
+
+
+def _odd_upstream() -> web.Application:
+    """Answers a proxy must pass on as they come: chunked, compressed, bodiless, closing."""
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for part in (b'{"parts": [', b'"a", ', b'"b"]}'):
+            await response.write(part)
+        await response.write_eof()
+        return response
+
+    async def compressed(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b'{"zipped": true}'),
+                            headers={"Content-Encoding": "gzip",
+                                     "Content-Type": "application/json"})
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({"target": request.raw_path, "body": (await request.text()),
+                                  "x": request.headers.get("X-Odd")})
+
+    async def closing(request: web.Request) -> web.Response:
+        return web.Response(status=204, headers={"Connection": "close"})
+
+    app = web.Application()
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/compressed", compressed)
+    app.router.add_route("*", "/echo", echo)
+    app.router.add_get("/closing", closing)
+    return app
+
+
+def test_chunked_compressed_bodiless_and_closing_answers_pass_unchanged(tmp_path: Path) -> None:
+    har = tmp_path / "odd.har"
+    with ThreadedServer(_odd_upstream) as upstream, recording(upstream.origin, har) as proxy:
+        origin = proxy.origin
+        chunked = requests.get(f"{origin}/chunked", timeout=10)
+        raw = requests.get(f"{origin}/compressed", timeout=10, stream=True)
+        zipped = raw.raw.read(decode_content=False)
+        echoed = requests.post(f"{origin}/echo?a=%2F%20b&c=%C3%A4", data=b"x=1",
+                               headers={"X-Odd": "keep  this"}, timeout=10)
+        head = requests.head(f"{origin}/echo", timeout=10)
+        closed = [requests.get(f"{origin}/closing", timeout=10) for _ in range(3)]
+    assert chunked.json() == {"parts": ["a", "b"]}
+    assert gzip.decompress(zipped) == b'{"zipped": true}'  # passed on still compressed
+    assert raw.headers["Content-Encoding"] == "gzip"
+    assert echoed.json() == {"target": "/echo?a=%2F%20b&c=%C3%A4", "body": "x=1",
+                             "x": "keep  this"}
+    assert head.status_code == 200 and head.content == b""
+    assert [c.status_code for c in closed] == [204, 204, 204]
+    entries = read_har(har)
+    assert entries[0].response_json() == {"parts": ["a", "b"]}
+    assert entries[1].response_body == zipped
+    assert entries[2].target == "/echo?a=%2F%20b&c=%C3%A4"
+    assert len(entries) == 7
+
+
+def test_an_upstream_that_does_not_answer_is_the_proxys_502_and_is_not_recorded(
+        tmp_path: Path) -> None:
+    har = tmp_path / "down.har"
+    with ThreadedServer(_odd_upstream) as upstream:
+        origin = upstream.origin
+    with recording(origin, har) as proxy:  # the upstream has gone
+        answer = requests.get(f"{proxy.url}/workflow/processdefinition", timeout=10)
+    assert answer.status_code == 502
+    assert answer.json()["reason"] == "Bad Gateway"
+    assert "mockidm record" in answer.json()["message"]
+    assert read_har(har) == []
