@@ -231,3 +231,29 @@ def test_end_to_end_through_the_commands(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "8.1.json").read_text())
     assert {(e["index"], d["where"], d["at"], d["kind"]) for e in data["exchanges"]
             for d in e["differences"]} == expected_6_5_vs_8_1()
+
+
+def test_the_mock_is_seeded_as_the_user_says(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Alice exists on the recorded server; the comparison knows her only from --fixtures."""
+    har = tmp_path / "alice.har"
+    mock = served()
+    mock.add_user("alice", "her-secret", ["openidm-authorized", "openidm-admin"])
+    with mock.serve(), recording(mock.url.removesuffix("/openidm"), har) as proxy:
+        answer = requests.get(f"{proxy.url}/workflow/processdefinition?_queryId=query-all-ids",
+                              headers={"X-OpenIDM-Username": "alice",
+                                       "X-OpenIDM-Password": "her-secret",
+                                       "X-OpenIDM-NoSession": "true"}, timeout=10)
+        assert answer.status_code == 200
+    assert "her-secret" not in har.read_text()
+    fixtures = tmp_path / "users.yaml"
+    fixtures.write_text("users: [{name: alice, password: another-secret, "
+                        "roles: [openidm-authorized, openidm-admin]}]\n")
+    assert main(["compare", str(har), "--quiet"]) == 1  # the mock does not know her: 401
+    assert "status: recorded 200, mock 401" in capsys.readouterr().out
+    assert main(["compare", str(har), "--quiet", "--fixtures", str(fixtures)]) == 0
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(har), "--quiet", "--fixtures", str(fixtures),
+                 "--workflow-dir", str(tmp_path / "empty")]) == 1  # no definitions
+    fixtures.write_text("users: [{name: alice}]\n")
+    assert main(["compare", str(har), "--fixtures", str(fixtures)]) == 2
