@@ -70,11 +70,7 @@ def record(args: argparse.Namespace) -> int:
     if not args.out.parent.is_dir():
         return _refuse("record", f"{args.out.parent} is not a directory")
 
-    def ready(listening: str) -> None:
-        import re
-
-        bound = re.search(r":(\d+)", listening.split("://", 1)[-1])
-        port = bound.group(1) if bound else args.port
+    def ready(port: int) -> None:
         secrets = "kept as sent" if args.keep_secrets else "redacted"
         print(f"mockidm record: forwarding http://{args.host}:{port}{parts.path} to "
               f"{args.upstream}, recording to {args.out} (secrets {secrets}; Ctrl-C to stop)",

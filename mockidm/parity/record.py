@@ -1,94 +1,93 @@
 """`mockidm record`: a reverse proxy in front of a real IDM that writes every exchange to a
 HAR 1.2 file.
 
-Requests go upstream as the client sent them (method, path and query as on the request line,
-headers, body bytes) and answers come back as IDM sent them (status, headers, body bytes, still
-compressed if they were); only the hop-by-hop headers, which belong to each connection, are
-left out, and `Host` names the upstream. A host that talks HTTP only: it knows nothing of the
-mock.
+Requests go upstream as the client sent them (method, and the target as on the request line,
+header fields as bytes, body bytes) and answers come back as IDM sent them (status, header
+fields, body bytes, still compressed if they were); only the hop-by-hop headers, which belong
+to each connection, are left out, and `Host` names the upstream. A host that talks HTTP only
+(`listener.py` listens, `upstream.py` forwards): it knows nothing of the mock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from aiohttp import web
-from multidict import CIMultiDict
 from yarl import URL
 
 from ..contract.har import HarEntry, HarWriter
+from .listener import Incoming, Listener, Outgoing
 from .redact import redact_entry
-from .upstream import Upstream, UpstreamError
+from .upstream import Upstream, UpstreamError, text
 
 # RFC 9110 7.6.1: these describe one connection, not the message; a proxy must not forward
 # them. Content-Length is the transport's to write (the bytes are the same).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
                         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
                         "content-length"})
-_NOT_FORWARDED = HOP_BY_HOP | {"host"}  # the upstream's Host is written for it
+_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)
+# Not sent upstream either: the upstream's Host is written for it, and `Expect:
+# 100-continue` was answered here (the whole body goes up at once).
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
 CREATOR = "mockidm record"
+
+
+def _decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), text(value)) for name, value in headers]
 
 
 @dataclass
 class Recorder:
-    """Forwards to `upstream` (its origin: the path of each request is kept as the client sent
-    it) and hands each exchange, secrets redacted unless `keep_secrets`, to `writer`."""
+    """Forwards to `upstream` (its origin: the target of each request is kept as the client
+    sent it) and hands each exchange, secrets redacted unless `keep_secrets`, to `writer`."""
 
     upstream: URL
     writer: HarWriter
     keep_secrets: bool = False
     timeout: float = 60.0
     log: TextIO | None = None
-    _upstream: Upstream | None = None
+    _connections: Upstream = field(init=False)
 
-    def app(self) -> web.Application:
-        # No size limit on what is forwarded: the upstream applies its own.
-        app = web.Application(client_max_size=0)
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        app.on_startup.append(self._open)
-        app.on_cleanup.append(self._close)
-        return app
+    def __post_init__(self) -> None:
+        self._connections = Upstream(self.upstream, self.timeout)
 
-    async def _open(self, app: web.Application) -> None:
-        self._upstream = Upstream(self.upstream, self.timeout)
-
-    async def _close(self, app: web.Application) -> None:
-        if self._upstream is not None:
-            await self._upstream.close()
-        self.writer.close()
-
-    async def forward(self, request: web.Request) -> web.StreamResponse:
-        assert self._upstream is not None
+    async def handle(self, request: Incoming) -> Outgoing:
         started, clock = datetime.now(UTC), time.perf_counter()
-        body = await request.read()
         try:
-            # The request line's target and the headers' bytes as they came.
-            answer = await self._upstream.send(request.method, request.raw_path,
-                                               request.raw_headers, body, _NOT_FORWARDED)
+            answer = await self._connections.send(request.method, request.target,
+                                                  request.headers, request.body,
+                                                  _NOT_FORWARDED)
         except UpstreamError as exc:
             # Not IDM's answer: said as the proxy's own, and nothing is recorded.
-            self._say(f"{request.method} {request.raw_path}: {self.upstream} did not "
-                      f"answer ({exc}); not recorded")
-            return web.json_response(
-                {"code": 502, "reason": "Bad Gateway",
-                 "message": f"mockidm record: {self.upstream} did not answer: {exc}"},
-                status=502)
-        headers = [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP]
-        url = f"{request.scheme}://{request.host}{request.raw_path}"
-        entry = HarEntry(started, request.method, url, list(request.headers.items()), body,
-                         answer.status, answer.reason, headers, answer.body,
-                         seconds=time.perf_counter() - clock,
-                         http_version=f"HTTP/{request.version.major}.{request.version.minor}")
+            self._say(f"{request.method} {request.target}: {self.upstream} did not answer "
+                      f"({exc}); not recorded")
+            message = f"mockidm record: {self.upstream} did not answer: {exc}"
+            body = json.dumps({"code": 502, "reason": "Bad Gateway", "message": message})
+            return Outgoing(502, "Bad Gateway", [(b"Content-Type", b"application/json")],
+                            body.encode())
+        # A HEAD's answer names the length of the body it would have had: kept as it came.
+        head = request.method == "HEAD"
+        headers = [(k, v) for k, v in answer.headers
+                   if k.lower() not in _HOP_BY_HOP or (head and k.lower() == b"content-length")]
+        host = text(request.header(b"host") or b"")
+        entry = HarEntry(started, request.method, f"http://{host}{request.target}",
+                         _decoded(request.headers), request.body, answer.status, answer.reason,
+                         _decoded(headers), answer.body, seconds=time.perf_counter() - clock,
+                         http_version=f"HTTP/{request.version}")
         self.writer.write(entry if self.keep_secrets else redact_entry(entry))
-        # Passed as a whole, so that aiohttp adds no Content-Type of its own.
-        return web.Response(status=answer.status, reason=answer.reason, body=answer.body,
-                            headers=CIMultiDict(headers))
+        return Outgoing(answer.status, answer.reason, headers, answer.body)
+
+    async def close(self) -> None:
+        await self._connections.close()
+        self.writer.close()
 
     def _say(self, line: str) -> None:
         if self.log is not None:
@@ -96,21 +95,30 @@ class Recorder:
 
 
 def run(upstream: str, out: Path, *, host: str, port: int, keep_secrets: bool,
-        ready: Callable[[str], None] | None = None, log: TextIO = sys.stderr) -> int:
-    """Serve until Ctrl-C or SIGTERM; the HAR file is closed on the way out."""
+        ready: Callable[[int], None] | None = None, log: TextIO = sys.stderr) -> int:
+    """Serve until Ctrl-C or SIGTERM; the HAR file is closed on the way out. `ready` is told
+    the port once it listens."""
     from .. import __version__
 
-    base = URL(upstream)
     writer = HarWriter(out, CREATOR, __version__)
-    recorder = Recorder(base, writer, keep_secrets=keep_secrets, log=log)
-
-    def said(listening: str) -> None:
-        if ready is not None:
-            ready(listening)
-
+    recorder = Recorder(URL(upstream), writer, keep_secrets=keep_secrets, log=log)
     try:
-        web.run_app(recorder.app(), host=host, port=port, print=said, access_log=None,
-                    shutdown_timeout=5)
+        asyncio.run(_serve(recorder, host, port, ready))
     finally:
         writer.close()
     return 0
+
+
+async def _serve(recorder: Recorder, host: str, port: int,
+                 ready: Callable[[int], None] | None) -> None:
+    listener = Listener(recorder.handle)
+    bound = await listener.start(host, port)
+    if ready is not None:
+        ready(bound)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    await listener.stop()  # requests in flight finish (for at most a few seconds)
+    await recorder.close()

@@ -30,11 +30,12 @@ class UpstreamError(Exception):
 class Answer:
     status: int
     reason: str
-    headers: list[tuple[str, str]]  # as received, hop-by-hop ones included
+    headers: list[tuple[bytes, bytes]]  # as received, hop-by-hop ones included
     body: bytes
 
 
-def _text(value: bytes) -> str:
+def text(value: bytes) -> str:
+    """A header's bytes as text: UTF-8 when they are, else Latin-1 (which takes any byte)."""
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
@@ -111,15 +112,15 @@ class Upstream:
         chunked, keep = False, version == b"HTTP/1.1"
         for line in lines[1:]:
             name, _, value = line.partition(b":")
-            key, text = _text(name.strip()), _text(value.strip())
-            headers.append((key, text))
-            lower = key.lower()
-            if lower == "content-length":
-                length = int(text)
-            elif lower == "transfer-encoding":
-                chunked = text.lower().endswith("chunked")
-            elif lower == "connection":
-                keep = "close" not in text.lower() and (keep or "keep-alive" in text.lower())
+            name, value = name.strip(), value.strip()
+            headers.append((name, value))
+            lower = name.lower()
+            if lower == b"content-length":
+                length = int(value)
+            elif lower == b"transfer-encoding":
+                chunked = value.lower().endswith(b"chunked")
+            elif lower == b"connection":
+                keep = b"close" not in value.lower() and (keep or b"keep-alive" in value.lower())
         if method == "HEAD" or status in _NO_BODY_STATUS:
             body = b""
         elif chunked:
@@ -132,7 +133,7 @@ class Upstream:
             self._idle.append((reader, writer))
         else:
             writer.close()
-        return Answer(status, _text(reason), headers, body)
+        return Answer(status, text(reason), headers, body)
 
 
 async def _chunks(reader: asyncio.StreamReader) -> bytes:
