@@ -50,17 +50,21 @@ class BadRequest(Exception):
         self.status, self.reason = status, reason
 
 
-async def read_request(reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> Incoming | None:
-    """The next request on the connection; None when the client has closed it."""
+async def read_head(reader: asyncio.StreamReader) -> bytes | None:
+    """The next request's line and header fields; None when the client has closed."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        return await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
         if exc.partial.strip():
             raise BadRequest(400, "Bad Request") from exc
         return None
     except asyncio.LimitOverrunError as exc:
         raise BadRequest(431, "Request Header Fields Too Large") from exc
+
+
+async def read_request(head: bytes, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> Incoming:
+    """The request whose head `read_head` read: parsed, and its body read."""
     lines = head[:-4].split(b"\r\n")
     parts = lines[0].split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
@@ -129,6 +133,7 @@ class Listener:
         self.handler = handler
         self.server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()  # reading or answering a request
 
     async def start(self, host: str, port: int) -> int:
         """Listen; the port it got (`port` 0: a free one)."""
@@ -137,10 +142,14 @@ class Listener:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
+        """Stop listening, close idle connections at once, give requests in flight `grace`
+        seconds to be answered."""
         if self.server is not None:
             self.server.close()
-        if self._connections:
-            await asyncio.wait(self._connections, timeout=grace)
+        for task in self._connections - self._busy:
+            task.cancel()
+        if self._busy:
+            await asyncio.wait(self._busy, timeout=grace)
         for task in list(self._connections):
             task.cancel()
 
@@ -152,12 +161,15 @@ class Listener:
         try:
             while True:
                 try:
-                    request = await read_request(reader, writer)
+                    head = await read_head(reader)  # idle until a request begins
+                    if head is None:
+                        break
+                    if task is not None:
+                        self._busy.add(task)
+                    request = await read_request(head, reader, writer)
                 except BadRequest as exc:
                     writer.write(response_bytes(Outgoing(exc.status, exc.reason, [], b""),
                                                 "GET", close=True))
-                    break
-                if request is None:
                     break
                 answer = await self.handler(request)
                 connection = (request.header(b"connection") or b"").lower()
@@ -165,6 +177,8 @@ class Listener:
                     or (self.server is not None and not self.server.is_serving())
                 writer.write(response_bytes(answer, request.method, close=close))
                 await writer.drain()
+                if task is not None:
+                    self._busy.discard(task)
                 if close:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -172,6 +186,7 @@ class Listener:
         finally:
             if task is not None:
                 self._connections.discard(task)
+                self._busy.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -245,3 +246,32 @@ def test_an_upstream_that_does_not_answer_is_the_proxys_502_and_is_not_recorded(
     assert answer.json()["reason"] == "Bad Gateway"
     assert "mockidm record" in answer.json()["message"]
     assert read_har(har) == []
+
+
+def test_the_listener_reads_chunked_and_expecting_bodies_and_refuses_nonsense(
+        tmp_path: Path) -> None:
+    har = tmp_path / "raw.har"
+    with ThreadedServer(_odd_upstream) as upstream, recording(upstream.origin, har) as proxy:
+        chunked = requests.post(f"{proxy.origin}/echo", data=iter([b"ab", b"cd"]), timeout=10)
+        port = int(proxy.origin.rsplit(":", 1)[1])
+
+        def raw(data: bytes) -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(data)
+                received = b""
+                while chunk := sock.recv(65536):
+                    received += chunk
+                return received
+
+        expecting = raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                        b"Content-Length: 2\r\nConnection: close\r\n\r\nhi")
+        http10 = raw(b"GET /echo HTTP/1.0\r\nHost: x\r\n\r\n")  # closed after one answer
+        nonsense = raw(b"NONSENSE\r\n\r\n")
+        bad_header = raw(b"GET /echo HTTP/1.1\r\nno colon here\r\n\r\n")
+    assert chunked.json()["body"] == "abcd"
+    assert expecting.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert expecting.endswith(b'"body": "hi", "x": null}')
+    assert http10.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close" in http10
+    assert nonsense.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert bad_header.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert [e.request_body for e in read_har(har)] == [b"abcd", b"hi", b""]
