@@ -233,6 +233,7 @@ def test_end_to_end_through_the_commands(tmp_path: Path) -> None:
             for d in e["differences"]} == expected_6_5_vs_8_1()
 
 
+@pytest.mark.slow  # four seeded mocks, and a fixture file's error explained (jsonschema)
 def test_the_mock_is_seeded_as_the_user_says(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Alice exists on the recorded server; the comparison knows her only from --fixtures."""
