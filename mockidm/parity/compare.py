@@ -394,6 +394,7 @@ def compare_one(exchange: Exchange, replayer: Replayer, rules: Rules) -> None:
     exchange.mock_body = response.content
     served = replayer.mock.requests()
     unserved = served[-1].unserved if served else None
+    replayer.mock.clear_journal()  # so that the next look is at one entry, not all of them
     # The mock's 404 for a path it does not serve is IDM's for a path IDM does not have:
     # comparable when IDM said 404 too; else IDM has something the mock cannot judge.
     if unserved is not None and not unserved.startswith("the spec rejects") \
