@@ -70,6 +70,13 @@ def record(args: argparse.Namespace) -> int:
     if not args.out.parent.is_dir():
         return _refuse("record", f"{args.out.parent} is not a directory")
 
+    from ..cli import is_loopback
+
+    if not is_loopback(args.host):
+        print(f"mockidm record: warning: listening on {args.host}: whoever reaches the port "
+              f"reaches {args.upstream} through it, and is recorded", file=sys.stderr,
+              flush=True)
+
     def ready(port: int) -> None:
         secrets = "kept as sent" if args.keep_secrets else "redacted"
         print(f"mockidm record: forwarding http://{args.host}:{port}{parts.path} to "
