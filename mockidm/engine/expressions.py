@@ -23,9 +23,10 @@ Grammar (JUEL's ``Parser``, highest precedence last)::
     literal = 'true' | 'false' | 'null' | INTEGER | FLOAT | STRING
 
 Everything else JUEL knows is refused when compiling, with an :class:`ExpressionError` naming
-the expression and the offending part: function calls (``f(x)``, ``ns:f(x)``: no public IDM
-workflow uses one), a call on ``a[b]``, ``instanceof``, EL 3 syntax JUEL lacks (assignment,
-lambdas, ``;``, ``+=``, collection literals), and literal text around a condition's ``${...}``.
+the expression and the offending part: function calls (``f(x)``, ``ns:f(x)``: none of the
+public IDM workflows of docs/workflow-census.md uses one), a call on ``a[b]``, ``instanceof``,
+EL 3 syntax JUEL lacks (assignment, lambdas, ``;``, ``+=``, collection literals), and literal
+text around a condition's ``${...}``.
 
 A method call finds its method by name and argument count (JUEL's BeanELResolver): the engine
 objects (:class:`EngineObject`, such as ``execution``) have theirs, a String, a Map and a List
