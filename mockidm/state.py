@@ -16,6 +16,7 @@ from .http.auth import BearerTokens, Sessions
 from .http.faults import Faults
 from .http.journal import Journal
 from .identity import Identity
+from .idm_objects import IdmObjects
 from .profile import Profile
 
 
@@ -31,4 +32,5 @@ class State:
     tokens: BearerTokens = field(default_factory=BearerTokens)  # scripted access tokens
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
+    idm: IdmObjects = field(default_factory=IdmObjects)  # the IDM objects scripts call
     lock: threading.RLock = field(default_factory=threading.RLock)

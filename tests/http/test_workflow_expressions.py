@@ -276,16 +276,16 @@ def test_an_expression_that_does_not_compile_fails_the_deployment(attribute: str
         f"broken.bpmn20.xml, line 7: element 'task': Cannot compile expression {text!r}")
 
 
-def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock: MockIDM) -> None:
-    """IDM resolves `openidm` (its script bindings) in expressions; the mock cannot call it,
-    and says so, unless a test declares what the service task sets."""
+def test_an_expression_calls_the_mocks_openidm(mock: MockIDM) -> None:
+    """IDM resolves `openidm` (its script bindings) in expressions: the mock's answers from
+    its IDM objects and journals the call; outputs a test declares stand in for it."""
     bpmn = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
   <process id="lookup" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="readUser"/>
-    <serviceTask id="readUser" activiti:expression="${openidm.read('managed/user/' + 1)}"
+    <serviceTask id="readUser" activiti:expression="${openidm.read('managed/user/ada')}"
                  activiti:resultVariableName="user"/>
     <sequenceFlow id="f2" sourceRef="readUser" targetRef="wait"/>
     <userTask id="wait" name="Welcome ${user.userName}" activiti:assignee="openidm-admin"/>
@@ -294,18 +294,18 @@ def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock:
   </process>
 </definitions>
 """
-    with pytest.raises(BpmnError, match="arithmetic operator"):  # `+` is not run by the mock
-        mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
-    mock.deploy_bpmn(bpmn.replace(" + 1", ""), "lookup.bpmn20.xml")
+    mock.seed_objects("managed/user", [{"_id": "ada", "userName": "ada.l"}])
+    mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
     start = f"{mock.url}/workflow/processinstance?_action=create"
-    refused = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
-                            timeout=10)
-    assert refused.status_code == 500
-    assert refused.json()["message"].startswith(
-        "mockidm cannot evaluate ${openidm.read(&#39;managed/user/&#39;)} in activity "
-        "&#39;readUser&#39;: &#39;openidm&#39; is IDM&#39;s own object")
-    mock.set_outputs("readUser", {"user": {"userName": "ada"}})
     created = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
                             timeout=10)
     assert created.status_code == 201, created.text
-    assert [t.name for t in mock.tasks(created.json()["_id"])] == ["Welcome ada"]
+    assert [t.name for t in mock.tasks(created.json()["_id"])] == ["Welcome ada.l"]
+    [call] = mock.assert_idm_called("read", "managed/user/ada", times=1)
+    assert call["activityId"] == "readUser"
+    assert call["processInstanceId"] == created.json()["_id"]
+    mock.set_outputs("readUser", {"user": {"userName": "bob"}})
+    declared = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
+                             timeout=10)
+    assert [t.name for t in mock.tasks(declared.json()["_id"])] == ["Welcome bob"]
+    mock.assert_idm_called("read", times=1)  # the declaration stood in: no second call
