@@ -38,7 +38,7 @@ from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
-from .idm_objects import describe_call
+from .idm_objects import IdentityServer, describe_call
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
@@ -557,8 +557,10 @@ class MockIDM:
     def _wire(self) -> None:
         """Give the engine's scripts and expressions `openidm`, over this mock's objects."""
         idm = self.state.idm
+        server = IdentityServer()
         self.state.engine.interpreter.script_objects = (
-            lambda instance, activity: {"openidm": idm.facade(instance.id, activity)})
+            lambda instance, activity: {"openidm": idm.facade(instance.id, activity),
+                                        "identityServer": server})
 
     # the IDM objects scripts call ------------------------------------------------------------
 

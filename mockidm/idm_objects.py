@@ -425,6 +425,31 @@ class OpenIDM(EngineObject):
             "mockidm.UnansweredIdmCall")
 
 
+class IdentityServer(EngineObject):
+    """`identityServer` in scripts and expressions: IDM's boot properties, the defaults of
+    its boot.properties (the ports) unless a test sets others; an unknown one is null."""
+
+    java_class = "org.forgerock.openidm.core.IdentityServer"
+    DEFAULTS: ClassVar[dict[str, str]] = {
+        "openidm.port.http": "8080", "openidm.port.https": "8443",
+        "openidm.port.mutualauth": "8444", "openidm.host": "localhost"}
+
+    def __init__(self, properties: Mapping[str, str] | None = None) -> None:
+        self.values = {**self.DEFAULTS, **(properties or {})}
+
+    def methods(self) -> Mapping[str, Callable[..., Any]]:
+        return {"getProperty": self.get_property}
+
+    def invoke(self, name: str, arguments: list[Any]) -> Any:
+        if name == "getProperty" and len(arguments) in (1, 2):
+            found = self.values.get(to_string(arguments[0]))
+            return found if found is not None or len(arguments) == 1 else arguments[1]
+        return super().invoke(name, arguments)
+
+    def get_property(self, name: Any) -> str | None:
+        return self.values.get(to_string(name))
+
+
 def describe_call(call: IdmCall) -> str:
     arguments = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items()
                           if k not in ("resourceName", "resourceContainer"))

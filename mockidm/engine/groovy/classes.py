@@ -26,7 +26,7 @@ from .values import (
 
 # Names that reach the host or the JVM's insides: never a class the script can use.
 FORBIDDEN = ("File", "Files", "Path", "Paths", "Process", "ProcessBuilder", "Runtime",
-             "System", "Thread", "Class", "ClassLoader", "GroovyShell", "Eval",
+             "Thread", "Class", "ClassLoader", "GroovyShell", "Eval",
              "GroovyClassLoader", "Socket", "URL", "URLConnection", "ServerSocket",
              "FileReader", "FileWriter", "FileInputStream", "FileOutputStream",
              "ScriptEngineManager", "Method", "Field", "Constructor", "Proxy", "Unsafe",
@@ -131,6 +131,10 @@ def classes(now: Callable[[], datetime]) -> dict[str, JavaClass]:
                   {"randomUUID": lambda: JavaUUID(uuid.uuid4()),
                    "fromString": lambda s: JavaUUID(uuid.UUID(to_string(s)))}),
         JavaClass("java.lang.Object", lambda v: v is not None, new=lambda: {}),
+        # Only the clock: exit, getenv, getProperty, ... are refused (see evaluator).
+        JavaClass("java.lang.System", lambda v: False,
+                  {"currentTimeMillis": lambda: int(now().timestamp() * 1000),
+                   "lineSeparator": lambda: "\n"}),
     ]
     for name in ("java.lang.Exception", "java.lang.RuntimeException",
                  "java.lang.IllegalArgumentException", "java.lang.IllegalStateException",

@@ -597,9 +597,9 @@ class Evaluator:
     def call(self, node: Node, frame: _Frame) -> Any:
         name = node.text
         receiver_node = node.kids[0]
-        if name in _REFLECTION:
-            raise Refused(f"the method {name}()")
         if receiver_node is None:
+            if name in _REFLECTION:
+                raise Refused(f"the method {name}()")
             found = frame.find(name)
             callee = found.names[name] if found is not None else None
             if callee is None and name not in _FUNCTIONS:
@@ -685,7 +685,10 @@ def get_property(target: Any, name: str) -> Any:
 
 
 def call_method(target: Any, name: str, arguments: list[Any]) -> Any:
-    if name in _REFLECTION:
+    # An engine object's own methods are its table's (IDM's identityServer.getProperty is
+    # one); on anything else these names reach Groovy's or Java's reflection.
+    if name in _REFLECTION and not (isinstance(target, EngineObject)
+                                    and name in target.methods()):
         raise Refused(f"the method {name}()")
     methods: Mapping[str, Callable[..., Any]]
     if isinstance(target, EngineObject):
@@ -721,6 +724,8 @@ def call_method(target: Any, name: str, arguments: list[Any]) -> Any:
         methods = {}
     method = methods.get(name)
     if method is None:
+        if isinstance(target, JavaClass) and target.name == "java.lang.System":
+            raise Refused(f"System.{name}()")
         if isinstance(target, dict) and isinstance(target.get(name), Closure):
             return target[name](*arguments)
         if name == "toString":
