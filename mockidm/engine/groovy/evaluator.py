@@ -621,8 +621,9 @@ class Evaluator:
                 f"({', '.join(java_class(a) for a in arguments)}) values: "
                 f"[{', '.join(to_string(a) for a in arguments)}]",
                 "groovy.lang.MissingMethodException", node.line)
-        if receiver_node.kind == "name" and frame.find(receiver_node.text) is None:
-            receiver = self.receiver(receiver_node)
+        qualified = _qualified(receiver_node)
+        if qualified is not None and frame.find(qualified.split(".")[0]) is None:
+            receiver = self.receiver(receiver_node, qualified)
         else:
             receiver = self.expression(receiver_node, frame)
         arguments = [self.expression(k, frame) for k in node.kids[1:]]
@@ -637,16 +638,29 @@ class Evaluator:
             raise npe(f"Cannot invoke method {name}() on null object")
         return call_method(receiver, name, arguments)
 
-    def receiver(self, node: Node) -> Any:
-        """A bare name before `.method(...)`: a variable, or else a class (`Integer`, or a
-        dotted name such as `java.util.UUID`)."""
+    def receiver(self, node: Node, qualified: str) -> Any:
+        """A name or dotted names before `.method(...)`: a variable (and its properties),
+        or else a class (`Integer`, or a qualified name such as `java.util.UUID`)."""
+        root = qualified.split(".")[0]
         try:
-            return self.bindings.get(node.text, node.line)
+            self.bindings.get(root, node.line)
         except GroovyError:
-            java = self.class_named(node.text)
+            java = self.class_named(qualified)
             if java is None:
                 raise
             return java
+        return self.expression(node, _Frame(None))
+
+
+def _qualified(node: Node) -> str | None:
+    """`a.b.c` as text when the node is only names and plain property steps."""
+    names: list[str] = []
+    while node.kind == "prop" and not node.value:
+        names.append(node.text)
+        node = node.kids[0]
+    if node.kind != "name":
+        return None
+    return ".".join([node.text, *reversed(names)])
 
 
 def get_property(target: Any, name: str) -> Any:

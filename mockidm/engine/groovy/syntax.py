@@ -459,6 +459,13 @@ class _Builder:
         return self.node("switch", ts, [self.expression(_unparen(
             _f(ts, "value"))), *cases])
 
+    def dotted(self, ts: tree_sitter.Node) -> Node:
+        names = self.text(ts).lstrip("$").split(".")
+        found = self.node("name", ts, text=names[0])
+        for name in names[1:]:
+            found = self.node("prop", ts, [found], text=name, value=False)
+        return found
+
     def string(self, ts: tree_sitter.Node) -> Node:
         raw = self.text(ts)
         for opener, closer in (('"""', '"""'), ("'''", "'''"), ('$/', '/$'), ('"', '"'),
@@ -478,8 +485,11 @@ class _Builder:
         for piece in pieces:
             parts.append(_unescape(self.source[position:piece.start_byte].decode(), slashy))
             value = _opt(piece, "value")
-            parts.append(self.expression(value) if value is not None
-                         else Node("lit", piece.start_point[0] + 1, value=""))
+            if piece.type == "gstring_dollar_interpolation":
+                parts.append(self.dotted(piece))  # `$a.b.c`: a path of names
+            else:
+                parts.append(self.expression(value) if value is not None
+                             else Node("lit", piece.start_point[0] + 1, value=""))
             position = piece.end_byte
         parts.append(_unescape(self.source[position:stop].decode(), slashy))
         if not pieces:
