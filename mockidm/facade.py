@@ -38,7 +38,7 @@ from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
-from .idm_objects import IdentityServer, describe_call
+from .idm_objects import describe_call
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
@@ -79,7 +79,6 @@ class MockIDM:
         self._baseline: dict[str, Any] | None = None
         self._skipped: list[str] = []  # workflow files deploy_folder left out, as problems
         self._baseline_skipped: list[str] = []
-        self._wire()
 
     # hosting -------------------------------------------------------------------------------
 
@@ -507,7 +506,7 @@ class MockIDM:
                 self.state.identity = Identity.default(self.profile)
                 self.state.sessions.clock = engine.clock
                 self.state.idm.objects.clear()
-                self._wire()
+                self.state.wire_scripts()
             self.state.idm.answers.clear()
             self.state.idm.journal.clear()
             self.state.sessions.expire_all()  # a new mock knows no session
@@ -552,15 +551,7 @@ class MockIDM:
             self.state.idm.objects.clear()
             for container, objects in (snapshot.get("idmObjects") or {}).items():
                 self.state.idm.seed(container, objects)
-            self._wire()
-
-    def _wire(self) -> None:
-        """Give the engine's scripts and expressions `openidm`, over this mock's objects."""
-        idm = self.state.idm
-        server = IdentityServer()
-        self.state.engine.interpreter.script_objects = (
-            lambda instance, activity: {"openidm": idm.facade(instance.id, activity),
-                                        "identityServer": server})
+            self.state.wire_scripts()
 
     # the IDM objects scripts call ------------------------------------------------------------
 

@@ -12,11 +12,11 @@ Each call is journaled: resource, method, arguments, answer or error, instance a
 """
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from .engine.expressions import EngineObject
@@ -97,15 +97,15 @@ class IdmObjects:
         for item in objects:
             if not isinstance(item, Mapping) or not isinstance(item.get("_id"), str):
                 raise ValueError(f"an object of {container} needs an _id string: {item!r}")
-            kept[item["_id"]] = {**copy.deepcopy(dict(item)), "_rev": str(item.get("_rev", "1"))}
+            kept[item["_id"]] = {**_copy(dict(item)), "_rev": str(item.get("_rev", "1"))}
 
     def get(self, path: str) -> dict[str, Any] | None:
         container, object_id = _split(path)
         found = self.objects.get(container, {}).get(object_id)
-        return copy.deepcopy(found) if found is not None else None
+        return _copy(found) if found is not None else None
 
     def containers(self) -> dict[str, list[dict[str, Any]]]:
-        return {name: [copy.deepcopy(o) for o in kept.values()]
+        return {name: [_copy(o) for o in kept.values()]
                 for name, kept in sorted(self.objects.items())}
 
     def create(self, container: str, new_id: str | None, content: Any) -> dict[str, Any]:
@@ -118,9 +118,9 @@ class IdmObjects:
         if object_id in kept:
             raise IdmCallError(412, f"Create rejected as Object with same ID already exists. "
                                f"{container}/{object_id}")
-        stored = {**copy.deepcopy(content), "_id": object_id, "_rev": "1"}
+        stored = {**_copy(content), "_id": object_id, "_rev": "1"}
         kept[object_id] = stored
-        return copy.deepcopy(stored)
+        return _copy(stored)
 
     def read(self, path: str) -> dict[str, Any] | None:
         return self.get(path)
@@ -141,10 +141,10 @@ class IdmObjects:
         kept, current, object_id = self._existing(path, rev)
         if not isinstance(content, dict):
             raise IdmCallError(400, "The request content must be a JSON object")
-        stored = {**copy.deepcopy(content), "_id": object_id,
+        stored = {**_copy(content), "_id": object_id,
                   "_rev": str(int(current["_rev"]) + 1)}
         kept[object_id] = stored
-        return copy.deepcopy(stored)
+        return _copy(stored)
 
     def patch(self, path: str, rev: Any, operations: Any) -> dict[str, Any]:
         kept, current, object_id = self._existing(path, rev)
@@ -152,27 +152,27 @@ class IdmObjects:
             operations = [operations]
         if not isinstance(operations, list):
             raise IdmCallError(400, "The patch request is not a list of operations")
-        patched = copy.deepcopy(current)
+        patched = _copy(current)
         for operation in operations:
             _apply(patched, operation)
         patched["_id"] = object_id
         patched["_rev"] = str(int(current["_rev"]) + 1)
         kept[object_id] = patched
-        return copy.deepcopy(patched)
+        return _copy(patched)
 
     def delete(self, path: str, rev: Any) -> dict[str, Any]:
         kept, current, object_id = self._existing(path, rev)
         del kept[object_id]
-        return copy.deepcopy(current)
+        return _copy(current)
 
     def query(self, container: str, params: Any, fields: Any = None) -> dict[str, Any] | None:
         """The store's answer, or None when it has none (an unknown _queryId)."""
         container = container.strip("/")
         params = dict(params or {})
-        items = [copy.deepcopy(o) for o in self.objects.get(container, {}).values()]
+        items = [_copy(o) for o in self.objects.get(container, {}).values()]
         if "_queryFilter" in params:
             try:
-                query = parse_filter(to_string(params["_queryFilter"]))
+                query = _filter(to_string(params["_queryFilter"]))
             except QueryFilterError as error:
                 raise IdmCallError(400, str(error)) from None
             found = [o for o in items if query.matches(o)]
@@ -209,7 +209,7 @@ class IdmObjects:
     def answer(self, resource: str, answer: Any = None, *, method: str | None = None,
                action: str | None = None, error: tuple[int, str] | None = None) -> None:
         """Script what IDM answers a call the store does not answer (the latest wins)."""
-        self.answers.insert(0, ScriptedAnswer(method, resource, copy.deepcopy(answer), action,
+        self.answers.insert(0, ScriptedAnswer(method, resource, _copy(answer), action,
                                               error))
 
     def scripted(self, method: str, resource: str, action: str | None = None
@@ -233,6 +233,22 @@ class IdmObjects:
         self.objects.clear()
         self.answers.clear()
         self.journal.clear()
+
+
+def _copy(value: Any) -> Any:
+    """A copy of JSON-like data (what a script gets is its own; what the store keeps stays
+    the store's): dicts and lists copied, anything else shared, as it cannot change."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+@lru_cache(maxsize=256)
+def _filter(text: str) -> Any:
+    return parse_filter(text)
 
 
 def _resource_matches(pattern: str, resource: str) -> bool:
@@ -284,7 +300,7 @@ def _apply(target: dict[str, Any], operation: Any) -> None:
         raise IdmCallError(400, f"Invalid patch operation: {to_string(operation)}")
     name = operation["operation"]
     parts = _pointer(operation.get("field"))
-    value = copy.deepcopy(operation.get("value"))
+    value = _copy(operation.get("value"))
     if name in ("add", "replace", "increment"):
         parent = _parent(target, parts, create=True)
         last = parts[-1]
@@ -321,7 +337,7 @@ def _apply(target: dict[str, Any], operation: Any) -> None:
         source_parent = _parent(target, source_parts, create=False)
         if source_parent is None or source_parts[-1] not in source_parent:
             raise IdmCallError(400, f"The field {operation.get('from')} does not exist")
-        moved = copy.deepcopy(source_parent[source_parts[-1]])
+        moved = _copy(source_parent[source_parts[-1]])
         if name == "move":
             del source_parent[source_parts[-1]]
         _parent(target, parts, create=True)[parts[-1]] = moved
@@ -377,7 +393,7 @@ class OpenIDM(EngineObject):
             raise GroovyError(
                 f"No signature of method: {self.java_class}.{name}() is applicable for "
                 f"{len(arguments)} arguments", "groovy.lang.MissingMethodException")
-        named = dict(zip(signature, copy.deepcopy(arguments), strict=True))
+        named = dict(zip(signature, _copy(arguments), strict=True))
         resource = to_string(named.get("resourceName", named.get("resourceContainer")))
         entry = IdmCall(name, resource, named, instance_id=self.instance_id,
                         activity_id=self.activity_id)
@@ -387,7 +403,7 @@ class OpenIDM(EngineObject):
         except GroovyError as error:
             entry.error = str(error)
             raise
-        return copy.deepcopy(entry.answer)
+        return _copy(entry.answer)
 
     def _answer(self, name: str, resource: str, named: dict[str, Any]) -> Any:
         action = to_string(named["actionName"]) if name == "action" else None
@@ -395,7 +411,7 @@ class OpenIDM(EngineObject):
         if scripted is not None:
             if scripted.error is not None:
                 raise IdmCallError(*scripted.error)
-            return copy.deepcopy(scripted.answer)
+            return _copy(scripted.answer)
         store = self.idm
         if name == "action":
             if resource.strip("/") == "external/email" and action in ("send", "sendEmail"):

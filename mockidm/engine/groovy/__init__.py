@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from .classes import classes
+from .classes import NOW, classes
 from .evaluator import Bindings, Budget, Evaluator
 from .syntax import Node, Problem, parse
 from .values import GroovyError, Refused
@@ -48,23 +48,21 @@ class Script:
         assignment to a name the script did not declare. Returns the script's value and its
         own binding (what it assigned without storing). Raises GroovyError."""
         bindings = Bindings(engine, variables, store)
-        evaluator = Evaluator(bindings, _classes(now or _utc_now), Budget(steps),
-                              log or (lambda _text: None))
+        evaluator = Evaluator(bindings, classes(), Budget(steps), log or (lambda _text: None))
+        clock = NOW.set(now or _utc_now)
         try:
             value = evaluator.run(self.body)
         except RecursionError:
             raise GroovyError("the script nests too deeply", "java.lang.StackOverflowError"
                               ) from None
+        finally:
+            NOW.reset(clock)
         return value, bindings.own
 
 
 def _utc_now() -> datetime:
     from datetime import UTC
     return datetime.now(UTC)
-
-
-def _classes(now: Callable[[], datetime]) -> Mapping[str, Any]:
-    return classes(now)
 
 
 @lru_cache(maxsize=512)

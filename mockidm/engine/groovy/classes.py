@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from .values import (
@@ -76,8 +78,18 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def classes(now: Callable[[], datetime]) -> dict[str, JavaClass]:
-    """The classes by simple and full name; `now` is the engine's clock (`new Date()`)."""
+# The engine's clock for `new Date()` and System.currentTimeMillis(), set around each run
+# (a context variable: mocks in several threads each see their own).
+NOW: ContextVar[Callable[[], datetime]] = ContextVar("groovy_now")
+
+
+def now() -> datetime:
+    return NOW.get()()
+
+
+@cache
+def classes() -> dict[str, JavaClass]:
+    """The classes by simple and full name, made once; their clock is `NOW`'s."""
     known = [
         JavaClass("java.util.HashMap", lambda v: isinstance(v, dict), new=lambda *a: dict(
             *(a[:1] if a and isinstance(a[0], dict) else ()))),

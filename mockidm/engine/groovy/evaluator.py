@@ -652,6 +652,34 @@ class Evaluator:
         return self.expression(node, _Frame(None))
 
 
+def _list_add(target: list[Any], value: Any) -> bool:
+    target.append(value)
+    return True
+
+
+def _list_get(target: list[Any], index: Any) -> Any:
+    return list_methods(target)["get"](index)
+
+
+# The methods real scripts call most, without building their type's table: (type, name) ->
+# (the method, taking the target first; its number of arguments).
+_FAST: dict[tuple[type, str], tuple[Callable[..., Any], int]] = {
+    (str, "toString"): (to_string, 0), (str, "trim"): (
+        lambda t: t.strip(" \t\n\r\f\v\0"), 0),
+    (str, "equals"): (lambda t, o: isinstance(o, str) and o == t, 1),
+    (str, "toUpperCase"): (str.upper, 0), (str, "toLowerCase"): (str.lower, 0),
+    (str, "isEmpty"): (lambda t: not t, 0), (str, "length"): (len, 0), (str, "size"): (len, 0),
+    (str, "contains"): (lambda t, s: to_string(s) in t, 1),
+    (str, "startsWith"): (lambda t, s: t.startswith(s), 1),
+    (list, "add"): (_list_add, 1), (list, "push"): (_list_add, 1), (list, "size"): (len, 0),
+    (list, "isEmpty"): (lambda t: not t, 0), (list, "get"): (_list_get, 1),
+    (list, "contains"): (contains, 1), (dict, "get"): (lambda t, k: t.get(k), 1),
+    (dict, "put"): (lambda t, k, v: map_methods(t)["put"](k, v), 2),
+    (dict, "containsKey"): (lambda t, k: k in t, 1), (dict, "size"): (len, 0),
+    (dict, "isEmpty"): (lambda t: not t, 0),
+}
+
+
 def _qualified(node: Node) -> str | None:
     """`a.b.c` as text when the node is only names and plain property steps."""
     names: list[str] = []
@@ -716,6 +744,9 @@ def call_method(target: Any, name: str, arguments: list[Any]) -> Any:
             if type(error).__name__ == "_Failure":
                 raise no_method(target, name, arguments) from None
             raise
+    fast = _FAST.get((type(target), name))
+    if fast is not None and len(arguments) == fast[1]:
+        return fast[0](target, *arguments)
     if isinstance(target, str):
         methods = string_methods(target)
     elif isinstance(target, bool):
