@@ -116,7 +116,8 @@ class Scripting:
         except GroovyError as error:
             line = _file_line(script, error.line)
             raise ScriptFailed(
-                f"problem evaluating script: {error} [mockidm: script of activity "
+                f"problem evaluating script: javax.script.ScriptException: {error} "
+                f"[mockidm: script of activity "
                 f"'{activity_id}', line {error.line or '?'} of the script"
                 f"{'' if line is None else f', line {line} of the BPMN file'}]") from None
         return value

@@ -142,7 +142,8 @@ def test_a_failing_script_fails_the_command_and_changes_nothing(idm: MockIDM) ->
                             headers=headers("bjensen"), timeout=10)
     assert started.status_code == 500
     message = started.json()["message"]
-    assert message.startswith("problem evaluating script: "
+    # Activiti's ScriptingEngines around the JSR-223 Groovy engine's ScriptException.
+    assert message.startswith("problem evaluating script: javax.script.ScriptException: "
                               "java.lang.IllegalArgumentException: no managed user bjensen")
     assert "activity &#39;findManager&#39;, line 4 of the script" in message
     assert idm.instances() == []

@@ -98,6 +98,11 @@ class _Frame:
         return None
 
 
+# Names a script engine keeps in its bindings, never stored (ScriptBindings.UNSTORED_KEYS).
+_UNSTORED = frozenset({"out", "out:print", "lang:import", "context", "elcontext", "print",
+                       "println", "nashorn.global"})
+
+
 class Bindings:
     """What a script's free names are: engine objects, the process variables and the
     script's binding, with where a binding assignment goes."""
@@ -121,7 +126,7 @@ class Bindings:
                           "groovy.lang.MissingPropertyException", line)
 
     def set(self, name: str, value: Any) -> None:
-        if self.store is not None and name not in ("out", "print", "println", "context"):
+        if self.store is not None and name not in _UNSTORED:
             self.store(name, value)
         else:
             self.own[name] = value
