@@ -472,14 +472,30 @@ class MockIDM:
 
     def unrunnable_scripts(self) -> list[str]:
         """Scripts of deployed workflows that use Groovy the mock does not run (named at
-        deploy, with the file, line and construct)."""
+        deploy, with the file, line and construct), unless the test declared what they set
+        (`set_outputs`)."""
         with self.state.lock:
-            return list(self.engine.interpreter.scripting.problems.values())
+            outputs = self.engine.interpreter.outputs
+            return [message for (key, element), message
+                    in self.engine.interpreter.scripting.problems.items()
+                    if (None, element) not in outputs and (key, element) not in outputs]
+
+    def idm_call_lines(self) -> list[str]:
+        """The IDM journal, one line a call (for reports)."""
+        with self.state.lock:
+            return [describe_call(c) for c in self.state.idm.journal]
+
+    def unevaluated(self) -> list[str]:
+        """Task names, descriptions, categories and form keys kept as written (each once)
+        because their expression reads IDM's own objects (`openidm`), which a real IDM
+        evaluates and the mock cannot."""
+        with self.state.lock:
+            return list(self.engine.interpreter.unevaluated.values())
 
     def problems(self) -> list[str]:
-        """All five: what a test should hear about when it ends."""
+        """All six: what a test should hear about when it ends."""
         return (self.unserved() + self.unused_failures() + self.skipped_files()
-                + self.unrun_listeners() + self.unrunnable_scripts())
+                + self.unrun_listeners() + self.unevaluated() + self.unrunnable_scripts())
 
     # lifecycle -----------------------------------------------------------------------------
 

@@ -75,6 +75,9 @@ class Interpreter:
         # `openidm`), for a command of `instance` in `activity`: none by default.
         self.script_objects: Callable[[ProcessInstance, str], Mapping[str, Any]] = (
             lambda _instance, _activity: {})
+        # Task attributes kept as written only because they read IDM's objects, each said
+        # once: (process key, activity, the text) -> what a test should hear.
+        self.unevaluated: dict[tuple[str, str, str], str] = {}
 
     # entry points ----------------------------------------------------------------------------
 
@@ -286,8 +289,11 @@ class Interpreter:
             return self.value(text, instance, execution_id, node.id)
 
         now = self.clock.now()  # one instant: the create time, and what a due period adds to
-        name = _lenient(node.name, value)
-        description = _lenient(node.documentation, value)
+        def unevaluated(error: IdmOnly) -> None:
+            self._not_evaluated(instance.definition.key, node.id, error)
+
+        name = _lenient(node.name, value, unevaluated)
+        description = _lenient(node.documentation, value, unevaluated)
         due_date = None
         if node.due_date:
             due = value(node.due_date)
@@ -300,10 +306,10 @@ class Interpreter:
         if node.priority_expression:
             priority = _priority(value(node.priority_expression), node.priority_expression,
                                  priority)
-        category = _lenient(node.task_category, value)
+        category = _lenient(node.task_category, value, unevaluated)
         # The node's `form_key` gives a literal key; only an expression's result is kept.
-        form_key = _lenient(node.form_key, value) if node.form_key and "{" in node.form_key \
-            else None
+        form_key = (_lenient(node.form_key, value, unevaluated)
+                    if node.form_key and "{" in node.form_key else None)
         assignee = None
         if node.assignee:
             found = value(node.assignee)
@@ -414,6 +420,16 @@ class Interpreter:
         task.end_time = self.clock.now()
         task.delete_reason = reason
         self.store.task_ended(task)
+
+    def _not_evaluated(self, key: str, activity_id: str, error: IdmOnly) -> None:
+        seen = (key, activity_id, error.expression)
+        if seen not in self.unevaluated:
+            message = (f"mockidm cannot evaluate {error.expression} in activity "
+                       f"'{activity_id}' of process '{key}' ({error.cause}: IDM's own object, "
+                       "which only a real IDM gives expressions): the task shows the text as "
+                       "written, where a real IDM shows the value")
+            _log.warning("%s", message)
+            self.unevaluated[seen] = message
 
     # listeners -------------------------------------------------------------------------------
 
@@ -547,12 +563,16 @@ def _describe(listener: Listener) -> str:
 IDM_OBJECTS = ("openidm", "identityServer")
 
 
+class IdmOnly(EvaluationError):
+    """An expression that a real IDM evaluates but the mock cannot: it reads IDM's objects."""
+
+
 def _idm_only(error: EvaluationError, activity_id: str) -> EvaluationError:
     """An expression that reads one of IDM's own objects would run on a real IDM: say that
     the mock cannot, rather than give the engine's "Unknown property"."""
     for name in IDM_OBJECTS:
         if error.cause == f"Cannot resolve identifier '{name}'":
-            return EvaluationError(
+            return IdmOnly(
                 f"mockidm cannot evaluate {error.expression} in activity '{activity_id}': "
                 f"'{name}' is IDM's own object, which only a real IDM gives expressions; for a "
                 f"service task, declare the variables it sets with set_outputs('{activity_id}',"
@@ -560,14 +580,20 @@ def _idm_only(error: EvaluationError, activity_id: str) -> EvaluationError:
     return error
 
 
-def _lenient(text: str | None, value: Callable[[str], Any]) -> str | None:
+def _lenient(text: str | None, value: Callable[[str], Any],
+             unevaluated: Callable[[IdmOnly], None] | None = None) -> str | None:
     """A task name, description, category or form key: Flowable keeps the text as written
     when its expression fails (and logs a warning) rather than failing the command. An empty
-    one sets none."""
+    one sets none. Where only the mock fails (IDM's own objects), `unevaluated` hears of it:
+    a real IDM would have shown the value, so the text kept is not IDM's answer."""
     if not text:
         return None
     try:
         found = value(text)
+    except IdmOnly as error:
+        if unevaluated is not None:
+            unevaluated(error)
+        return text
     except EvaluationError:
         return text
     return None if found is None else found if isinstance(found, str) else java_string(found)

@@ -25,6 +25,7 @@ from mockidm import Engine, MockIDM
 from mockidm.engine.bpmn import BpmnError
 from mockidm.identity import ProcessAccessRule
 
+pytest_plugins = ["pytester"]
 WORKFLOWS = Path(__file__).parent / "workflows"
 PI = "workflow/processinstance"
 TI = "workflow/taskinstance"
@@ -309,3 +310,52 @@ def test_an_expression_calls_the_mocks_openidm(mock: MockIDM) -> None:
                              timeout=10)
     assert [t.name for t in mock.tasks(declared.json()["_id"])] == ["Welcome bob"]
     mock.assert_idm_called("read", times=1)  # the declaration stood in: no second call
+
+
+GREETING_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  <process id="greet" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="welcome"/>
+    <userTask id="welcome" name="Welcome ${openidm.read('managed/user/ada').givenName}"
+              activiti:category="${nobodySetThis}" activiti:assignee="openidm-admin"/>
+    <sequenceFlow id="f2" sourceRef="welcome" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_task_name_that_reads_idm_shows_idms_value(mock: MockIDM) -> None:
+    """A task name reading `openidm` is evaluated with the mock's IDM objects; an expression
+    that fails on IDM too (the category's unknown variable) keeps the text as written, which
+    is IDM's own behaviour and no problem."""
+    mock.seed_objects("managed/user", [{"_id": "ada", "givenName": "Ada"}])
+    mock.deploy_bpmn(GREETING_BPMN, "greet.bpmn20.xml")
+    start = f"{mock.url}/workflow/processinstance?_action=create"
+    created = requests.post(start, json={"_key": "greet"}, headers=mock.admin_headers,
+                            timeout=10)
+    assert created.status_code == 201, created.text
+    [task] = mock.tasks(created.json()["_id"])
+    assert task.name == "Welcome Ada"
+    assert task.category == "${nobodySetThis}"
+    assert mock.problems() == []
+
+
+def test_an_engine_without_idm_objects_keeps_the_text_and_says_so_once() -> None:
+    """A bare Engine has no `openidm` (a MockIDM gives it its own): Flowable keeps a task name
+    whose expression fails as written; the text is not IDM's answer, so it is recorded, once
+    per attribute."""
+    engine = Engine()
+    engine.deploy_bpmn(GREETING_BPMN, "greet.bpmn20.xml")
+    for _ in range(2):
+        instance = engine.start(key="greet")
+        [task] = engine.tasks_of(instance.id)
+        assert task.name == "Welcome ${openidm.read('managed/user/ada').givenName}"
+    assert list(engine.interpreter.unevaluated.values()) == [
+        "mockidm cannot evaluate Welcome ${openidm.read('managed/user/ada').givenName} in "
+        "activity "
+        "'welcome' of process 'greet' (Cannot resolve identifier 'openidm': IDM's own object, "
+        "which only a real IDM gives expressions): the task shows the text as written, where a "
+        "real IDM shows the value"]
