@@ -595,6 +595,15 @@ class MockIDM:
         with self.state.lock:
             self.state.idm.answer(resource, answer, method=method, action=action, error=error)
 
+    def idm_answers(self) -> list[Any]:
+        """The scripted answers, latest first (for a scenario to put back on failure)."""
+        with self.state.lock:
+            return list(self.state.idm.answers)
+
+    def restore_idm_answers(self, answers: list[Any]) -> None:
+        with self.state.lock:
+            self.state.idm.answers[:] = answers
+
     def idm_calls(self, method: str | None = None, resource: str | None = None
                   ) -> list[dict[str, Any]]:
         """The calls workflows made to IDM, oldest first, as JSON (method, resource,

@@ -12,6 +12,7 @@ import requests
 from mockidm.admin.client import AdminClient, AdminError
 from mockidm.admin.server import add_admin_routes
 from mockidm.facade import MockIDM
+from mockidm.scenario import ScenarioError, load_scenario
 from mockidm.server import ThreadedServer
 
 WORKFLOWS = Path(__file__).parent / "script_workflows"
@@ -260,3 +261,40 @@ def test_an_unscripted_call_fails_loudly_and_a_scripted_answer_serves_it(idm: Mo
     assert created.status_code == 201, created.text
     [task] = idm.tasks(created.json()["_id"])
     assert task.candidate_users == ["m1", "m2"]
+
+
+def test_a_fixture_file_seeds_the_objects_and_scripts_the_answers(tmp_path: Path) -> None:
+    (tmp_path / "wf").mkdir()
+    (tmp_path / "wf" / "role_request.bpmn20.xml").write_bytes(
+        (WORKFLOWS / "role_request.bpmn20.xml").read_bytes())
+    (tmp_path / "scenario.yaml").write_text("""
+idmObjects:
+  managed/user:
+    - {_id: u-bjensen, userName: bjensen, givenName: Barbara, sn: Jensen,
+       mail: b@example.com, roles: []}
+idmAnswers:
+  - {resource: external/email, method: action, action: send, answer: {status: QUEUED}}
+definitions:
+  - folder: wf/
+instances:
+  - key: scriptedRoleRequest
+    user: bjensen
+    variables: {roleId: auditor}
+    complete: [{task: approval, variables: {decision: approve}}]
+""")
+    mock = MockIDM()
+    load_scenario(mock, tmp_path / "scenario.yaml")
+    assert mock.idm_object("managed/user/u-bjensen")["roles"] == [
+        {"_ref": "managed/role/auditor"}]
+    [mail] = mock.idm_calls("action")
+    assert mail["answer"] == {"status": "QUEUED"}
+
+
+def test_a_fixture_file_that_fails_leaves_no_objects_or_answers(tmp_path: Path) -> None:
+    mock = MockIDM()
+    bad = {"idmObjects": {"managed/user": [{"_id": "x"}]},
+           "idmAnswers": [{"resource": "sync", "method": "action"}],
+           "instances": [{"key": "nothingDeployed"}]}
+    with pytest.raises(ScenarioError):
+        load_scenario(mock, bad)
+    assert mock.idm_objects() == {} and mock.idm_answers() == []
