@@ -298,3 +298,49 @@ def test_a_fixture_file_that_fails_leaves_no_objects_or_answers(tmp_path: Path) 
     with pytest.raises(ScenarioError):
         load_scenario(mock, bad)
     assert mock.idm_objects() == {} and mock.idm_answers() == []
+
+
+LISTENING = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  <process id="listening" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review" activiti:assignee="jdoe">
+      <extensionElements>
+        <activiti:executionListener event="start"
+            class="org.activiti.engine.impl.bpmn.listener.ScriptExecutionListener">
+          <activiti:field name="script">
+            <activiti:string>execution.setVariable('entered', execution.getCurrentActivityId())
+'ok'</activiti:string>
+          </activiti:field>
+          <activiti:field name="language" stringValue="groovy"/>
+          <activiti:field name="resultVariable" stringValue="startResult"/>
+        </activiti:executionListener>
+        <activiti:taskListener event="create"
+            class="org.activiti.engine.impl.bpmn.listener.ScriptTaskListener">
+          <activiti:field name="script">
+            <activiti:string>task.setVariable('reviewer', task.getAssignee().toUpperCase())
+task.name + ' for ' + task.assignee</activiti:string>
+          </activiti:field>
+          <activiti:field name="language" stringValue="groovy"/>
+          <activiti:field name="resultVariable" stringValue="summary"/>
+        </activiti:taskListener>
+      </extensionElements>
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def test_script_listeners_see_task_and_execution_and_store_their_result() -> None:
+    mock = MockIDM()
+    mock.deploy_bpmn(LISTENING, "listening.bpmn20.xml")
+    instance = mock.start_process("listening")
+    assert instance.variables["entered"] == "review"
+    assert instance.variables["startResult"] == "ok"
+    assert instance.variables["reviewer"] == "JDOE"
+    assert instance.variables["summary"] == "Review for jdoe"
+    assert mock.problems() == []
