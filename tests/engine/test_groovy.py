@@ -445,6 +445,27 @@ def test_the_budget_cannot_be_caught_and_counts_closure_calls() -> None:
             compile_script(source).run(engine={}, variables=dict, steps=5_000)
 
 
+@pytest.mark.parametrize("source", [
+    "s = 'ab'\nwhile (true) { s = s + s }",
+    "l = [1]\nwhile (true) { l.addAll(l) }",
+    "b = new StringBuilder('ab')\nwhile (true) { b.append(b.toString()) }",
+    "x = 'b' * 100000000",
+    "x = 2 ** 100000 ** 10",
+    "x = 'a'.padLeft(100000000)",
+])
+def test_a_script_cannot_exhaust_the_mocks_memory(source: str) -> None:
+    with pytest.raises(GroovyError) as raised:
+        compile_script(source).run(engine={}, variables=dict)
+    assert "mockidm refuses" in raised.value.message
+
+
+def test_an_unexpected_value_fails_the_script_not_the_mock() -> None:
+    for source in ("x = [1]; x[-5] = 2", "x = 'abc'.charAt(10)", "x = UUID.fromString('z')",
+                   "x = 'abc'.replaceAll('(', 'x')", "x = ['a'].join(null)"):
+        with pytest.raises(GroovyError):
+            compile_script(source).run(engine={}, variables=dict)
+
+
 def test_deep_recursion_is_a_stack_overflow_not_a_crash() -> None:
     script = compile_script("def f\nf = { n -> f(n + 1) }\nf(0)")
     with pytest.raises(GroovyError) as raised:

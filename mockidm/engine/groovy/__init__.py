@@ -12,6 +12,8 @@ handed to a JVM.
 """
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,8 @@ from .classes import NOW, classes
 from .evaluator import Bindings, Budget, Evaluator
 from .syntax import Node, Problem, parse
 from .values import GroovyError, Refused
+
+_log = logging.getLogger("mockidm")
 
 __all__ = ["DEFAULT_STEPS", "GroovyError", "Problem", "Refused", "Script", "compile_script"]
 
@@ -54,6 +58,17 @@ class Script:
             value = evaluator.run(self.body)
         except RecursionError:
             raise GroovyError("the script nests too deeply", "java.lang.StackOverflowError"
+                              ) from None
+        except re.error as error:
+            raise GroovyError(f"{error}", "java.util.regex.PatternSyntaxException") from None
+        except GroovyError:
+            raise
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as error:
+            # A value the mock's Groovy did not expect: Groovy would have thrown too, with
+            # its own message; say it with Python's, loudly, rather than crash the request.
+            _log.warning("a script failed inside mockidm's Groovy", exc_info=True)
+            raise GroovyError(f"{type(error).__name__}: {error} (mockidm's Groovy has no "
+                              "message of Groovy's own for this)", "mockidm.ScriptError"
                               ) from None
         finally:
             NOW.reset(clock)

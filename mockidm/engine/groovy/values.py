@@ -239,11 +239,11 @@ def _number(value: Any) -> bool:
 def arithmetic(operator: str, left: Any, right: Any) -> Any:
     if operator == "+":
         if isinstance(left, str):
-            return left + to_string(right)
+            return _bounded(left + to_string(right))
         if _number(left) and _number(right):
             return left + right
         if isinstance(left, list):
-            return left + right if isinstance(right, list) else [*left, right]
+            return _bounded(left + right if isinstance(right, list) else [*left, right])
         if isinstance(left, dict) and isinstance(right, dict):
             return {**left, **right}
         if _number(left) and isinstance(right, str):
@@ -265,6 +265,9 @@ def arithmetic(operator: str, left: Any, right: Any) -> Any:
             return left * right
         if isinstance(left, str | list) and isinstance(right, int) and not isinstance(right,
                                                                                       bool):
+            if len(left) * right > _MAX_SIZE:
+                raise GroovyError(f"mockidm refuses to build a value of {len(left) * right} "
+                                  "items", "java.lang.OutOfMemoryError")
             return left * right
     elif operator == "/":
         if _number(left) and _number(right):
@@ -284,6 +287,9 @@ def arithmetic(operator: str, left: Any, right: Any) -> Any:
             return _java_mod(left, right)
     elif operator == "**":
         if _number(left) and _number(right):
+            if isinstance(right, int) and abs(right) > _MAX_EXPONENT and abs(left) > 1:
+                raise GroovyError(f"mockidm refuses {to_string(left)} ** {to_string(right)}: "
+                                  "too large a number", "java.lang.ArithmeticException")
             return left ** right
     elif operator == "<<":
         if isinstance(left, list):
@@ -308,9 +314,22 @@ def arithmetic(operator: str, left: Any, right: Any) -> Any:
     raise no_method(left, _OPERATOR_METHODS.get(operator, operator), [right])
 
 
+# Bounds that keep a script from exhausting the mock's memory in one step.
+_MAX_SIZE = 10_000_000
+_MAX_EXPONENT = 10_000
+
 _OPERATOR_METHODS = {"+": "plus", "-": "minus", "*": "multiply", "/": "div", "%": "mod",
                      "**": "power", "<<": "leftShift", ">>": "rightShift", "&": "and",
                      "|": "or", "^": "xor"}
+
+
+def _bounded(value: Any) -> Any:
+    """A string or list a script built, refused past a size no workflow needs (a loop that
+    doubles a value would otherwise exhaust the mock's memory within its step budget)."""
+    if len(value) > _MAX_SIZE:
+        raise GroovyError(f"mockidm refuses to build a value of {len(value)} items",
+                          "java.lang.OutOfMemoryError")
+    return value
 
 
 def _java_mod(left: float, right: float) -> float:
@@ -572,6 +591,7 @@ def unique_copy(items: list[Any]) -> list[Any]:
 
 def _add_all(target: list[Any], items: Any) -> bool:
     target.extend(_items(items))
+    _bounded(target)
     return True
 
 
@@ -657,15 +677,17 @@ def string_methods(target: str) -> dict[str, Callable[..., Any]]:
         "toBoolean": lambda: target.strip().lower() in ("true", "y", "1"),
         "toString": lambda: target, "concat": lambda s: target + s,
         "capitalize": lambda: target[:1].upper() + target[1:],
-        "padLeft": lambda n, c=" ": target.rjust(n, c), "padRight": lambda n, c=" ":
-        target.ljust(n, c), "reverse": lambda: target[::-1],
+        "padLeft": lambda n, c=" ": _bounded(target.rjust(n, c)),
+        "padRight": lambda n, c=" ": _bounded(target.ljust(n, c)),
+        "reverse": lambda: target[::-1],
         "count": lambda s: target.count(s), "getAt": lambda i: _subscript(target, i),
         "plus": lambda o: target + to_string(o), "minus": lambda o: target.replace(
             to_string(o), "", 1), "toList": lambda: list(target),
         "compareTo": lambda o: compare(target, o), "hashCode": lambda: _java_hash(target),
         "each": lambda c: [c(ch) for ch in target] and target,
         "collect": lambda c: [c(ch) for ch in target],
-        "center": lambda n, c=" ": target.center(n, c), "trimToEmpty": lambda: target.strip(),
+        "center": lambda n, c=" ": _bounded(target.center(n, c)),
+        "trimToEmpty": lambda: target.strip(),
         "intern": lambda: target,
     }
 
@@ -786,10 +808,15 @@ class StringBuilder(JavaObject):
 
     def __init__(self, initial: Any = "") -> None:
         self.parts = [to_string(initial)] if isinstance(initial, str) and initial else []
+        self.size = sum(len(p) for p in self.parts)
 
     def methods(self) -> dict[str, Callable[..., Any]]:
         def append(value: Any) -> StringBuilder:
             self.parts.append(to_string(value))
+            self.size += len(self.parts[-1])
+            if self.size > _MAX_SIZE:
+                raise GroovyError(f"mockidm refuses to build a value of {self.size} items",
+                                  "java.lang.OutOfMemoryError")
             return self
 
         return {"append": append, "toString": self.to_string,
