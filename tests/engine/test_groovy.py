@@ -472,3 +472,13 @@ def test_deep_recursion_is_a_stack_overflow_not_a_crash() -> None:
         script.run(engine={}, variables=dict, steps=10**9)
     assert raised.value.exception in ("java.lang.StackOverflowError",
                                       "mockidm.StepBudgetExceeded")
+
+
+def test_classes_the_mock_refuses_or_does_not_know_are_named_at_compile() -> None:
+    script = compile_script("import java.util.*\nimport org.slf4j.LoggerFactory\n"
+                            "x = new java.io.File('/etc/passwd')\n"
+                            "y = new groovy.json.JsonBuilder([a: 1])\nz = new HashMap()")
+    assert [str(p) for p in script.problems] == [
+        "line 2: the class org.slf4j.LoggerFactory, which mockidm's Groovy does not know",
+        "line 3: the class java.io.File, which mockidm refuses",
+        "line 4: the class groovy.json.JsonBuilder, which mockidm's Groovy does not know"]

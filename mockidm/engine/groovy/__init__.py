@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from .classes import NOW, classes
+from .classes import NOW, classes, refuse_class
 from .evaluator import Bindings, Budget, Evaluator
 from .syntax import Node, Problem, parse
 from .values import GroovyError, Refused
@@ -83,6 +83,41 @@ def _utc_now() -> datetime:
 @lru_cache(maxsize=512)
 def compile_script(source: str) -> Script:
     """Parse a script once (cached: a deployed script is compiled at deploy and found
-    again when it runs)."""
+    again when it runs). Its problems: what the grammar or the evaluator cannot take, and the
+    classes it creates or imports that the mock does not know or refuses."""
     parsed = parse(source)
-    return Script(source, parsed.body, tuple(parsed.problems))
+    problems = [*parsed.problems, *_class_problems(parsed.body)]
+    problems.sort(key=lambda p: p.line)
+    return Script(source, parsed.body, tuple(problems))
+
+
+def _class_problems(body: Node) -> list[Problem]:
+    known = classes()
+    imported: dict[str, str] = {}
+    found: list[Problem] = []
+    stack: list[Any] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, Node):
+            continue
+        stack.extend(node.kids)
+        if node.kind not in ("new", "import"):
+            continue
+        name = node.text.strip()
+        if node.kind == "import":
+            if name.endswith(".*"):
+                continue
+            imported[name.rsplit(".", 1)[-1]] = name
+        full = imported.get(name, name)
+        try:
+            refuse_class(full)
+        except Refused:
+            found.append(Problem(node.line, f"the class {full}, which mockidm refuses"))
+            continue
+        if full not in known:
+            found.append(Problem(node.line, f"the class {full}, which mockidm's Groovy "
+                                            "does not know"))
+    return found

@@ -200,7 +200,9 @@ class _Builder:
         if kind == "continue_statement":
             return self.node("continue", ts)
         if kind == "import_declaration":
-            return self.node("import", ts, text=self.text(ts.named_children[0]))
+            # The whole name, a trailing `.*` included (the grammar's name node leaves it out).
+            name = self.text(ts).strip().removeprefix("import").strip().rstrip(";").strip()
+            return self.node("import", ts, text="".join(name.split()))
         if kind == "multi_assignment_declaration":
             return self.unsupported(ts, "multiple assignment `def (a, b) = ...`")
         if kind in ("class_declaration", "method_declaration", "interface_declaration",
