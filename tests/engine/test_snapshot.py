@@ -24,7 +24,9 @@ from mockidm.engine import (
     linear_process,
 )
 from mockidm.engine.model import (
+    BOUNDARY_EVENT,
     END_EVENT,
+    ERROR,
     MAIL,
     MESSAGE,
     START_EVENT,
@@ -32,6 +34,7 @@ from mockidm.engine.model import (
     Deployment,
     FieldValue,
     Flow,
+    IOParameter,
     Listener,
     Node,
     ProcessDefinition,
@@ -98,6 +101,40 @@ FILED = """<?xml version="1.0" encoding="UTF-8"?>
 </definitions>
 """
 
+# start -> stage (a sub-process: start -> callFiled, which calls `filed`, -> end) -> done; an
+# error boundary event on the stage -> failed.
+SCOPED = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="scoped">
+  <error id="broken" errorCode="BROKEN"/>
+  <process id="scoped" name="Scoped" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="toStage" sourceRef="start" targetRef="stage"/>
+    <subProcess id="stage">
+      <startEvent id="stageStart"/>
+      <sequenceFlow id="toCall" sourceRef="stageStart" targetRef="callFiled"/>
+      <callActivity id="callFiled" calledElement="filed" activiti:businessKey="${orderId}"
+                    activiti:inheritBusinessKey="true" activiti:inheritVariables="true">
+        <extensionElements>
+          <activiti:in source="orderId" target="order"/>
+          <activiti:in sourceExpression="${amount}" target="total"/>
+          <activiti:out source="receipt" target="receipt"/>
+        </extensionElements>
+      </callActivity>
+      <sequenceFlow id="toStageEnd" sourceRef="callFiled" targetRef="stageEnd"/>
+      <endEvent id="stageEnd"/>
+    </subProcess>
+    <boundaryEvent id="stageBroken" attachedToRef="stage">
+      <errorEventDefinition errorRef="broken"/>
+    </boundaryEvent>
+    <sequenceFlow id="toDone" sourceRef="stage" targetRef="done"/>
+    <endEvent id="done"/>
+    <sequenceFlow id="toFailed" sourceRef="stageBroken" targetRef="failed"/>
+    <endEvent id="failed"/>
+  </process>
+</definitions>
+"""
+
 # Every field of a form property differs from its default.
 EVERY_FORM_FIELD = FormProperty(
     id="when", name="When", type="date", values={"soon": "Soon"}, date_pattern="yyyy",
@@ -134,7 +171,9 @@ def everything_model() -> ProcessModel:
         execution_listeners=(Listener("start", delegate_expression="${bean}"),),
         service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),),
         task_category="gardening", script=EVERY_SCRIPT_FIELD)
-    nodes = [Node("start", START_EVENT, line=10), every, Node("end", END_EVENT, line=14)]
+    # Never fires: it only sets what no loaded boundary event sets.
+    late = Node("late", BOUNDARY_EVENT, attached_to="every", cancel_activity=False, event=ERROR)
+    nodes = [Node("start", START_EVENT, line=10), every, late, Node("end", END_EVENT, line=14)]
     return ProcessModel(
         key="everything", name="Everything", nodes={n.id: n for n in nodes},
         flows=(Flow("toEvery", "start", "every", condition="${true}"),
@@ -174,6 +213,7 @@ class State:
             everything_model(), name="everything",
             resources={"everything.bpmn20.xml": b"<definitions/>",
                        "everything.png": bytes(range(256))})
+        [self.scoped] = engine.deploy_bpmn(SCOPED, "scoped.bpmn20.xml")
         self.filed_path = tmp_path / "filed.bpmn20.xml"
         self.filed_path.write_text(FILED)
         [self.filed] = engine.deploy_file(self.filed_path)
@@ -218,6 +258,12 @@ class State:
         self.everything.suspended = True
         self.f1 = engine.start(key="filed").id
         tick(engine)
+
+        # Waiting inside a sub-process, in a call activity, for the instance it called.
+        self.s1 = engine.start(key="scoped", business_key="S-1",
+                               variables={"orderId": "O-9", "amount": 5}).id
+        [self.s1_child] = [i.id for i in engine.store.running.values()
+                           if i.super_instance_id == self.s1]
 
 
 @pytest.fixture
@@ -290,9 +336,9 @@ def test_the_restored_engine_is_the_same_object_for_object_and_index_for_index(
     assert picture(restored)["store"]["_by_business_key_folded"] == [
         ("gone", bucket(s.retired_instance)), ("order-1", bucket(s.a1, s.a2)),
         ("old", bucket(s.a3)), ("o-1", bucket(s.o1)), ("o-2", bucket(s.o2)),
-        ("e-1", bucket(s.e1))]
+        ("e-1", bucket(s.e1)), ("s-1", bucket(s.s1)), ("o-9", bucket(s.s1_child))]
     assert picture(restored)["store"]["running"] == [
-        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1)]
+        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1, s.s1, s.s1_child)]
 
 
 def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: State) -> None:
@@ -310,6 +356,7 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
         FormProperty: [p for n in nodes for p in n.form_properties],
         Flow: [f for d in definitions for f in d.model.flows],
         FieldValue: [v for n in nodes for v in n.fields],
+        IOParameter: [p for n in nodes for p in (*n.in_parameters, *n.out_parameters)],
         Listener: [x for d in definitions for x in (
             *d.model.listeners, *(f for fl in d.model.flows for f in fl.listeners),
             *(x for n in d.model.nodes.values()
@@ -560,7 +607,7 @@ BAD = {
     "bad base64": (lambda d, s: d["deployments"][-1]["resources"].update(x="@@@"),
                    r"^bad snapshot: deployments\[\d+\]\.resources\['x'\]: not valid base64$"),
     "unknown node kind": (
-        lambda d, s: d["definitions"][0]["model"]["nodes"][1].update(kind="callActivity"),
+        lambda d, s: d["definitions"][0]["model"]["nodes"][1].update(kind="complexGateway"),
         r"^bad snapshot: definitions\[0\]\.model\.nodes\[1\]\.kind: unsupported node kind"),
     "flow to nowhere": (
         lambda d, s: d["definitions"][0]["model"]["flows"][0].update(target="nowhere"),
