@@ -69,19 +69,21 @@ class Scripting:
     def deployed(self, model: ProcessModel) -> None:
         """Compile each script of a model; name what the evaluator cannot run."""
         where = model.resource_name or model.key
+        scripts: list[tuple[str, ScriptText]] = []
+        listeners = [(model.key, x) for x in model.listeners]
+        listeners += [(flow.id, x) for flow in model.flows for x in flow.listeners]
         for node in model.nodes.values():
-            scripts: list[tuple[str, ScriptText]] = []
             if node.script is not None:
                 scripts.append((node.id, node.script))
-            for listener in (*node.task_listeners, *node.execution_listeners):
-                if listener.script is not None:
-                    scripts.append((f"{node.id}:{listener.event}", listener.script))
-            for element, script in scripts:
-                message = self._problem(script, where, element)
-                if message is not None:
-                    if (model.key, element) not in self.problems:
-                        _log.warning("%s", message)
-                    self.problems[(model.key, element)] = message
+            listeners += [(node.id, x) for x in (*node.task_listeners, *node.execution_listeners)]
+        scripts += [(f"{element}:{x.event}", x.script) for element, x in listeners
+                    if x.script is not None]
+        for element, script in scripts:
+            message = self._problem(script, where, element)
+            if message is not None:
+                if (model.key, element) not in self.problems:
+                    _log.warning("%s", message)
+                self.problems[(model.key, element)] = message
 
     @staticmethod
     def _problem(script: ScriptText, where: str, element: str) -> str | None:

@@ -344,3 +344,31 @@ def test_script_listeners_see_task_and_execution_and_store_their_result() -> Non
     assert instance.variables["reviewer"] == "JDOE"
     assert instance.variables["summary"] == "Review for jdoe"
     assert mock.problems() == []
+
+
+def test_a_flows_script_listener_outside_the_subset_is_named_at_deploy() -> None:
+    bpmn = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
+  <process id="flowing" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="end">
+      <extensionElements>
+        <activiti:executionListener
+            class="org.activiti.engine.impl.bpmn.listener.ScriptExecutionListener">
+          <activiti:field name="script">
+            <activiti:string>def (a, b) = [1, 2]</activiti:string>
+          </activiti:field>
+          <activiti:field name="language" stringValue="groovy"/>
+        </activiti:executionListener>
+      </extensionElements>
+    </sequenceFlow>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+    mock = MockIDM()
+    mock.deploy_bpmn(bpmn, "flowing.bpmn20.xml")
+    [problem] = mock.problems()
+    assert problem.startswith("flowing.bpmn20.xml, line 10: the script of 'f1:take' uses "
+                              "multiple assignment")
