@@ -11,13 +11,20 @@ the one call Groovy makes of them. A construct the evaluator does not run become
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import dekobon_tree_sitter_groovy
-import tree_sitter
+if TYPE_CHECKING:
+    import tree_sitter
 
-_LANGUAGE = tree_sitter.Language(dekobon_tree_sitter_groovy.language())
-_PARSER = tree_sitter.Parser(_LANGUAGE)
+
+@cache
+def _parser() -> tree_sitter.Parser:
+    # Imported when the first script is parsed: a mock without scripts never loads it.
+    import dekobon_tree_sitter_groovy
+    import tree_sitter
+
+    return tree_sitter.Parser(tree_sitter.Language(dekobon_tree_sitter_groovy.language()))
 
 
 @dataclass(eq=False, slots=True)
@@ -616,7 +623,7 @@ def _short(text: str) -> str:
 def parse(source: str) -> Parsed:
     """The script's tree and what of it the evaluator cannot run."""
     data = source.encode("utf-8")
-    tree = _PARSER.parse(data)
+    tree = _parser().parse(data)
     builder = _Builder(data)
     body = builder.block(tree.root_node)
     return Parsed(body, builder.problems)
