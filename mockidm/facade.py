@@ -485,17 +485,10 @@ class MockIDM:
         with self.state.lock:
             return [describe_call(c) for c in self.state.idm.journal]
 
-    def unevaluated(self) -> list[str]:
-        """Task names, descriptions, categories and form keys kept as written (each once)
-        because their expression reads IDM's own objects (`openidm`), which a real IDM
-        evaluates and the mock cannot."""
-        with self.state.lock:
-            return list(self.engine.interpreter.unevaluated.values())
-
     def problems(self) -> list[str]:
-        """All six: what a test should hear about when it ends."""
+        """All five: what a test should hear about when it ends."""
         return (self.unserved() + self.unused_failures() + self.skipped_files()
-                + self.unrun_listeners() + self.unevaluated() + self.unrunnable_scripts())
+                + self.unrun_listeners() + self.unrunnable_scripts())
 
     # lifecycle -----------------------------------------------------------------------------
 
