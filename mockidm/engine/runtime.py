@@ -91,6 +91,7 @@ class Engine:
                 key=model.key, version=version, deployment_id=deployment.id, model=model,
                 diagram_resource_name=diagram)
             self.store.add_definition(definition)
+            self.interpreter.scripting.deployed(model)
             deployment.definition_ids.append(definition.id)
             deployed.append(definition)
         if file_digest is not None and name is not None:

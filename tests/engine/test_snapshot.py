@@ -41,6 +41,7 @@ from mockidm.engine.model import (
     ProcessDefinition,
     ProcessInstance,
     ProcessModel,
+    ScriptText,
     Task,
 )
 from mockidm.engine.snapshot import SNAPSHOT_VERSION, SnapshotError, dump_engine, load_engine
@@ -142,6 +143,11 @@ EVERY_FORM_FIELD = FormProperty(
     expression="${when}")
 
 
+# Every field of a script differs from its default.
+EVERY_SCRIPT_FIELD = ScriptText("'done'", language="groovy", line=13, auto_store=True,
+                                result_variable="outcome")
+
+
 def approval_model() -> ProcessModel:
     return linear_process("approval", "Approval", [
         UserTask("approve", "Approve", candidate_groups=["managers"], candidate_users=["bob"],
@@ -161,10 +167,11 @@ def everything_model() -> ProcessModel:
         default_flow="toEnd", event=MESSAGE, event_name="ping", line=12,
         task_listeners=(Listener("create", expression="${true}"),
                         Listener("complete", implementation="org.activiti.engine.impl.bpmn."
-                                 "listener.ScriptTaskListener", script_language="groovy")),
+                                 "listener.ScriptTaskListener", script_language="groovy",
+                                 script=EVERY_SCRIPT_FIELD)),
         execution_listeners=(Listener("start", delegate_expression="${bean}"),),
         service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),),
-        task_category="gardening")
+        task_category="gardening", script=EVERY_SCRIPT_FIELD)
     # Never fires: it only sets what no loaded boundary event sets.
     late = Node("late", BOUNDARY_EVENT, attached_to="every", cancel_activity=False, event=ERROR)
     nodes = [Node("start", START_EVENT, line=10), every, late, Node("end", END_EVENT, line=14)]
