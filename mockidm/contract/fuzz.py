@@ -293,7 +293,9 @@ class Run:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.context = parts.path.rstrip("/")
         config = schemathesis.Config.from_dict(_config(target, self.origin))
-        self.schema = schemathesis.openapi.from_path(_spec_for(self.context), config=config)
+        # The API descriptors are documentation, not workflow behaviour: not generated for.
+        self.schema = schemathesis.openapi.from_path(_spec_for(self.context),
+                                                     config=config).exclude(tag="descriptor")
         # Hooks on the schema, shared by its clones, and no one else's.
         self.schema.hook(self._after_validate_hook())
         self.schema.hook(_flatmap_body)
