@@ -51,6 +51,16 @@ def test_no_rule_cites_the_internal_reference() -> None:
     assert not INTERNAL.search(listing(catalogue()))
 
 
+def test_the_package_cites_docs_pages_not_reference_sections() -> None:
+    """The code ships too: its comments point at docs pages, not at numbered sections."""
+    numbered = re.compile(r"\breference (?:section|\d)|§")
+    cited = [f"{path.relative_to(ROOT)}:{number}"
+             for path in sorted((ROOT / "mockidm").rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if numbered.search(line)]
+    assert cited == []
+
+
 @pytest.mark.parametrize("rule", catalogue(), ids=lambda r: r.id)
 def test_every_rule_cites_docs_pages_that_exist(rule) -> None:
     for reference in rule.section.split(", "):

@@ -1,4 +1,4 @@
-"""Authorization: IDM's default router rules for the workflow endpoints (reference section 3).
+"""Authorization: IDM's default router rules for the workflow endpoints (docs/authentication.md).
 
 Rules are tried in order and the first that passes wins; none passing is 403 `Access denied`.
 Admins pass everything but `_queryExpression`; authorized users get the narrow rights below.

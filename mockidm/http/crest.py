@@ -1,7 +1,7 @@
 """Common REST over HTTP: turning a request into a CREST operation, and results into JSON.
 
 Everything here is generic: it is what IDM's CREST HTTP adapter does in front of every
-endpoint, before any workflow code runs (reference section 1). Messages are IDM's, verbatim.
+endpoint, before any workflow code runs (docs/common-rest.md). Messages are IDM's, verbatim.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Refusals (reference 1.3, 1.5, 2.3, 5.4): negative checks, safe on a production server.
+"""Refusals (docs/common-rest.md, docs/authentication.md): negative checks, safe on a
+production server.
 
 None of these requests can start a process even on a server that wrongly accepts them: every
 create names a key or id that does not exist, or none at all.

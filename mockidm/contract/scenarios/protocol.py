@@ -1,4 +1,4 @@
-"""What every answer shares (reference 1.4, 1.6, 4): the query envelope, string revisions, no
+"""What every answer shares (docs/common-rest.md): the query envelope, string revisions, no
 ETag, API versions."""
 
 from __future__ import annotations

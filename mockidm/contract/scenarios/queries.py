@@ -1,5 +1,6 @@
-"""What clients of a query depend on beyond its envelope (reference 1.6, 5.10): paging where
-the server pages, and execution filters that filter."""
+"""What clients of a query depend on beyond its envelope (docs/common-rest.md,
+docs/executions-and-jobs.md): paging where the server pages, and execution filters that
+filter."""
 
 from __future__ import annotations
 

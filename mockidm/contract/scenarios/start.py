@@ -1,4 +1,4 @@
-"""Starting process instances (reference 5.4-5.6, 7): which definition starts, what comes back,
+"""Starting process instances (docs/process-instances.md): which definition starts, what comes back,
 the business key, variables, deleting an instance."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""User tasks (reference 5.7-5.9): claim, complete, and what the history keeps."""
+"""User tasks (docs/task-instances.md): claim, complete, and what the history keeps."""
 
 from __future__ import annotations
 
