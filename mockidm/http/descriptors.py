@@ -37,8 +37,16 @@ def describe_crest_api(call: Call) -> Reply:
     profile = call.profile
     full = _crest(profile.executions_and_jobs, profile.query_filter, profile.paging)
     wanted = call.request.path
-    paths = {path: resource for path, resource in full["paths"].items()
-             if _at_or_below(tuple(path.strip("/").split("/")), wanted)}
+    below = {path: tuple(path.strip("/").split("/")) for path in full["paths"]}
+    below = {path: elements for path, elements in below.items()
+             if _at_or_below(elements, wanted)}
+    # As the router does, a literal element wins over an id: `processinstance/history` is
+    # the history, not an instance.
+    for i, element in enumerate(wanted):
+        if any(elements[i] == element for elements in below.values()):
+            below = {path: elements for path, elements in below.items()
+                     if elements[i] == element}
+    paths = {path: full["paths"][path] for path in below}
     if not paths:
         raise IdmError(404, f"Resource '{'/'.join(wanted)}' not found")
     return Reply({**full, "paths": paths})

@@ -143,6 +143,13 @@ def test_crestapi_names_each_action_the_spec_documents(idm):
     assert task["actions"][0]["response"] == {"$ref": "#/definitions/task-action-result"}
 
 
+def test_crestapi_on_a_literal_path_is_not_an_instance(idm):
+    # `history` is the history collection, not the instance with id `history`.
+    document = idm.request("GET", f"{PI}/history?_crestapi").json()
+    assert list(document["paths"]) == ["/workflow/processinstance/history",
+                                       "/workflow/processinstance/history/{processInstanceId}"]
+
+
 def test_crestapi_on_the_root_describes_every_resource(idm):
     document = idm.request("GET", "?_crestapi").json()
     assert set(document["paths"]) == {path for path, _, _ in
