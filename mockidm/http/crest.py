@@ -24,8 +24,9 @@ QUERY, READ, CREATE, UPDATE, DELETE, PATCH, ACTION = (
 # API) and `_api` (any method: CHF's OpenApiRequestFilter answers it, before Common REST).
 API, OPENAPI = "api", "openapi"
 DESCRIPTOR_OPERATIONS = (API, OPENAPI)
-# Their answer is no Common REST answer: no protocol (and so no Content-API-Version).
-NO_PROTOCOL = (0, 0)
+# Their answer is no Common REST answer: no protocol (and so no Content-API-Version); one no
+# `Accept-API-Version` can name (`protocol=0.0` is a valid request).
+NO_PROTOCOL = (-1, -1)
 
 PROTOCOL_DEFAULT = (2, 1)
 COUNT_POLICIES = ("NONE", "EXACT", "ESTIMATE")

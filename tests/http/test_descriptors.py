@@ -99,6 +99,15 @@ def test_api_is_the_same_document_on_any_path_and_method(idm, method):
     assert "Content-API-Version" not in response.headers  # CHF answers, not Common REST
 
 
+def test_a_request_for_protocol_0_is_no_descriptor_request(idm):
+    # The descriptors' answers have no protocol; a query asking for protocol 0.0 has one.
+    response = idm.request("GET", "workflow/processdefinition?_queryId=query-all-ids",
+                           headers={"Accept-API-Version": "protocol=0.0"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Content-API-Version"] == "protocol=0.0,resource=1.0"
+
+
 def test_api_parameter_is_case_sensitive(idm):
     response = idm.request("GET", f"{PI}?_API")
     assert response.status_code == 400
