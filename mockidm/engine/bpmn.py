@@ -61,8 +61,10 @@ from defusedxml.expatreader import create_parser  # type: ignore[import-untyped]
 from .errors import DefinitionError
 from .interpreter import KINDS
 from .model import (
+    BOUNDARY_EVENT,
     CATCH_EVENT,
     END_EVENT,
+    ERROR,
     EXCLUSIVE_GATEWAY,
     EXECUTION_EVENTS,
     MAIL,
@@ -71,6 +73,10 @@ from .model import (
     SIGNAL,
     START_EVENT,
     TASK_EVENTS,
+    TIME_CYCLE,
+    TIME_DATE,
+    TIME_DURATION,
+    TIMER,
     USER_TASK,
     FieldValue,
     Flow,
@@ -375,6 +381,9 @@ class _Loader:
         self.category = root.attr("targetNamespace")
         self.messages = self._declared("message")
         self.signals = self._declared("signal")
+        # Error declarations: id -> errorCode (the id itself when it has none).
+        self.errors = {el.attr("id") or "": el.attr("errorCode") or el.attr("id") or ""
+                       for el in self.root.bpmn("error") if el.attr("id")}
         # Activiti marks every process of the file as graphically defined as soon as the
         # file places one shape (a BPMNShape with its Bounds).
         self.graphical = any(
@@ -498,14 +507,24 @@ class _Loader:
             "documentation": self.documentation(element), "line": element.line,
             "execution_listeners": self.listeners(element, "executionListener",
                                                   EXECUTION_EVENTS[:2])}
-        if kind in (START_EVENT, END_EVENT) and definitions:
+        timer = (self.timer(element, definitions[0]) if len(definitions) == 1
+                 and definitions[0].name == "timerEventDefinition" else {})
+        if kind in (START_EVENT, END_EVENT) and definitions and not (
+                kind == START_EVENT and timer):
+            if len(definitions) > 1:
+                raise self.error(definitions[1], f"{self.describe(element)} has "
+                                 f"{len(definitions)} event definitions; mockidm supports one")
+            supported = "none and timer start events" if kind == START_EVENT else \
+                "none end events"
             raise self.error(definitions[0], f"{self.describe(element)} with a "
-                             f"{definitions[0].name} is not supported by mockidm (only none "
-                             f"{'start' if kind == START_EVENT else 'end'} events)")
+                             f"{definitions[0].name} is not supported by mockidm (only "
+                             f"{supported})")
         if kind == START_EVENT:
             return Node(**common, form_key=element.ext("formKey"),
                         form_properties=self.form_properties(element),
-                        initiator=element.ext("initiator") or None)
+                        initiator=element.ext("initiator") or None, **timer)
+        if kind == BOUNDARY_EVENT:
+            return self.boundary_event(element, definitions, common)
         if kind == SERVICE_TASK:
             # resultVariableName: the older spelling the converters still read.
             service_type = element.ext("type") or None
@@ -567,13 +586,16 @@ class _Loader:
             raise self.error(definitions[1], f"{self.describe(element)} has "
                              f"{len(definitions)} event definitions; mockidm supports one")
         definition = definitions[0]
+        if definition.name == "timerEventDefinition":
+            return Node(**common, **self.timer(element, definition))
         if definition.name == "messageEventDefinition":
             event, attribute, declared = MESSAGE, "messageRef", self.messages
         elif definition.name == "signalEventDefinition":
             event, attribute, declared = SIGNAL, "signalRef", self.signals
         else:
             raise self.error(definition, f"{self.describe(element)} with a {definition.name} "
-                             "is not supported by mockidm (only message and signal events)")
+                             "is not supported by mockidm (only timer, message and signal "
+                             "events)")
         reference = definition.attr(attribute)
         if not reference:
             raise self.error(definition, f"{self.describe(element)}: attribute "
@@ -583,6 +605,49 @@ class _Loader:
             raise self.error(definition, f"{self.describe(element)}: {attribute} "
                              f"'{reference}' names no {event} declared in this file")
         return Node(**common, event=event, event_name=name)
+
+    def boundary_event(self, element: _Element, definitions: list[_Element],
+                       common: dict[str, Any]) -> Node:
+        """A boundary event: the activity it is attached to, whether it interrupts it
+        (`cancelActivity`, true unless "false", as Flowable's converter reads it) and its one
+        event definition: timer, message, signal or error (its errorRef's errorCode)."""
+        attached = element.attr("attachedToRef")
+        if not attached:
+            raise self.error(element, f"{self.describe(element)}: attribute 'attachedToRef' "
+                             "is required")
+        placed = {**common, "attached_to": attached,
+                  "cancel_activity": (element.attr("cancelActivity") or "").strip().lower()
+                  != "false"}
+        if len(definitions) != 1:
+            raise self.error(definitions[1] if definitions else element,
+                             f"{self.describe(element)} has {len(definitions)} event "
+                             "definitions; mockidm supports boundary events with one")
+        definition = definitions[0]
+        if definition.name == "errorEventDefinition":
+            reference = definition.attr("errorRef")
+            code = self.errors.get(_local(reference), reference) if reference else None
+            return Node(**{**placed, "cancel_activity": True}, event=ERROR, event_name=code)
+        if definition.name == "timerEventDefinition":
+            return Node(**placed, **self.timer(element, definition))
+        if definition.name not in ("messageEventDefinition", "signalEventDefinition"):
+            raise self.error(definition, f"{self.describe(element)} with a {definition.name} "
+                             "is not supported by mockidm (only timer, message, signal and "
+                             "error boundary events)")
+        caught = self.catch_event(element, definitions, placed)
+        return caught
+
+    def timer(self, element: _Element, definition: _Element) -> dict[str, Any]:
+        """A timerEventDefinition's one timeDate, timeDuration or timeCycle, as text."""
+        found = [child for child in definition.bpmn()
+                 if child.name in (TIME_DATE, TIME_DURATION, TIME_CYCLE)]
+        if len(found) != 1:
+            raise self.error(definition, f"{self.describe(element)}: a timer needs exactly "
+                             "one of timeDate, timeDuration and timeCycle")
+        text = found[0].content().strip()
+        if not text:
+            raise self.error(found[0], f"{self.describe(element)}: its {found[0].name} is "
+                             "empty")
+        return {"event": TIMER, "timer": found[0].name, "timer_value": text}
 
     # fields ------------------------------------------------------------------------------------
 

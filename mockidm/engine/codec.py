@@ -27,7 +27,7 @@ import binascii
 import math
 import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import datetime
 from functools import cached_property
 from operator import attrgetter
@@ -420,7 +420,8 @@ class Codec:
         field_ = self._field(cls, f.name, hint)
         if f.metadata.get("snapshot") != ADDED["snapshot"]:
             return field_
-        return Field(field_.key, field_.attr, field_.kind, added=True, default=f.default)
+        default = f.default_factory() if f.default is MISSING else f.default  # a [] too
+        return Field(field_.key, field_.attr, field_.kind, added=True, default=default)
 
     def kind(self, hint: Any) -> Kind:
         known = KINDS.get(hint)

@@ -26,8 +26,10 @@ from .expressions import (
     java_class,
     java_string,
 )
+from .jobs import Job
 from .mail import SentMail, compose
 from .model import (
+    BOUNDARY_EVENT,
     CATCH_EVENT,
     END_EVENT,
     EXCLUSIVE_GATEWAY,
@@ -38,6 +40,7 @@ from .model import (
     SCRIPT_TASK,
     SERVICE_TASK,
     START_EVENT,
+    TIMER,
     USER_TASK,
     Flow,
     Listener,
@@ -47,9 +50,14 @@ from .model import (
 )
 from .scope import listener_scope, scope
 from .store import Store
+from .timers import first_due, next_due
 
 COMPLETED = "completed"  # a completed task's delete reason
+# Flowable's DeleteReason.BOUNDARY_EVENT_INTERRUPTING; the boundary event's id follows.
+BOUNDARY_EVENT_INTERRUPTING = "boundary event"
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
+# The activities whose boundary events are armed while a token is in them.
+ARMED_KINDS = WAIT_STATES
 
 # What entering a node does: (interpreter, instance, the node, the arriving execution's id).
 Behaviour = Callable[["Interpreter", ProcessInstance, Node, str], None]
@@ -85,6 +93,8 @@ class Interpreter:
     def resume(self, instance: ProcessInstance, execution_id: str) -> None:
         """Move a waiting token on from the activity it waits in."""
         activity = instance.executions.pop(execution_id)
+        if self.store.has_jobs(instance.id):
+            self.disarm(instance, execution_id)
         self._leave(instance, instance.definition.model.nodes[activity], execution_id)
 
     # behaviours ------------------------------------------------------------------------------
@@ -93,7 +103,101 @@ class Interpreter:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
                        node.id)
+        if node.kind in ARMED_KINDS and instance.definition.model.boundary_events(node.id):
+            self._arm(instance, node, execution_id)
         self.behaviours[node.kind](self, instance, node, execution_id)
+
+    # boundary events and timers --------------------------------------------------------------
+
+    def _arm(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """A token enters an activity: its timer boundary events start their timers (as the
+        engine executes boundary events before the activity). Message and signal boundary
+        events need nothing stored: a delivery finds them through the activity its execution
+        waits in."""
+        for boundary in instance.definition.model.boundary_events(node.id):
+            if boundary.event == TIMER:
+                self.schedule(instance, boundary, execution_id)
+
+    def disarm(self, instance: ProcessInstance, execution_id: str) -> None:
+        """A token leaves its activity: the timers of its boundary events (or of the timer
+        catch event it waited in) are deleted, dead-letter jobs included."""
+        for job in self.store.jobs_of(instance.id):
+            if job.execution_id == execution_id:
+                self.store.remove_job(job)
+
+    def schedule(self, instance: ProcessInstance | None, node: Node,
+                 execution_id: str | None, definition_id: str | None = None) -> Job:
+        """A timer job for a timer event, its text evaluated now (TimerUtil); for a start
+        event (no instance), in no execution's scope."""
+        assert node.timer is not None and node.timer_value is not None, node.id
+        now = self.clock.now()
+        if instance is None:
+            value = self.static_value(node.timer_value)
+        else:
+            value = self.value(node.timer_value, instance, execution_id or instance.id, node.id)
+        due, repeat = first_due(node.timer, value, now)
+        job = Job(id=self.ids.next(), definition_id=definition_id or (
+            instance.definition.id if instance is not None else ""), activity=node.id,
+            due_date=due, create_time=now, instance_id=instance.id if instance else None,
+            execution_id=execution_id, repeat=repeat)
+        self.store.add_job(job)
+        return job
+
+    def reschedule(self, job: Job, node: Node) -> Job:
+        """A cycle's next firing: a new job, due one period after the one that fired."""
+        assert job.repeat is not None
+        due, repeat = next_due(job.repeat, job.due_date)
+        following = Job(id=self.ids.next(), definition_id=job.definition_id,
+                        activity=node.id, due_date=due, create_time=self.clock.now(),
+                        instance_id=job.instance_id, execution_id=job.execution_id,
+                        repeat=repeat)
+        self.store.add_job(following)
+        return following
+
+    def static_value(self, text: str) -> Any:
+        """An attribute evaluated with no execution (a timer start event's)."""
+        if "{" not in text:
+            return text.strip(JAVA_TRIM)
+        return compile_text(text).evaluate(_NOTHING)
+
+    def fire_timer(self, instance: ProcessInstance, job: Job) -> None:
+        """A timer job of an instance fires (its transaction is the caller's)."""
+        self.store.remove_job(job)
+        model = instance.definition.model
+        node = model.nodes[job.activity]
+        assert job.execution_id is not None
+        if node.kind == BOUNDARY_EVENT:
+            if job.repeat is not None and not node.cancel_activity:
+                self.reschedule(job, node)
+            self.trigger_boundary(instance, node, job.execution_id)
+            return
+        self.resume(instance, job.execution_id)  # an intermediate timer catch event
+
+    def trigger_boundary(self, instance: ProcessInstance, boundary: Node,
+                         execution_id: str) -> None:
+        """A boundary event of the activity `execution_id` waits in is triggered: an
+        interrupting one cancels the activity and the token leaves through the event; a
+        non-interrupting one sends a new token out and leaves the activity as it is."""
+        if not boundary.cancel_activity:
+            self._leave(instance, boundary, self.ids.next())
+            return
+        assert boundary.attached_to is not None
+        attached = instance.definition.model.nodes[boundary.attached_to]
+        self.cancel_activity(instance, attached, execution_id,
+                             f"{BOUNDARY_EVENT_INTERRUPTING} ({boundary.id})")
+        self._leave(instance, boundary, execution_id)
+
+    def cancel_activity(self, instance: ProcessInstance, node: Node, execution_id: str,
+                        reason: str) -> None:
+        """End what waits in `node` for `execution_id`: its task (deleted with `reason`, its
+        delete listeners fired), its token, its boundary events' timers."""
+        if node.kind == USER_TASK:
+            for task in self.store.tasks_of(instance.id):
+                if task.active and task.execution_id == execution_id:
+                    self.end_task(task, reason)
+        instance.executions.pop(execution_id, None)
+        if self.store.has_jobs(instance.id):
+            self.disarm(instance, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
                flows: list[Flow] | None = None) -> None:
@@ -218,6 +322,8 @@ class Interpreter:
 
     def _wait(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions[execution_id] = node.id
+        if node.event == TIMER:  # an intermediate timer: it waits for its job
+            self.schedule(instance, node, execution_id)
 
     def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions[execution_id] = node.id
@@ -371,6 +477,7 @@ class Interpreter:
         USER_TASK: _create_task,
         RECEIVE_TASK: _wait,
         CATCH_EVENT: _wait,
+        BOUNDARY_EVENT: _pass_through,  # entered only when triggered (trigger_boundary)
         EXCLUSIVE_GATEWAY: _choose,
         PARALLEL_GATEWAY: _join_and_fork,
         END_EVENT: _end_event,
@@ -383,6 +490,9 @@ class Interpreter:
             self._fire(model.listeners, "end", instance, instance.id,
                        end_activity or model.start.id, model.key)
         instance.executions.clear()
+        if self.store.has_jobs(instance.id):  # an ended instance keeps no job
+            for job in self.store.jobs_of(instance.id):
+                self.store.remove_job(job)
         instance.end_time = self.clock.now()
         instance.end_activity = end_activity
         instance.delete_reason = delete_reason
@@ -473,9 +583,13 @@ class Interpreter:
         saved = replace(instance, variables=dict(instance.variables),
                         executions=dict(instance.executions))
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
+        jobs = ({j.id: replace(j) for j in self.store.jobs_of(instance.id)}
+                if self.store.has_jobs(instance.id) else None)
         try:
             yield
         except BaseException:
+            if jobs is not None or self.store.has_jobs(instance.id):
+                self.store.restore_jobs(instance.id, jobs or {})
             for task in self.store.tasks_of(instance.id):
                 if task.id not in tasks:
                     self.store.remove_task(task)

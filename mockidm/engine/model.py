@@ -25,6 +25,7 @@ RECEIVE_TASK = "receiveTask"
 CATCH_EVENT = "intermediateCatchEvent"
 EXCLUSIVE_GATEWAY = "exclusiveGateway"
 PARALLEL_GATEWAY = "parallelGateway"
+BOUNDARY_EVENT = "boundaryEvent"  # attached to an activity (`attached_to`)
 
 # The `activiti:type` of a service task the interpreter runs.
 MAIL = "mail"
@@ -32,6 +33,13 @@ MAIL = "mail"
 # What an intermediate catch event waits for.
 MESSAGE = "message"
 SIGNAL = "signal"
+TIMER = "timer"  # `timer` holds its kind (TIME_DURATION, ...) and `timer_value` its text
+ERROR = "error"  # an error boundary event: `event_name` holds the error code (None: any)
+
+# A timer event definition's three kinds (the BPMN element names).
+TIME_DURATION = "timeDuration"
+TIME_DATE = "timeDate"
+TIME_CYCLE = "timeCycle"
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,13 @@ class Node:
     fields: tuple[FieldValue, ...] = field(default=(), metadata=ADDED)  # a mail task's fields
     execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
     task_category: str | None = field(default=None, metadata=ADDED)  # user tasks: `category`
+    # Boundary events: the activity they are attached to, and whether they interrupt it.
+    attached_to: str | None = field(default=None, metadata=ADDED)
+    cancel_activity: bool = field(default=True, metadata=ADDED)
+    # Timer events (event == TIMER): timeDuration, timeDate or timeCycle, and its text (an
+    # ISO 8601 value, or an expression that gives one when the timer is created).
+    timer: str | None = field(default=None, metadata=ADDED)
+    timer_value: str | None = field(default=None, metadata=ADDED)
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,18 @@ class ProcessModel:
     def outgoing(self, node_id: str) -> list[Flow]:
         return self._outgoing.get(node_id, [])
 
+    def boundary_events(self, activity_id: str) -> list[Node]:
+        """The boundary events attached to an activity, in document order."""
+        return self._boundaries.get(activity_id, _NONE)
+
+    @cached_property
+    def _boundaries(self) -> dict[str, list[Node]]:
+        table: dict[str, list[Node]] = {}
+        for node in self.nodes.values():
+            if node.attached_to is not None:
+                table.setdefault(node.attached_to, []).append(node)
+        return table
+
     def incoming_count(self, node_id: str) -> int:
         return sum(1 for flow in self.flows if flow.target == node_id)
 
@@ -162,6 +189,9 @@ class ProcessModel:
     @cached_property
     def user_tasks(self) -> list[Node]:
         return [node for node in self.nodes.values() if node.kind == USER_TASK]
+
+
+_NONE: list[Node] = []
 
 
 @dataclass(frozen=True)
