@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -288,8 +288,7 @@ class MockIDM:
         """Freeze the clock (at now, or at `at`) and fire every timer then due, earliest first,
         before returning them."""
         with self.state.lock:
-            self.engine.clock.freeze(at)
-            return self.engine.fire_due_jobs()
+            return self.engine.move_clock((at or datetime.now(UTC)).astimezone(UTC))
 
     def unfreeze_time(self) -> None:
         """Let the clock run again; a served mock's timers then fire on their own."""
@@ -298,12 +297,12 @@ class MockIDM:
 
     def advance_time(self, by: timedelta | float) -> list[JobRun]:
         """Move a frozen (or, from now, frozen) clock forward, a number being seconds, and
-        fire every timer that falls due on the way, earliest first (each in its own
-        transaction), before returning them: what fired, and what failed (then retried or
-        dead-lettered, as the engine does)."""
+        fire every timer that falls due on the way, earliest first, each at its due time and
+        in its own transaction, before returning them: what fired, and what failed (then
+        retried or dead-lettered, as the engine does)."""
         with self.state.lock:
-            self.engine.clock.advance(by if isinstance(by, timedelta) else timedelta(seconds=by))
-            return self.engine.fire_due_jobs()
+            delta = by if isinstance(by, timedelta) else timedelta(seconds=by)
+            return self.engine.move_clock(self.engine.clock.now() + delta)
 
     def fire_due_timers(self) -> list[JobRun]:
         """Fire every timer due at the clock's now (a served mock's ticker calls this while

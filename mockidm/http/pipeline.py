@@ -21,7 +21,7 @@ from ..engine import EngineError
 from ..profile import SUPPORTED_RESOURCE_VERSIONS
 from ..spec import Operation, Spec, SpecError
 from ..state import State
-from . import definitions, endpoints, executions, instances, tasks  # noqa: F401
+from . import definitions, endpoints, executions, instances, jobs, tasks  # noqa: F401
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal
 from .call import Call, Reply
