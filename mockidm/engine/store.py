@@ -153,9 +153,11 @@ class Store:
             self.running[instance.id] = instance
 
     def remove_instance(self, instance: ProcessInstance) -> None:
-        """Forget an instance whose start failed, with every task it made."""
+        """Forget an instance whose start failed, with every task and job it made."""
         for task in self.tasks_of(instance.id):
             self.remove_task(task)
+        for job in self.jobs_of(instance.id):
+            self.remove_job(job)
         self.instances.pop(instance.id, None)
         self.running.pop(instance.id, None)
         _discard(self._by_business_key, instance.business_key, instance.id)

@@ -253,3 +253,24 @@ def test_a_pending_timer_survives_a_snapshot() -> None:
 def test_a_snapshot_without_jobs_has_no_jobs_key() -> None:
     engine = engine_with(INTERMEDIATE.replace("${until}", "2026-03-03T00:00:00Z"))
     assert "jobs" not in dump_engine(engine)
+
+
+def test_a_start_that_fails_after_arming_a_timer_leaves_no_job() -> None:
+    failing = ESCALATION.replace('activiti:assignee="manager"', 'activiti:assignee="${nobody}"')
+    engine = engine_with(failing)
+    with pytest.raises(EngineError, match="nobody"):
+        engine.start(key="p", variables={"hours": 1})
+    assert engine.jobs() == [] and engine.store.next_due(T0 + timedelta(days=9)) is None
+
+
+def test_moving_the_clock_fires_each_timer_at_its_due_time() -> None:
+    engine = engine_with(INTERMEDIATE.replace("${until}", "PT1H").replace(
+        '<serviceTask id="after" activiti:expression="${missing}" activiti:resultVariable="r"/>',
+        '<intermediateCatchEvent id="after"><timerEventDefinition><timeDuration>PT1H'
+        "</timeDuration></timerEventDefinition></intermediateCatchEvent>"))
+    instance = engine.start(key="p")
+    runs = engine.move_clock(T0 + timedelta(hours=5))
+    # The second timer counts from the first's due time, not from where the clock went.
+    assert [r.job.due_date for r in runs] == [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    assert instance.end_time == T0 + timedelta(hours=2)
+    assert engine.clock.now() == T0 + timedelta(hours=5)
