@@ -4,11 +4,13 @@ IDM deploys what it finds in its `workflow/` directory with Activiti 5 (Flowable
 releases). This module reads the same files into `ProcessModel`s, keeping what the mock's
 interpreter runs and refusing, with the file and line, what it cannot run. It reads:
 
-* `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
-  declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
+* `definitions`: `targetNamespace` (the definitions' category), the `message`, `signal` and
+  `error` declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
-* flow nodes: none start and end events, user, script, service, manual and receive tasks,
-  message and signal intermediate catch events, exclusive and parallel gateways; script and
+* flow nodes: none and timer start events, none end events, user, script, service, manual and
+  receive tasks, timer, message and signal intermediate catch events, boundary events (timer,
+  message, signal, error; `attachedToRef`, `cancelActivity`), exclusive and parallel gateways;
+  a timer's one `timeDate`, `timeDuration` or `timeCycle` is kept as text; script and
   service tasks run nothing here (the engine lets a test supply the variables they would set),
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
@@ -26,8 +28,8 @@ compile, one start event, flows between known nodes, exclusive gateways Activiti
 that a model the mock cannot run fails the deployment instead of a running instance; a problem
 is reported at the line of the element it names.
 
-Every other flow node (sub-processes, call activities, boundary events, throw events,
-inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
+Every other flow node (sub-processes, call activities, throw events, inclusive and
+event-based gateways, escalation or conditional events, ...) is refused by name. Things that do
 not route tokens (lanes, text annotations, associations, data objects and other extension
 elements) are ignored.
 
