@@ -583,8 +583,8 @@ class Interpreter:
         saved = replace(instance, variables=dict(instance.variables),
                         executions=dict(instance.executions))
         tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
-        jobs = ({j.id: replace(j) for j in self.store.jobs_of(instance.id)}
-                if self.store.has_jobs(instance.id) else None)
+        # A command adds and removes jobs but changes none: the jobs themselves are kept.
+        jobs = self.store.jobs_by_id(instance.id)
         try:
             yield
         except BaseException:

@@ -309,19 +309,20 @@ class Store:
     def jobs_of(self, instance_id: str) -> list[Job]:
         return list(self._jobs_by_instance.get(instance_id, {}).values())
 
+    def jobs_by_id(self, instance_id: str) -> dict[str, Job] | None:
+        """An instance's jobs by id (a copy of the index), None when it has none."""
+        bucket = self._jobs_by_instance.get(instance_id)
+        return dict(bucket) if bucket is not None else None
+
     def restore_jobs(self, instance_id: str, saved: Mapping[str, Job]) -> None:
-        """Put an instance's jobs back as they were before a failed command."""
+        """Put back the jobs an instance had before a failed command (which adds and removes
+        jobs, but changes none)."""
         for job in self.jobs_of(instance_id):
             if job.id not in saved:
                 self.remove_job(job)
         for job in saved.values():
-            current = self.jobs.get(job.id)
-            if current is None:
+            if job.id not in self.jobs:
                 self.add_job(job)
-                continue
-            for name in Job.__dataclass_fields__:
-                setattr(current, name, getattr(job, name))
-            self.job_changed(current)
 
     def next_due(self, now: datetime) -> Job | None:
         """The job that falls due first, at or before `now` (ties: the lower id), if any."""
