@@ -274,3 +274,45 @@ def test_moving_the_clock_fires_each_timer_at_its_due_time() -> None:
     assert [r.job.due_date for r in runs] == [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
     assert instance.end_time == T0 + timedelta(hours=2)
     assert engine.clock.now() == T0 + timedelta(hours=5)
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ("""<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="b"/>
+        <userTask id="t"/><boundaryEvent id="b" attachedToRef="t">
+        <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
+        </boundaryEvent>""",
+     "boundary event 'b' is the target of sequence flow 'f1'; a boundary event has no "
+     "incoming flow"),
+    ("""<startEvent id="start"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="nope">
+        <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
+        </boundaryEvent>""",
+     "boundary event 'b' is attached to 'nope', which is not an activity of this process"),
+    ("""<startEvent id="start"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="t">
+        <timerEventDefinition><timeDuration>PT1H</timeDuration><timeDate>2026-01-01</timeDate>
+        </timerEventDefinition></boundaryEvent>""",
+     "a timer needs exactly one of timeDate, timeDuration and timeCycle"),
+    ("""<startEvent id="start"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="t">
+        <timerEventDefinition><timeDuration>PT${</timeDuration></timerEventDefinition>
+        </boundaryEvent>""",
+     "element 'b': Cannot compile expression"),
+])
+def test_boundary_events_the_mock_cannot_run_are_refused_at_deploy(body: str,
+                                                                   problem: str) -> None:
+    with pytest.raises(EngineError, match="line") as refused:
+        Engine().deploy_bpmn(process(body))
+    assert problem in str(refused.value)
+
+
+def test_an_error_boundary_event_keeps_its_error_code() -> None:
+    engine = Engine()
+    [definition] = engine.deploy_bpmn(process("""
+        <startEvent id="start"/><userTask id="t"/>
+        <boundaryEvent id="b" attachedToRef="t" cancelActivity="false">
+          <errorEventDefinition errorRef="noManager"/></boundaryEvent>
+        <boundaryEvent id="any" attachedToRef="t"><errorEventDefinition/></boundaryEvent>""",
+        declarations='<error id="noManager" errorCode="NO_MANAGER"/>'))
+    nodes = definition.model.nodes
+    assert (nodes["b"].event, nodes["b"].event_name, nodes["b"].cancel_activity) == (
+        "error", "NO_MANAGER", True)
+    assert (nodes["any"].event, nodes["any"].event_name) == ("error", None)
+    assert [b.id for b in definition.model.boundary_events("t")] == ["b", "any"]
