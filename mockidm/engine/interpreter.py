@@ -103,7 +103,8 @@ class Interpreter:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
                        node.id)
-        if node.kind in ARMED_KINDS and instance.definition.model.boundary_events(node.id):
+        boundaries = instance.definition.model.boundaries  # empty, falsy, for most models
+        if boundaries and node.id in boundaries and node.kind in ARMED_KINDS:
             self._arm(instance, node, execution_id)
         self.behaviours[node.kind](self, instance, node, execution_id)
 

@@ -162,10 +162,11 @@ class ProcessModel:
 
     def boundary_events(self, activity_id: str) -> list[Node]:
         """The boundary events attached to an activity, in document order."""
-        return self._boundaries.get(activity_id, _NONE)
+        return self.boundaries.get(activity_id, _NONE)
 
     @cached_property
-    def _boundaries(self) -> dict[str, list[Node]]:
+    def boundaries(self) -> dict[str, list[Node]]:
+        """Activity id -> its boundary events (no entry for an activity without any)."""
         table: dict[str, list[Node]] = {}
         for node in self.nodes.values():
             if node.attached_to is not None:
