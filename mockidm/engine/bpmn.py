@@ -7,10 +7,14 @@ interpreter runs and refusing, with the file and line, what it cannot run. It re
 * `definitions`: `targetNamespace` (the definitions' category), the `message`, `signal` and
   `error` declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
-* flow nodes: none and timer start events, none end events, user, script, service, manual and
-  receive tasks, timer, message and signal intermediate catch events, boundary events (timer,
-  message, signal, error; `attachedToRef`, `cancelActivity`), exclusive and parallel gateways;
-  a timer's one `timeDate`, `timeDuration` or `timeCycle` is kept as text; script and
+* `error` declarations (id -> errorCode: an errorRef names one, else is the code itself);
+* flow nodes: none and timer start events, none and error end events, user, script, service,
+  manual and receive tasks, timer, message and signal intermediate catch events, exclusive and
+  parallel gateways, embedded sub-processes (their nodes and flows join the process's graph,
+  each node naming its sub-process as `parent`), boundary events (timer, message, signal,
+  error; `attachedToRef`, `cancelActivity`), call activities (`calledElement` by key,
+  `activiti:in` / `activiti:out`, businessKey, inheritBusinessKey, inheritVariables); a timer's
+  one `timeDate`, `timeDuration` or `timeCycle` is kept as text; script and
   service tasks run nothing here (the engine lets a test supply the variables they would set),
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
@@ -28,7 +32,7 @@ compile, one start event, flows between known nodes, exclusive gateways Activiti
 that a model the mock cannot run fails the deployment instead of a running instance; a problem
 is reported at the line of the element it names.
 
-Every other flow node (sub-processes, call activities, throw events, inclusive and
+Every other flow node (event sub-processes, transactions, throw events, inclusive and
 event-based gateways, escalation or conditional events, ...) is refused by name. Things that do
 not route tokens (lanes, text annotations, associations, data objects and other extension
 elements) are ignored.
@@ -64,6 +68,7 @@ from .errors import DefinitionError
 from .interpreter import KINDS
 from .model import (
     BOUNDARY_EVENT,
+    CALL_ACTIVITY,
     CATCH_EVENT,
     END_EVENT,
     ERROR,
@@ -74,6 +79,7 @@ from .model import (
     SERVICE_TASK,
     SIGNAL,
     START_EVENT,
+    SUB_PROCESS,
     TASK_EVENTS,
     TIME_CYCLE,
     TIME_DATE,
@@ -83,6 +89,7 @@ from .model import (
     FieldValue,
     Flow,
     FormProperty,
+    IOParameter,
     Listener,
     Node,
     ProcessModel,
@@ -383,9 +390,9 @@ class _Loader:
         self.category = root.attr("targetNamespace")
         self.messages = self._declared("message")
         self.signals = self._declared("signal")
-        # Error declarations: id -> errorCode (the id itself when it has none).
-        self.errors = {el.attr("id") or "": el.attr("errorCode") or el.attr("id") or ""
-                       for el in self.root.bpmn("error") if el.attr("id")}
+        # Error declarations: id -> errorCode (None when it names none).
+        self.errors = {el.attr("id") or "": el.attr("errorCode")
+                       for el in root.bpmn("error") if el.attr("id")}
         # Activiti marks every process of the file as graphically defined as soon as the
         # file places one shape (a BPMNShape with its Bounds).
         self.graphical = any(
@@ -428,19 +435,7 @@ class _Loader:
         nodes: dict[str, Node] = {}
         flow_elements: list[_Element] = []
         ids: dict[str, _Element] = {}
-        for child in element.bpmn():
-            if child.name == "sequenceFlow":
-                flow_elements.append(child)
-                if flow_id := child.attr("id"):
-                    self.claim(ids, flow_id, child)
-                continue
-            if child.name in _UNSUPPORTED:
-                raise self.error(child, f"{self.describe(child)} is not supported by mockidm")
-            if child.name not in KINDS:
-                continue  # lanes, annotations, associations, data objects, extensions, ...
-            node = self.node(child)
-            self.claim(ids, node.id, child)
-            nodes[node.id] = node
+        self.flow_elements(element, None, nodes, flow_elements, ids)
         model = ProcessModel(
             key=key, name=element.attr("name"), nodes=nodes,
             flows=tuple(self.flows(flow_elements, ids)),
@@ -454,6 +449,26 @@ class _Loader:
             raise self.error(self.place(exc.problem, element, ids),
                              exc.problem.message) from None
         return model
+
+    def flow_elements(self, container: _Element, parent: str | None, nodes: dict[str, Node],
+                      flow_elements: list[_Element], ids: dict[str, _Element]) -> None:
+        """The nodes and sequence flows of a process or sub-process, those of the sub-processes
+        in it included (their nodes name the sub-process as `parent`): one flat graph."""
+        for child in container.bpmn():
+            if child.name == "sequenceFlow":
+                flow_elements.append(child)
+                if flow_id := child.attr("id"):
+                    self.claim(ids, flow_id, child)
+                continue
+            if child.name in _UNSUPPORTED:
+                raise self.error(child, f"{self.describe(child)} is not supported by mockidm")
+            if child.name not in KINDS:
+                continue  # lanes, annotations, associations, data objects, extensions, ...
+            node = self.node(child, parent)
+            self.claim(ids, node.id, child)
+            nodes[node.id] = node
+            if node.kind == SUB_PROCESS:
+                self.flow_elements(child, node.id, nodes, flow_elements, ids)
 
     @staticmethod
     def place(problem: Problem, process: _Element, ids: dict[str, _Element]) -> _Element:
@@ -490,7 +505,7 @@ class _Loader:
 
     # flow nodes --------------------------------------------------------------------------------
 
-    def node(self, element: _Element) -> Node:
+    def node(self, element: _Element, parent: str | None = None) -> Node:
         kind = element.name
         node_id = element.attr("id")
         if not node_id:
@@ -508,7 +523,16 @@ class _Loader:
             "id": node_id, "kind": kind, "name": element.attr("name"),
             "documentation": self.documentation(element), "line": element.line,
             "execution_listeners": self.listeners(element, "executionListener",
-                                                  EXECUTION_EVENTS[:2])}
+                                                  EXECUTION_EVENTS[:2]), "parent": parent}
+        if kind == END_EVENT and [d.name for d in definitions] == ["errorEventDefinition"]:
+            return Node(**common, event=ERROR, event_name=self.error_code(definitions[0]))
+        if kind == BOUNDARY_EVENT:
+            return self.boundary_event(element, definitions, common)
+        if kind == SUB_PROCESS and _boolean(element.attr("triggeredByEvent"), False):
+            raise self.error(element, f"{self.describe(element)} is an event sub-process, "
+                             "which mockidm does not support")
+        if kind == CALL_ACTIVITY:
+            return self.call_activity(element, common)
         timer = (self.timer(element, definitions[0]) if len(definitions) == 1
                  and definitions[0].name == "timerEventDefinition" else {})
         if kind in (START_EVENT, END_EVENT) and definitions and not (
@@ -516,8 +540,8 @@ class _Loader:
             if len(definitions) > 1:
                 raise self.error(definitions[1], f"{self.describe(element)} has "
                                  f"{len(definitions)} event definitions; mockidm supports one")
-            supported = "none and timer start events" if kind == START_EVENT else \
-                "none end events"
+            supported = ("none and timer start events" if kind == START_EVENT else
+                         "none and error end events")
             raise self.error(definitions[0], f"{self.describe(element)} with a "
                              f"{definitions[0].name} is not supported by mockidm (only "
                              f"{supported})")
@@ -608,11 +632,24 @@ class _Loader:
                              f"'{reference}' names no {event} declared in this file")
         return Node(**common, event=event, event_name=name)
 
+    # errors, boundary events, call activities ---------------------------------------------------
+
+    def error_code(self, definition: _Element) -> str | None:
+        """The error code an errorEventDefinition names: its errorRef's declared errorCode,
+        else the errorRef itself (Flowable's ErrorPropagation.retrieveErrorCode); None
+        without an errorRef (a catch event then catches every error)."""
+        reference = definition.attr("errorRef")
+        if not reference:
+            return None
+        # A declared error without an errorCode gives None (not the reference).
+        return self.errors[reference] if reference in self.errors else reference  # noqa: SIM401
+
     def boundary_event(self, element: _Element, definitions: list[_Element],
                        common: dict[str, Any]) -> Node:
         """A boundary event: the activity it is attached to, whether it interrupts it
         (`cancelActivity`, true unless "false", as Flowable's converter reads it) and its one
-        event definition: timer, message, signal or error (its errorRef's errorCode)."""
+        event definition: timer, message, signal or error (its errorRef's errorCode; an error
+        boundary event always interrupts, Flowable's BoundaryEventParseHandler)."""
         attached = element.attr("attachedToRef")
         if not attached:
             raise self.error(element, f"{self.describe(element)}: attribute 'attachedToRef' "
@@ -626,9 +663,8 @@ class _Loader:
                              "definitions; mockidm supports boundary events with one")
         definition = definitions[0]
         if definition.name == "errorEventDefinition":
-            reference = definition.attr("errorRef")
-            code = self.errors.get(_local(reference), reference) if reference else None
-            return Node(**{**placed, "cancel_activity": True}, event=ERROR, event_name=code)
+            return Node(**{**placed, "cancel_activity": True}, event=ERROR,
+                        event_name=self.error_code(definition))
         if definition.name == "timerEventDefinition":
             return Node(**placed, **self.timer(element, definition))
         if definition.name not in ("messageEventDefinition", "signalEventDefinition"):
@@ -650,6 +686,41 @@ class _Loader:
             raise self.error(found[0], f"{self.describe(element)}: its {found[0].name} is "
                              "empty")
         return {"event": TIMER, "timer": found[0].name, "timer_value": text}
+
+    def call_activity(self, element: _Element, common: dict[str, Any]) -> Node:
+        called = (element.attr("calledElement") or "").strip()
+        if not called:
+            raise self.error(element, f"{self.describe(element)}: attribute 'calledElement' "
+                             "is required")
+        kind = element.ext("calledElementType")
+        if kind not in (None, "", "key"):
+            raise self.error(element, f"{self.describe(element)} has calledElementType "
+                             f"'{kind}'; mockidm calls processes by key only")
+        return Node(**common, called_element=called,
+                    in_parameters=self.parameters(element, "in"),
+                    out_parameters=self.parameters(element, "out"),
+                    call_business_key=element.ext("businessKey") or None,
+                    inherit_business_key=_boolean(element.ext("inheritBusinessKey"), False),
+                    inherit_variables=_boolean(element.ext("inheritVariables"), False))
+
+    def parameters(self, element: _Element, name: str) -> tuple[IOParameter, ...]:
+        """A call activity's `activiti:in` or `activiti:out` elements, in document order."""
+        found = []
+        for extensions in element.bpmn("extensionElements"):
+            for child in extensions.children:
+                if child.name != name or child.ns not in EXTENSION_NAMESPACES:
+                    continue
+                source = child.attr("source") or None
+                expression = (child.attr("sourceExpression") or "").strip() or None
+                target = child.attr("target") or None
+                if child.attr("targetExpression"):
+                    raise self.error(child, f"activiti:{name} with a targetExpression is not "
+                                     "supported by mockidm (give a target)")
+                if target is None or (source is None) == (expression is None):
+                    raise self.error(child, f"activiti:{name} needs a target and exactly one "
+                                     "of source and sourceExpression")
+                found.append(IOParameter(target, source, expression))
+        return tuple(found)
 
     # fields ------------------------------------------------------------------------------------
 

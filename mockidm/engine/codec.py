@@ -420,7 +420,8 @@ class Codec:
         field_ = self._field(cls, f.name, hint)
         if f.metadata.get("snapshot") != ADDED["snapshot"]:
             return field_
-        default = f.default_factory() if f.default is MISSING else f.default  # a [] too
+        # A field made by a factory (an empty dict) compares with what the factory makes.
+        default = f.default_factory() if f.default is MISSING else f.default
         return Field(field_.key, field_.attr, field_.kind, added=True, default=default)
 
     def kind(self, hint: Any) -> Kind:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from .business_calendar import resolve_due_date
 from .clock import Clock, IdGenerator
-from .errors import EngineError
+from .errors import EngineError, ObjectNotFound
 from .expressions import (
     JAVA_TRIM,
     EvaluationError,
@@ -30,8 +30,10 @@ from .jobs import Job
 from .mail import SentMail, compose
 from .model import (
     BOUNDARY_EVENT,
+    CALL_ACTIVITY,
     CATCH_EVENT,
     END_EVENT,
+    ERROR,
     EXCLUSIVE_GATEWAY,
     MAIL,
     MANUAL_TASK,
@@ -40,12 +42,15 @@ from .model import (
     SCRIPT_TASK,
     SERVICE_TASK,
     START_EVENT,
+    SUB_PROCESS,
     TIMER,
     USER_TASK,
     Flow,
+    IOParameter,
     Listener,
     Node,
     ProcessInstance,
+    ProcessModel,
     Task,
 )
 from .scope import listener_scope, scope
@@ -53,11 +58,13 @@ from .store import Store
 from .timers import first_due, next_due
 
 COMPLETED = "completed"  # a completed task's delete reason
-# Flowable's DeleteReason.BOUNDARY_EVENT_INTERRUPTING; the boundary event's id follows.
-BOUNDARY_EVENT_INTERRUPTING = "boundary event"
-WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT})
+# Where a token can rest between commands (a sub-process or call activity: while what is
+# inside runs).
+WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT, SUB_PROCESS, CALL_ACTIVITY})
 # The activities whose boundary events are armed while a token is in them.
 ARMED_KINDS = WAIT_STATES
+# Flowable's DeleteReason.BOUNDARY_EVENT_INTERRUPTING, followed by the boundary event's id.
+BOUNDARY_INTERRUPTING = "boundary event"
 
 # What entering a node does: (interpreter, instance, the node, the arriving execution's id).
 Behaviour = Callable[["Interpreter", ProcessInstance, Node, str], None]
@@ -185,20 +192,8 @@ class Interpreter:
         assert boundary.attached_to is not None
         attached = instance.definition.model.nodes[boundary.attached_to]
         self.cancel_activity(instance, attached, execution_id,
-                             f"{BOUNDARY_EVENT_INTERRUPTING} ({boundary.id})")
+                             f"{BOUNDARY_INTERRUPTING} ({boundary.id})")
         self._leave(instance, boundary, execution_id)
-
-    def cancel_activity(self, instance: ProcessInstance, node: Node, execution_id: str,
-                        reason: str) -> None:
-        """End what waits in `node` for `execution_id`: its task (deleted with `reason`, its
-        delete listeners fired), its token, its boundary events' timers."""
-        if node.kind == USER_TASK:
-            for task in self.store.tasks_of(instance.id):
-                if task.active and task.execution_id == execution_id:
-                    self.end_task(task, reason)
-        instance.executions.pop(execution_id, None)
-        if self.store.has_jobs(instance.id):
-            self.disarm(instance, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
                flows: list[Flow] | None = None) -> None:
@@ -221,8 +216,17 @@ class Interpreter:
                 self._take(instance, flows[0], execution_id)
             self.enter(instance, model.nodes[flows[0].target], execution_id)
             return
-        for flow in flows:  # a fork: one child execution per path
-            child = self.ids.next()
+        # A fork: one child execution per path, every one alive before any moves (both
+        # engines create them all first), so that one ending at once ends neither the
+        # instance nor the sub-process it is in.
+        children = [self.ids.next() for _ in flows]
+        scope = instance.parents.pop(execution_id, None) if instance.parents else None
+        instance.executions.pop(execution_id, None)
+        for child in children:
+            instance.executions[child] = _FORKED
+            if scope is not None:
+                instance.parents[child] = scope
+        for flow, child in zip(flows, children, strict=True):
             if flow.listeners:
                 self._take(instance, flow, child)
             self.enter(instance, model.nodes[flow.target], child)
@@ -449,16 +453,30 @@ class Interpreter:
     def _join_and_fork(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         model = instance.definition.model
         instance.executions[execution_id] = node.id
-        arrived = [e for e, activity in instance.executions.items() if activity == node.id]
+        scope = instance.parents.get(execution_id) if node.parent is not None else None
+        arrived = [e for e, activity in instance.executions.items()
+                   if activity == node.id and instance.parents.get(e) == scope]
         if len(arrived) < model.incoming_count(node.id):
             return  # wait for the other branches
-        for execution in arrived:
-            del instance.executions[execution]
-        # The root execution carries on when nothing else holds it (a join of every branch).
-        continuing = instance.id if instance.id not in instance.executions else self.ids.next()
+        if scope is None:
+            # The root execution carries on when nothing else holds it (a join of every
+            # branch).
+            for execution in arrived:
+                del instance.executions[execution]
+            continuing = (instance.id if instance.id not in instance.executions
+                          else self.ids.next())
+        else:  # inside a sub-process: a new execution of that scope carries on
+            continuing = self.ids.next()
+            instance.parents[continuing] = scope
+            for execution in arrived:
+                del instance.executions[execution]
+                del instance.parents[execution]
         self._leave(instance, node, continuing, model.outgoing(node.id))
 
     def _end_event(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        if node.event == ERROR:
+            self._throw_error(instance, node, execution_id)
+            return
         if node.execution_listeners:
             self._fire(node.execution_listeners, "end", instance, execution_id, node.id,
                        node.id)
@@ -466,8 +484,168 @@ class Interpreter:
 
     def _end(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions.pop(execution_id, None)
+        scope = instance.parents.pop(execution_id, None) if instance.parents else None
+        if scope is not None:
+            if scope not in instance.parents.values():  # the last execution inside ended
+                self._leave_scope(instance, scope)
+            return
         if not instance.executions:
             self.finish(instance, end_activity=node.id, delete_reason=None)
+
+    # sub-processes, call activities, errors --------------------------------------------------
+
+    def _enter_sub_process(self, instance: ProcessInstance, node: Node,
+                           execution_id: str) -> None:
+        """The arriving execution waits in the sub-process; a new execution, its child, runs
+        what is inside from the sub-process's start event (SubProcessActivityBehavior)."""
+        instance.executions[execution_id] = node.id
+        inner = self.ids.next()
+        instance.parents[inner] = execution_id
+        start = instance.definition.model.initial(node.id)
+        assert start is not None  # validation: every sub-process has one
+        self.enter(instance, start, inner)
+
+    def _leave_scope(self, instance: ProcessInstance, scope: str) -> None:
+        """The last execution inside a sub-process ended: the sub-process is left."""
+        activity = instance.executions.pop(scope)
+        if self.store.has_jobs(instance.id):  # leaving it deletes its boundary timers
+            self.disarm(instance, scope)
+        self._leave(instance, instance.definition.model.nodes[activity], scope)
+
+    def _call(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """CallActivityBehavior: the latest version of the called key starts as a child
+        instance (its `in` variables, its business key) and the execution waits until it
+        ends. The child's start user is the authenticated user; its initiator is not set."""
+        assert node.called_element is not None  # the loader requires it
+        key = self.value(node.called_element, instance, execution_id, node.id)
+        definition = self.store.latest(str(key)) if key is not None else None
+        if definition is None:
+            raise ObjectNotFound(f"Process definition {key} was not found in "
+                                 "sameDeployment[false] tenantId[] fallbackToDefaultTenant[false]")
+        if definition.suspended:
+            raise EngineError(f"Cannot start process instance. Process definition "
+                              f"{definition.name} (id = {definition.id}) is suspended")
+        business_key = None
+        if node.call_business_key:
+            found = self.value(node.call_business_key, instance, execution_id, node.id)
+            if found is None:  # Flowable calls toString() on it: a NullPointerException
+                raise EngineError(f"the businessKey expression {node.call_business_key} of call "
+                                  f"activity '{node.id}' is null (Flowable fails here with a "
+                                  "NullPointerException)")
+            business_key = found if isinstance(found, str) else java_string(found)
+        elif node.inherit_business_key:
+            business_key = instance.business_key
+        variables = dict(instance.variables) if node.inherit_variables else {}
+        for parameter in node.in_parameters:
+            variables[parameter.target] = self._parameter(parameter, instance, execution_id,
+                                                          node.id)
+        instance.executions[execution_id] = node.id
+        child = ProcessInstance(
+            id=self.ids.next(), definition=definition, business_key=business_key,
+            start_user=self.user, start_time=self.clock.now(), variables=variables,
+            start_activity=definition.model.start.id, super_instance_id=instance.id,
+            super_execution=execution_id)
+        self.store.add_instance(child)
+        self.start(child)
+
+    def _parameter(self, parameter: IOParameter, instance: ProcessInstance, execution_id: str,
+                   activity_id: str) -> Any:
+        if parameter.source_expression is not None:
+            return self.value(parameter.source_expression, instance, execution_id, activity_id)
+        return instance.variables.get(parameter.source or "")
+
+    def _return(self, child: ProcessInstance) -> None:
+        """A called instance ended: its `out` variables are copied into the parent, whose
+        execution leaves the call activity (CallActivityBehavior.completing, completed)."""
+        parent = self.store.instances[child.super_instance_id or ""]
+        execution = child.super_execution or ""
+        node = parent.definition.model.nodes[parent.executions[execution]]
+        for parameter in node.out_parameters:
+            parent.variables[parameter.target] = self._parameter(
+                parameter, child, child.id, child.end_activity or node.id)
+        del parent.executions[execution]
+        if self.store.has_jobs(parent.id):  # leaving it deletes its boundary timers
+            self.disarm(parent, execution)
+        self._leave(parent, node, execution)
+
+    def child_of(self, instance: ProcessInstance, execution_id: str) -> ProcessInstance | None:
+        """The running instance that a call activity's execution waits for."""
+        for candidate in self.store.running.values():
+            if (candidate.super_instance_id == instance.id
+                    and candidate.super_execution == execution_id):
+                return candidate
+        return None
+
+    def _throw_error(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """ErrorPropagation: from the throwing execution outwards, through the sub-processes
+        it lies in and the call activities that called its instance, the first activity with
+        an error boundary event for the code catches it; the called instances it leaves end
+        (delete reason `ERROR_EVENT <code>`). Nothing catches it: the command fails."""
+        code = node.event_name
+        left: list[ProcessInstance] = []
+        current, execution = instance, execution_id
+        while True:
+            owner = current.parents.get(execution)
+            if owner is None:
+                if current.super_instance_id is None:
+                    raise EngineError(_uncaught([instance, *left, current], code))
+                left.append(current)
+                owner = current.super_execution or ""
+                current = self.store.instances[current.super_instance_id]
+            activity = current.definition.model.nodes[current.executions[owner]]
+            boundary = _catcher(current.definition.model, activity.id, code)
+            if boundary is not None:  # cancelling the activity ends the throwing execution
+                for called in left:
+                    self.terminate(called, f"ERROR_EVENT {code}", end_activity=node.id)
+                self.cancel_activity(current, activity, owner,
+                                     f"{BOUNDARY_INTERRUPTING} ({boundary.id})")
+                self._leave(current, boundary, owner)
+                return
+            execution = owner
+
+    def cancel_activity(self, instance: ProcessInstance, node: Node, execution_id: str,
+                        reason: str) -> None:
+        """End what waits in `node` for that execution: a user task ends with `reason`, a
+        sub-process loses everything inside it (recursively), a call activity's child
+        instance is deleted with `reason`; the activity's end listeners fire; the timers of
+        its boundary events are deleted."""
+        if node.kind == SUB_PROCESS:
+            for inner in [e for e, p in instance.parents.items() if p == execution_id]:
+                activity = instance.executions.get(inner)
+                if activity is not None:
+                    self.cancel_activity(instance, instance.definition.model.nodes[activity],
+                                         inner, reason)
+                instance.parents.pop(inner, None)
+        elif node.kind == CALL_ACTIVITY:
+            child = self.child_of(instance, execution_id)
+            if child is not None:
+                self.terminate(child, reason)
+        elif node.kind == USER_TASK:
+            for task in self.store.tasks_of(instance.id):
+                if task.active and task.execution_id == execution_id:
+                    self.end_task(task, reason)
+        self.fire_end(instance, execution_id, node.id)
+        instance.executions.pop(execution_id, None)
+        if self.store.has_jobs(instance.id):  # its boundary events' timers go with it
+            self.disarm(instance, execution_id)
+
+    def terminate(self, instance: ProcessInstance, reason: str,
+                  end_activity: str | None = None) -> None:
+        """End an instance that has not run to its end (deleted, or left by an error): its open
+        tasks end with `reason`, the activities its tokens wait in fire their end listeners
+        (inside a sub-process first), the instances it called end likewise."""
+        for task in self.store.tasks_of(instance.id):
+            if task.active:
+                self.end_task(task, reason)
+        waiting = sorted(instance.executions.items(), key=lambda e: e[0] not in instance.parents)
+        for execution, activity in waiting:
+            node = instance.definition.model.nodes[activity]
+            if node.kind == CALL_ACTIVITY:
+                child = self.child_of(instance, execution)
+                if child is not None:
+                    self.terminate(child, reason)
+            self.fire_end(instance, execution, activity)
+        self.finish(instance, end_activity=end_activity, delete_reason=reason)
 
     # What entering a node of each kind does: the node kinds the engine runs, and no others.
     behaviours: ClassVar[dict[str, Behaviour]] = {
@@ -478,10 +656,13 @@ class Interpreter:
         USER_TASK: _create_task,
         RECEIVE_TASK: _wait,
         CATCH_EVENT: _wait,
-        BOUNDARY_EVENT: _pass_through,  # entered only when triggered (trigger_boundary)
         EXCLUSIVE_GATEWAY: _choose,
         PARALLEL_GATEWAY: _join_and_fork,
         END_EVENT: _end_event,
+        SUB_PROCESS: _enter_sub_process,
+        CALL_ACTIVITY: _call,
+        # No flow enters a boundary event: a token leaves through it when it fires.
+        BOUNDARY_EVENT: _pass_through,
     }
 
     def finish(self, instance: ProcessInstance, end_activity: str | None,
@@ -491,6 +672,7 @@ class Interpreter:
             self._fire(model.listeners, "end", instance, instance.id,
                        end_activity or model.start.id, model.key)
         instance.executions.clear()
+        instance.parents.clear()
         if self.store.has_jobs(instance.id):  # an ended instance keeps no job
             for job in self.store.jobs_of(instance.id):
                 self.store.remove_job(job)
@@ -498,6 +680,8 @@ class Interpreter:
         instance.end_activity = end_activity
         instance.delete_reason = delete_reason
         self.store.instance_ended(instance)
+        if instance.super_instance_id is not None and delete_reason is None:
+            self._return(instance)
 
     def complete_task(self, task: Task, instance: ProcessInstance) -> None:
         """TaskEntity.complete: the `complete` listeners, then the task is deleted (its
@@ -580,33 +764,70 @@ class Interpreter:
     @contextmanager
     def atomic(self, instance: ProcessInstance) -> Iterator[None]:
         """Undo every change to `instance` and its tasks if the command fails, as a database
-        transaction would: a failed command leaves no half-moved token behind."""
-        saved = replace(instance, variables=dict(instance.variables),
-                        executions=dict(instance.executions))
-        tasks = {t.id: replace(t) for t in self.store.tasks_of(instance.id)}
+        transaction would: a failed command leaves no half-moved token behind. The instances
+        it called and the one that called it are restored too, and those it started removed."""
+        family = self._family(instance)
+        saved = [replace(i, variables=dict(i.variables), executions=dict(i.executions),
+                         parents=dict(i.parents)) for i in family]
+        tasks = {t.id: replace(t) for i in family for t in self.store.tasks_of(i.id)}
         # A command adds and removes jobs but changes none: the jobs themselves are kept.
-        jobs = self.store.jobs_by_id(instance.id)
+        jobs = [self.store.jobs_by_id(i.id) for i in family]
+        known = len(self.store.instances)
         try:
             yield
         except BaseException:
-            if jobs is not None or self.store.has_jobs(instance.id):
-                self.store.restore_jobs(instance.id, jobs or {})
-            for task in self.store.tasks_of(instance.id):
-                if task.id not in tasks:
-                    self.store.remove_task(task)
-                elif task.active != tasks[task.id].active or task != tasks[task.id]:
-                    self.store.restore_task(task, tasks[task.id])
-            for name in ("variables", "executions", "end_time", "end_activity",
-                         "delete_reason"):
-                setattr(instance, name, getattr(saved, name))
-            self.store.instance_restored(instance)
+            if len(self.store.instances) > known:
+                self.forget_since(known)
+            for member, before, had in zip(family, saved, jobs, strict=True):
+                for task in self.store.tasks_of(member.id):
+                    if task.id not in tasks:
+                        self.store.remove_task(task)
+                    elif task.active != tasks[task.id].active or task != tasks[task.id]:
+                        self.store.restore_task(task, tasks[task.id])
+                for name in ("variables", "executions", "parents", "end_time",
+                             "end_activity", "delete_reason"):
+                    setattr(member, name, getattr(before, name))
+                self.store.instance_restored(member)
+                if had is not None or self.store.has_jobs(member.id):
+                    self.store.restore_jobs(member.id, had or {})
             raise
+
+    def forget_since(self, first: int | ProcessInstance) -> None:
+        """Remove the instances a failed command started, with their tasks: those added after
+        the first `first` ones, or `first` itself and those added after it."""
+        if isinstance(first, ProcessInstance):
+            first = list(self.store.instances).index(first.id)
+        for added in list(self.store.instances.values())[first:]:
+            self.store.remove_instance(added)
+
+    def _family(self, instance: ProcessInstance) -> list[ProcessInstance]:
+        """`instance` and, when call activities link it to others, every running instance of
+        its tree (a command on one may move the others)."""
+        if instance.super_instance_id is None and not instance.definition.model.calls:
+            return [instance]
+        root = instance
+        while root.super_instance_id is not None:
+            root = self.store.instances[root.super_instance_id]
+        family, ids = [root], {root.id}
+        grown = True
+        while grown:
+            grown = False
+            for candidate in self.store.running.values():
+                if candidate.super_instance_id in ids and candidate.id not in ids:
+                    family.append(candidate)
+                    ids.add(candidate.id)
+                    grown = True
+        if instance.id not in ids:
+            family.append(instance)
+        return family
 
 
 # The node kinds a model may hold: those the interpreter has a behaviour for.
 KINDS = frozenset(Interpreter.behaviours)
 
 _NOTHING: dict[str, Any] = {}
+# Where a forked execution is until it reaches the activity it waits in (no activity's id).
+_FORKED = ""
 # A user task without expressions: name, description, assignee, candidate users and groups.
 _PlainTask = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _PLAIN_TASKS_KEPT = 4096
@@ -616,6 +837,31 @@ _CANDIDATE_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
 
 
 _log = logging.getLogger("mockidm")
+
+
+def _catches(node: Node, code: str | None) -> bool:
+    """Whether `node` is an error boundary event that catches `code` (a boundary event without
+    a code catches every error; an error without a code is caught by every one)."""
+    return (node.kind == BOUNDARY_EVENT and node.event == ERROR
+            and (node.event_name is None or code is None or node.event_name == code))
+
+
+def _uncaught(chain: list[ProcessInstance], code: str | None) -> str:
+    """ErrorPropagation's message for an error nothing catches: it answers otherwise when a
+    process of the chain has a boundary event for the code elsewhere than around the throw."""
+    if any(_catches(node, code) for instance in chain
+           for node in instance.definition.model.nodes.values()):
+        return f"No matching parent execution for error code {code} found"
+    return (f"No catching boundary event found for error with errorCode '{code}', "
+            "neither in same process nor in parent process")
+
+
+def _catcher(model: ProcessModel, activity_id: str, code: str | None) -> Node | None:
+    """The error boundary event of an activity that catches `code`: the first that names the
+    code, else the first that catches any (ErrorPropagation.getCatchEventFromList)."""
+    found = [n for n in model.boundary_events(activity_id) if _catches(n, code)]
+    named = [n for n in found if n.event_name is not None]
+    return next(iter(named or found), None)
 
 
 def _describe(listener: Listener) -> str:

@@ -26,6 +26,8 @@ CATCH_EVENT = "intermediateCatchEvent"
 EXCLUSIVE_GATEWAY = "exclusiveGateway"
 PARALLEL_GATEWAY = "parallelGateway"
 BOUNDARY_EVENT = "boundaryEvent"  # attached to an activity (`attached_to`)
+SUB_PROCESS = "subProcess"  # an embedded sub-process: its nodes name it as their `parent`
+CALL_ACTIVITY = "callActivity"  # starts another process (`called_element`) and waits for it
 
 # The `activiti:type` of a service task the interpreter runs.
 MAIL = "mail"
@@ -93,6 +95,16 @@ class FieldValue:
 
 
 @dataclass(frozen=True)
+class IOParameter:
+    """A call activity's `activiti:in` / `activiti:out`: the value of `source` (a variable
+    of the process it is copied from) or of `source_expression`, set as `target`."""
+
+    target: str
+    source: str | None = None
+    source_expression: str | None = None
+
+
+@dataclass(frozen=True)
 class Node:
     """One BPMN flow node. Fields that a kind does not use stay empty."""
 
@@ -129,6 +141,16 @@ class Node:
     # ISO 8601 value, or an expression that gives one when the timer is created).
     timer: str | None = field(default=None, metadata=ADDED)
     timer_value: str | None = field(default=None, metadata=ADDED)
+    # The sub-process the node lies in (None: the process itself).
+    parent: str | None = field(default=None, metadata=ADDED)
+    # Call activities: the key of the process they start (text or an expression), the
+    # variables copied in and out, and the child's business key (an expression, or inherited).
+    called_element: str | None = field(default=None, metadata=ADDED)
+    in_parameters: tuple[IOParameter, ...] = field(default=(), metadata=ADDED)
+    out_parameters: tuple[IOParameter, ...] = field(default=(), metadata=ADDED)
+    call_business_key: str | None = field(default=None, metadata=ADDED)
+    inherit_business_key: bool = field(default=False, metadata=ADDED)
+    inherit_variables: bool = field(default=False, metadata=ADDED)
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,23 @@ class ProcessModel:
                 table.setdefault(node.attached_to, []).append(node)
         return table
 
+    def initial(self, scope: str | None) -> Node | None:
+        """The start event of a sub-process (of the process itself for None)."""
+        return self._starts.get(scope)
+
+    @cached_property
+    def _starts(self) -> dict[str | None, Node]:
+        table: dict[str | None, Node] = {}
+        for node in self.nodes.values():
+            if node.kind == START_EVENT:
+                table.setdefault(node.parent, node)
+        return table
+
+    @cached_property
+    def calls(self) -> bool:
+        """Whether the process has a call activity (so its instances may have children)."""
+        return any(node.kind == CALL_ACTIVITY for node in self.nodes.values())
+
     def incoming_count(self, node_id: str) -> int:
         return sum(1 for flow in self.flows if flow.target == node_id)
 
@@ -185,7 +224,8 @@ class ProcessModel:
 
     @cached_property
     def start(self) -> Node:
-        return next(node for node in self.nodes.values() if node.kind == START_EVENT)
+        return next(node for node in self.nodes.values()
+                    if node.kind == START_EVENT and node.parent is None)
 
     @cached_property
     def user_tasks(self) -> list[Node]:
@@ -288,8 +328,22 @@ class ProcessInstance:
     end_time: datetime | None = None
     end_activity: str | None = None
     delete_reason: str | None = None
-    # The tokens: execution id -> the activity it waits in (empty once ended).
+    # The tokens: execution id -> the activity it waits in (empty once ended). An execution
+    # that entered a sub-process or a call activity waits there while the inside runs.
     executions: dict[str, str] = field(default_factory=dict)
+    # Executions inside a sub-process -> the execution waiting in that sub-process (the
+    # scope's own execution), for every execution alive inside one, waiting or moving.
+    parents: dict[str, str] = field(default_factory=dict, metadata=ADDED)
+    # A called instance: the execution of the parent instance that waits in the call activity.
+    super_execution: str | None = field(default=None, metadata=ADDED)
+
+    def parent_of(self, execution_id: str) -> str | None:
+        """An execution's parent as the mock shows it: the execution waiting in the enclosing
+        sub-process; else, for a branch of a fork, the instance's own execution."""
+        parent = self.parents.get(execution_id)
+        if parent is not None:
+            return parent
+        return None if execution_id == self.id else self.id
 
     @property
     def active_activities(self) -> list[str]:

@@ -241,7 +241,7 @@ class Engine:
         try:
             self.interpreter.start(instance)
         except BaseException:  # as a rolled-back transaction: no trace of it, nor its tasks
-            self.store.remove_instance(instance)
+            self.interpreter.forget_since(instance)  # nor of the instances it called
             raise
         finally:
             self.interpreter.user = None
@@ -264,12 +264,8 @@ class Engine:
                         reason: str = DEFAULT_DELETE_REASON) -> ProcessInstance:
         instance = self.running_instance(instance_id)
         with self.interpreter.atomic(instance):  # a failing listener deletes nothing
-            for task in self.store.tasks_of(instance.id):
-                if task.active:
-                    self.interpreter.end_task(task, reason)
-            for execution, activity in list(instance.executions.items()):
-                self.interpreter.fire_end(instance, execution, activity)
-            self.interpreter.finish(instance, end_activity=None, delete_reason=reason)
+            # The instances it called are deleted with it, with the same reason.
+            self.interpreter.terminate(instance, reason)
         return instance
 
     def query_instances(self, query: InstanceQuery) -> list[ProcessInstance]:

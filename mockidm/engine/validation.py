@@ -4,7 +4,9 @@ The BPMN loader, `Engine.deploy` (behind `MockIDM.deploy`), the reader of deploy
 (behind fixture files and the pytest plugin) and snapshot restore all call `check_model`. It
 raises `InvalidModel` for the first problem it finds, in this order: node kinds and the
 expressions of each node (assignee, name, form properties, listeners, ...: they compile),
-then each sequence flow (its ends, its condition, its listeners), the process's listeners,
+then scopes (each node's sub-process exists, one start event per sub-process, boundary events
+on an activity of their own scope), then each sequence flow (its ends, that they lie in one
+scope, its condition, its listeners), the process's listeners,
 the start event, the exclusive gateways. A problem names the node or flow at fault by id, so
 that each caller can say where in its own terms: the loader gives the line, a snapshot the
 key.
@@ -28,6 +30,7 @@ from .model import (
     ERROR,
     EXCLUSIVE_GATEWAY,
     START_EVENT,
+    SUB_PROCESS,
     TIMER,
     Listener,
     Node,
@@ -44,6 +47,7 @@ class Code(enum.Enum):
     BAD_EXPRESSION = enum.auto()  # a node's expression (assignee, name, ...) does not compile
     START_EVENTS = enum.auto()  # not exactly one start event
     GATEWAY = enum.auto()  # an exclusive gateway Activiti would refuse
+    SCOPE = enum.auto()  # a flow across a sub-process's boundary, a misplaced node
     BOUNDARY = enum.auto()  # a boundary event on nothing it can be armed on, or flowed into
 
 
@@ -106,12 +110,19 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
                           f"element '{node.id}' of type {node.kind} is not supported",
                           f"unsupported node kind {node.kind!r}", node.id, "kind")
         yield from _expressions(node)
+    yield from _scopes(model)
     for flow in model.flows:
         for field, end in (("source", flow.source), ("target", flow.target)):
             if end not in model.nodes:
                 yield Problem(Code.UNKNOWN_ELEMENT,
                               f"sequence flow '{flow.id}' refers to unknown element '{end}'",
                               f"unknown node {end!r}", flow.id, field)
+        source, target = model.nodes.get(flow.source), model.nodes.get(flow.target)
+        if source is not None and target is not None and source.parent != target.parent:
+            # Flowable's SequenceflowValidator: a flow cannot cross a sub-process's boundary.
+            message = (f"sequence flow '{flow.id}': its target '{flow.target}' isn't defined "
+                       f"in the same scope as its source '{flow.source}'")
+            yield Problem(Code.SCOPE, message, message, flow.id, "target")
         if flow.condition is not None:
             try:
                 compile_expression(flow.condition)  # cached: cheap for a known condition
@@ -127,7 +138,8 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
 
 # The Node fields that hold one expression each, and those that hold several.
 _EXPRESSION_FIELDS = ("name", "documentation", "assignee", "due_date", "priority_expression",
-                      "task_category", "form_key", "expression", "timer_value")
+                      "task_category", "form_key", "expression", "called_element",
+                      "call_business_key", "timer_value")
 _EXPRESSION_LISTS = ("candidate_users", "candidate_groups")
 
 
@@ -149,6 +161,10 @@ def _expressions(node: Node) -> Iterator[Problem]:
     for value in node.fields:
         if value.expression and "{" in value.text:
             yield from _compiles(node, "fields", value.text)
+    for field in ("in_parameters", "out_parameters"):
+        for parameter in getattr(node, field):
+            if parameter.source_expression is not None:
+                yield from _compiles(node, field, parameter.source_expression)
     for field in ("task_listeners", "execution_listeners"):
         yield from _listeners(getattr(node, field), node.id, field)
 
@@ -174,8 +190,41 @@ def _compiles_in(element: str | None, field: str, text: str) -> Iterator[Problem
         yield Problem(Code.BAD_EXPRESSION, f"{where}: {exc}", str(exc), element, field)
 
 
+def _scopes(model: ProcessModel) -> Iterator[Problem]:
+    """Each node's `parent` is a sub-process, each sub-process has exactly one start event
+    (Flowable's SubprocessValidator refuses several; with none, its SubProcessActivityBehavior
+    fails when a token arrives: the mock refuses it at deploy), a boundary event is attached
+    to an activity of its own scope."""
+    starts: dict[str, list[str]] = {}
+    for node in model.nodes.values():
+        if node.parent is not None:
+            parent = model.nodes.get(node.parent)
+            if parent is None or parent.kind != SUB_PROCESS:
+                message = f"element '{node.id}' lies in '{node.parent}', which is no sub-process"
+                yield Problem(Code.SCOPE, message, message, node.id, "parent")
+            elif node.kind == START_EVENT:
+                starts.setdefault(node.parent, []).append(node.id)
+        if node.attached_to is not None:
+            host = model.nodes.get(node.attached_to)
+            if host is None or host.parent != node.parent or host.kind == BOUNDARY_EVENT:
+                message = (f"boundary event '{node.id}' is attached to '{node.attached_to}', "
+                           "which is no activity of its scope")
+                yield Problem(Code.SCOPE, message, message, node.id, "attached_to")
+    for node in model.nodes.values():
+        if node.kind != SUB_PROCESS:
+            continue
+        found = starts.get(node.id, [])
+        if len(found) != 1:
+            message = (f"sub-process '{node.id}' has no start event" if not found else
+                       f"sub-process '{node.id}' has more than one start event "
+                       f"({', '.join(map(repr, found))}): multiple start events are not "
+                       "supported for a sub-process")
+            yield Problem(Code.SCOPE, message, message, found[1] if found else node.id)
+
+
 def _start_events(model: ProcessModel) -> Iterator[Problem]:
-    starts = [node.id for node in model.nodes.values() if node.kind == START_EVENT]
+    starts = [node.id for node in model.nodes.values()
+              if node.kind == START_EVENT and node.parent is None]
     if len(starts) == 1:
         return
     detail = f"a process has exactly one {START_EVENT}, this one {len(starts)}"
@@ -220,21 +269,22 @@ def _gateway(message: str, element: str, field: str | None = None) -> Problem:
 
 
 def _boundary_events(model: ProcessModel) -> Iterator[Problem]:
-    """A boundary event is attached to an activity the mock arms boundary events on, has no
-    incoming sequence flow (Flowable's validator refuses one), and a timer has its text."""
+    """A boundary event is attached to an activity the mock arms boundary events on (where it
+    is attached is `_scopes`'s), has no incoming sequence flow (Flowable's validator refuses
+    one) and its event; a timer start event starts a process, not a sub-process."""
     targets = {flow.target: flow for flow in model.flows}
     for node in model.nodes.values():
+        if node.kind == START_EVENT and node.event == TIMER and node.parent is not None:
+            yield _boundary(f"start event '{node.id}' of sub-process '{node.parent}' has a "
+                            "timer; a sub-process starts with a none start event", node.id,
+                            "event")
         if node.kind != BOUNDARY_EVENT:
             if node.attached_to is not None:
                 yield _boundary(f"element '{node.id}' is a {node.kind}, which is attached to "
                                 "nothing", node.id, "attached_to")
             continue
         attached = model.nodes.get(node.attached_to or "")
-        if attached is None:
-            yield _boundary(f"boundary event '{node.id}' is attached to "
-                            f"'{node.attached_to}', which is not an activity of this process",
-                            node.id, "attached_to")
-        elif attached.kind not in ARMED_KINDS:
+        if attached is not None and attached.kind not in ARMED_KINDS:
             yield _boundary(f"boundary event '{node.id}' is attached to the {attached.kind} "
                             f"'{attached.id}'; mockidm arms boundary events on "
                             f"{', '.join(sorted(ARMED_KINDS))} only", node.id, "attached_to")

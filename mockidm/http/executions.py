@@ -45,11 +45,11 @@ def query_executions(call: Call) -> Reply:
 
 # filtered-query: each documented parameter as Flowable's ExecutionQuery reads it (the SQL of
 # its Execution.xml mapping), over the mock's executions (one per waiting token; the root
-# execution, whose id is the instance's, when the instance waits in one place only).
+# execution, whose id is the instance's, when the instance waits in one place only; an
+# execution waiting in a sub-process is the parent of the executions inside it).
 
 def _parent(e: Execution) -> str | None:
-    instance, execution_id, _ = e
-    return None if execution_id == instance.id else instance.id
+    return e[0].parent_of(e[1])
 
 
 def _is_root(e: Execution) -> bool:

@@ -257,10 +257,11 @@ def execution(i: ProcessInstance, execution_id: str, activity_id: str) -> dict[s
         "businessKey": i.business_key,
         "ended": False,
         "name": None,
-        "parentId": None if execution_id == i.id else i.id,
+        "parentId": i.parent_of(execution_id),
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
-        "superExecutionId": i.super_instance_id,
+        # A called instance's own execution names the caller's execution in the call activity.
+        "superExecutionId": i.super_execution if execution_id == i.id else None,
         "suspended": False,
         "tenantId": "",
     }

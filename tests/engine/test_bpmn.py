@@ -343,15 +343,19 @@ def test_not_a_bpmn_document(text: str, problem: str) -> None:
 # unsupported constructs ------------------------------------------------------------------------
 
 UNSUPPORTED = {
-    "subProcess": ('<subProcess id="x"><startEvent id="inner"/></subProcess>',
-                   "element 'subProcess' (id 'x') is not supported by mockidm"),
-    "callActivity": ('<callActivity id="x" calledElement="other"/>',
-                     "element 'callActivity' (id 'x') is not supported by mockidm"),
+    "transaction": ('<transaction id="x"><startEvent id="inner"/></transaction>',
+                    "element 'transaction' (id 'x') is not supported by mockidm"),
+    "event subProcess": ('<subProcess id="x" triggeredByEvent="true"><startEvent id="inner"/>'
+                         "</subProcess>",
+                         "element 'subProcess' (id 'x') is an event sub-process, which mockidm "
+                         "does not support"),
+    "complexGateway": ('<complexGateway id="x"/>',
+                       "element 'complexGateway' (id 'x') is not supported by mockidm"),
     "boundary on an end event": (
         '<boundaryEvent id="x" attachedToRef="end"><timerEventDefinition>'
         "<timeDuration>PT5M</timeDuration></timerEventDefinition></boundaryEvent>",
-        "boundary event 'x' is attached to the endEvent 'end'; mockidm "
-        "arms boundary events on intermediateCatchEvent, receiveTask, userTask only"),
+        "boundary event 'x' is attached to the endEvent 'end'; mockidm arms boundary events on "
+        "callActivity, intermediateCatchEvent, receiveTask, subProcess, userTask only"),
     "escalation boundary": (
         '<boundaryEvent id="x" attachedToRef="approve"><escalationEventDefinition/>'
         "</boundaryEvent>",
@@ -393,10 +397,7 @@ UNSUPPORTED = {
                       "supported by mockidm (only none and timer start events)"),
     "terminate end": ('<endEvent id="x"><terminateEventDefinition/></endEvent>',
                       "element 'endEvent' (id 'x') with a terminateEventDefinition is not "
-                      "supported by mockidm (only none end events)"),
-    "error end": ('<endEvent id="x"><errorEventDefinition errorRef="e"/></endEvent>',
-                  "element 'endEvent' (id 'x') with a errorEventDefinition is not supported "
-                  "by mockidm (only none end events)"),
+                      "supported by mockidm (only none and error end events)"),
     "multi-instance": ('<userTask id="x"><multiInstanceLoopCharacteristics isSequential="false"/>'
                        "</userTask>",
                        "element 'userTask' (id 'x') has multiInstanceLoopCharacteristics, "
@@ -624,13 +625,13 @@ def test_deployable_names() -> None:
 
 
 def test_bpmn_errors_inside_an_archive_name_both() -> None:
-    text = document(LINEAR + '\n    <callActivity id="x"/>')
+    text = document(LINEAR + '\n    <complexGateway id="x"/>')
     data = make_zip({"forms/a.xhtml": b"", "processes/p.bpmn20.xml": text.encode()})
     with pytest.raises(BpmnError) as caught:
         load_archive(data, "onboarding.bar")
-    line = line_of(text, "<callActivity")
+    line = line_of(text, "<complexGateway")
     assert str(caught.value) == (f"onboarding.bar: processes/p.bpmn20.xml, line {line}: "
-                                 "element 'callActivity' (id 'x') is not supported by mockidm")
+                                 "element 'complexGateway' (id 'x') is not supported by mockidm")
     assert (caught.value.archive, caught.value.resource, caught.value.line) == (
         "onboarding.bar", "processes/p.bpmn20.xml", line)
 

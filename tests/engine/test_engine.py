@@ -462,3 +462,35 @@ def test_executions_are_the_waiting_tokens_of_running_instances(engine):
     assert engine.executions() == [(instance, instance.id, "approve")]
     engine.complete(active_tasks(engine, instance.id)[0].id)
     assert engine.executions() == [(instance, instance.id, "setup")]
+
+
+FORK_TO_AN_END = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+  <process id="notifyAndReview" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+    <parallelGateway id="fork"/>
+    <sequenceFlow id="toNotice" sourceRef="fork" targetRef="noticeSent"/>
+    <sequenceFlow id="toReview" sourceRef="fork" targetRef="review"/>
+    <endEvent id="noticeSent"/>
+    <userTask id="review" activiti:assignee="ada" xmlns:activiti="http://activiti.org/bpmn"/>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="done"/>
+    <endEvent id="done"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_fork_whose_first_path_ends_at_once_keeps_the_instance_running(engine):
+    """Both engines create every child of a fork before any moves: a path that ends at once
+    leaves the others running (the instance ends with the last one), and the children's ids
+    come before the ids of what they create."""
+    engine.deploy_bpmn(FORK_TO_AN_END, "notify.bpmn20.xml")
+    instance = engine.start(key="notifyAndReview")
+    assert not instance.ended
+    [task] = engine.tasks_of(instance.id)
+    first_child = int(instance.id) + 1
+    assert (task.execution_id, task.id) == (str(first_child + 1), str(first_child + 2))
+    assert instance.active_activities == ["review"]
+    engine.complete(task.id)
+    assert instance.ended and instance.end_activity == "done"

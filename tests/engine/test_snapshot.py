@@ -36,6 +36,7 @@ from mockidm.engine.model import (
     Deployment,
     FieldValue,
     Flow,
+    IOParameter,
     Listener,
     Node,
     ProcessDefinition,
@@ -97,6 +98,40 @@ FILED = """<?xml version="1.0" encoding="UTF-8"?>
     <receiveTask id="wait"/>
     <sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
     <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+# start -> stage (a sub-process: start -> callFiled, which calls `filed`, -> end) -> done; an
+# error boundary event on the stage -> failed.
+SCOPED = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:activiti="http://activiti.org/bpmn" targetNamespace="scoped">
+  <error id="broken" errorCode="BROKEN"/>
+  <process id="scoped" name="Scoped" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="toStage" sourceRef="start" targetRef="stage"/>
+    <subProcess id="stage">
+      <startEvent id="stageStart"/>
+      <sequenceFlow id="toCall" sourceRef="stageStart" targetRef="callFiled"/>
+      <callActivity id="callFiled" calledElement="filed" activiti:businessKey="${orderId}"
+                    activiti:inheritBusinessKey="true" activiti:inheritVariables="true">
+        <extensionElements>
+          <activiti:in source="orderId" target="order"/>
+          <activiti:in sourceExpression="${amount}" target="total"/>
+          <activiti:out source="receipt" target="receipt"/>
+        </extensionElements>
+      </callActivity>
+      <sequenceFlow id="toStageEnd" sourceRef="callFiled" targetRef="stageEnd"/>
+      <endEvent id="stageEnd"/>
+    </subProcess>
+    <boundaryEvent id="stageBroken" attachedToRef="stage">
+      <errorEventDefinition errorRef="broken"/>
+    </boundaryEvent>
+    <sequenceFlow id="toDone" sourceRef="stage" targetRef="done"/>
+    <endEvent id="done"/>
+    <sequenceFlow id="toFailed" sourceRef="stageBroken" targetRef="failed"/>
+    <endEvent id="failed"/>
   </process>
 </definitions>
 """
@@ -175,6 +210,7 @@ class State:
             everything_model(), name="everything",
             resources={"everything.bpmn20.xml": b"<definitions/>",
                        "everything.png": bytes(range(256))})
+        [self.scoped] = engine.deploy_bpmn(SCOPED, "scoped.bpmn20.xml")
         self.filed_path = tmp_path / "filed.bpmn20.xml"
         self.filed_path.write_text(FILED)
         [self.filed] = engine.deploy_file(self.filed_path)
@@ -223,6 +259,12 @@ class State:
         self.everything.suspended = True
         self.f1 = engine.start(key="filed").id
         tick(engine)
+
+        # Waiting inside a sub-process, in a call activity, for the instance it called.
+        self.s1 = engine.start(key="scoped", business_key="S-1",
+                               variables={"orderId": "O-9", "amount": 5}).id
+        [self.s1_child] = [i.id for i in engine.store.running.values()
+                           if i.super_instance_id == self.s1]
 
 
 @pytest.fixture
@@ -300,9 +342,9 @@ def test_the_restored_engine_is_the_same_object_for_object_and_index_for_index(
     assert picture(restored)["store"]["_by_business_key_folded"] == [
         ("gone", bucket(s.retired_instance)), ("order-1", bucket(s.a1, s.a2)),
         ("old", bucket(s.a3)), ("o-1", bucket(s.o1)), ("o-2", bucket(s.o2)),
-        ("e-1", bucket(s.e1))]
+        ("e-1", bucket(s.e1)), ("s-1", bucket(s.s1)), ("o-9", bucket(s.s1_child))]
     assert picture(restored)["store"]["running"] == [
-        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1)]
+        (i, i) for i in (s.a1, s.a2, s.o1, s.o2, s.e1, s.f1, s.s1, s.s1_child)]
 
 
 def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: State) -> None:
@@ -320,6 +362,7 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
         FormProperty: [p for n in nodes for p in n.form_properties],
         Flow: [f for d in definitions for f in d.model.flows],
         FieldValue: [v for n in nodes for v in n.fields],
+        IOParameter: [p for n in nodes for p in (*n.in_parameters, *n.out_parameters)],
         Listener: [x for d in definitions for x in (
             *d.model.listeners, *(f for fl in d.model.flows for f in fl.listeners),
             *(x for n in d.model.nodes.values()
@@ -571,7 +614,7 @@ BAD = {
     "bad base64": (lambda d, s: d["deployments"][-1]["resources"].update(x="@@@"),
                    r"^bad snapshot: deployments\[\d+\]\.resources\['x'\]: not valid base64$"),
     "unknown node kind": (
-        lambda d, s: d["definitions"][0]["model"]["nodes"][1].update(kind="callActivity"),
+        lambda d, s: d["definitions"][0]["model"]["nodes"][1].update(kind="complexGateway"),
         r"^bad snapshot: definitions\[0\]\.model\.nodes\[1\]\.kind: unsupported node kind"),
     "flow to nowhere": (
         lambda d, s: d["definitions"][0]["model"]["flows"][0].update(target="nowhere"),

@@ -286,7 +286,7 @@ def test_moving_the_clock_fires_each_timer_at_its_due_time() -> None:
     ("""<startEvent id="start"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="nope">
         <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
         </boundaryEvent>""",
-     "boundary event 'b' is attached to 'nope', which is not an activity of this process"),
+     "boundary event 'b' is attached to 'nope', which is no activity of its scope"),
     ("""<startEvent id="start"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="t">
         <timerEventDefinition><timeDuration>PT1H</timeDuration><timeDate>2026-01-01</timeDate>
         </timerEventDefinition></boundaryEvent>""",
@@ -316,3 +316,43 @@ def test_an_error_boundary_event_keeps_its_error_code() -> None:
         "error", "NO_MANAGER", True)
     assert (nodes["any"].event, nodes["any"].event_name) == ("error", None)
     assert [b.id for b in definition.model.boundary_events("t")] == ["b", "any"]
+
+
+SUB_PROCESS_TIMER = process(f"""
+  <startEvent id="start"/>
+  <sequenceFlow id="f1" sourceRef="start" targetRef="stage"/>
+  <subProcess id="stage">
+    <startEvent id="inner"/>
+    <sequenceFlow id="i1" sourceRef="inner" targetRef="work"/>
+    <userTask id="work"/>
+    <sequenceFlow id="i2" sourceRef="work" targetRef="innerEnd"/>
+    <endEvent id="innerEnd"/>
+  </subProcess>
+  <boundaryEvent id="tooLong" attachedToRef="stage">{timer("timeDuration", "P1D")}
+  </boundaryEvent>
+  <sequenceFlow id="f2" sourceRef="stage" targetRef="review"/>
+  <userTask id="review"/>
+  <sequenceFlow id="f3" sourceRef="review" targetRef="end"/>
+  <sequenceFlow id="f4" sourceRef="tooLong" targetRef="chase"/>
+  <userTask id="chase"/>
+  <sequenceFlow id="f5" sourceRef="chase" targetRef="end"/>
+  <endEvent id="end"/>""")
+
+
+def test_a_timer_on_a_sub_process_cancels_what_is_inside() -> None:
+    engine = engine_with(SUB_PROCESS_TIMER)
+    instance = engine.start(key="p")
+    [job] = engine.jobs()
+    assert job.activity == "tooLong" and job.execution_id == instance.id
+    assert advance(engine, days=2) == ["tooLong"]
+    assert active(engine, instance.id) == ["chase"]
+    [work] = [t for t in engine.tasks_of(instance.id) if t.key == "work"]
+    assert work.delete_reason == "boundary event (tooLong)"
+
+
+def test_a_sub_process_that_ends_first_deletes_its_timer() -> None:
+    engine = engine_with(SUB_PROCESS_TIMER)
+    instance = engine.start(key="p")
+    [work] = [t for t in engine.tasks_of(instance.id) if t.active]
+    engine.complete(work.id)
+    assert active(engine, instance.id) == ["review"] and engine.jobs() == []

@@ -115,8 +115,8 @@ DEPLOY = {  # what Engine.deploy has always said
                    "process 'p' must have exactly one start event"),
     "unknown target": (model_of(START, END, flows=(Flow("f", "start", "nowhere"),)),
                        "process 'p': sequence flow 'f' refers to unknown element 'nowhere'"),
-    "unsupported kind": (model_of(START, Node("call", "callActivity"), END),
-                         "process 'p': element 'call' of type callActivity is not supported"),
+    "unsupported kind": (model_of(START, Node("gate", "complexGateway"), END),
+                         "process 'p': element 'gate' of type complexGateway is not supported"),
     "bad condition": (model_of(START, END, flows=(Flow("f", "start", "end", "${a ==}"),)),
                       "process 'p': Cannot compile"),
 }

@@ -414,10 +414,10 @@ def _lying_zip_bomb(_: Path) -> bytes:
     return bytes(data)
 
 
-CALL_ACTIVITY = '<callActivity id="middle" calledElement="somethingElse"/>'
+UNSUPPORTED_NODE = '<complexGateway id="middle"/>'
 
 DOCTYPE = r"document type declaration \(<!DOCTYPE \.\.\.>\) is not allowed"
-UNSUPPORTED_CALL = r"element 'callActivity' \(id 'middle'\) is not supported"
+UNSUPPORTED_CALL = r"element 'complexGateway' \(id 'middle'\) is not supported"
 
 # file name -> (content builder, what the refusal says after the file name)
 HOSTILE: dict[str, tuple[Any, str]] = {
@@ -427,9 +427,9 @@ HOSTILE: dict[str, tuple[Any, str]] = {
     "laughs.bpmn20.xml": (lambda _: BILLION_LAUGHS, DOCTYPE),
     "broken.bpmn20.xml": (lambda _: bpmn("broken", "Broken").replace("</process>", ""),
                           r"line \d+: malformed XML"),
-    "call.bpmn20.xml": (lambda _: bpmn("call", "Call", middle=CALL_ACTIVITY), UNSUPPORTED_CALL),
+    "call.bpmn20.xml": (lambda _: bpmn("call", "Call", middle=UNSUPPORTED_NODE), UNSUPPORTED_CALL),
     "call.bar": (lambda _: bar({"inner-call.bpmn20.xml": bpmn("call", "C",
-                                                              middle=CALL_ACTIVITY)}),
+                                                              middle=UNSUPPORTED_NODE)}),
                  UNSUPPORTED_CALL),
     "escape.bar": (lambda _: bar({"../evil.bpmn20.xml": bpmn("evil", "Evil")}),
                    r"leaves the archive"),
@@ -478,7 +478,7 @@ def test_error_in_an_archive_names_the_archive_and_the_file(tmp_path):
     path = tmp_path / "call.bar"
     path.write_bytes(HOSTILE["call.bar"][0](tmp_path))
     with pytest.raises(DefinitionError, match=r"^call\.bar: inner-call\.bpmn20\.xml, line \d+: "
-                                              r".*callActivity.*not supported"):
+                                              r".*complexGateway.*not supported"):
         Engine().deploy_file(path)
 
 
