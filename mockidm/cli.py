@@ -20,6 +20,7 @@ from .contract import cli as contract_cli
 from .engine import DefinitionError, FolderRefused
 from .facade import MockIDM
 from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
+from .parity import cli as parity_cli
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES
 from .ticker import add_ticker
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
                             "this long, then exit (default 5)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     contract_cli.add_parser(commands)
+    parity_cli.add_parsers(commands, port, sorted(PROFILES))
     return parser
 
 
@@ -144,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "contract":
         return contract_cli.run(args)
+    if args.command == "record":
+        return parity_cli.record(args)
+    if args.command == "compare":
+        return parity_cli.compare(args)
     return 2
 
 
@@ -199,7 +205,7 @@ def serve(args: argparse.Namespace) -> int:
                 log.warning("%s not applied: the state file %s holds the state (remove it "
                             "to start afresh)", ", ".join(ignored), state_file.path)
     if not restored:
-        error = _startup_state(mock, args, log)
+        error = startup_state(mock, args, log)
         if error:
             return error
         mock.keep_as_initial()  # the admin API's reset returns here, not to an empty mock
@@ -254,7 +260,7 @@ def _settle_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def _startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger) -> int:
+def startup_state(mock: MockIDM, args: argparse.Namespace, log: logging.Logger) -> int:
     """Deploy and apply the fixtures as the flags say; 2 if that failed, else 0."""
     try:
         if args.workflow_dir is not None:

@@ -1,5 +1,8 @@
 """`mockidm contract`: check a running server (the mock or a real IDM) against the catalogue.
 
+With `--har FILE`, no server: the recorded answers are judged (`passive.py`); exit 0 when
+none breaks a rule, 1 when one does, 2 when the file cannot be read.
+
 Exit codes: 0 every selected rule passed (or could not run here and was skipped), 1 a rule
 failed, 2 the kit could not start (bad arguments, server unreachable, credentials refused),
 130 interrupted (Ctrl-C; what the run started is deleted all the same).
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from .settings import (
@@ -71,12 +75,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"per request (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the "
                                                             "summary")
+    parser.add_argument("--har", metavar="FILE.har",
+                        help="judge the answers recorded in this HAR file (mockidm record, a "
+                             "browser, any proxy) instead of a server: each answer of an "
+                             "operation of the spec against its schema in contracts/ and the "
+                             "kit's shape rules (use --profile for the release recorded)")
     parser.add_argument("--list", action="store_true",
                         help="list the rules (id, writes or not, reference section, "
                              "statement) and exit")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.har:
+        return run_har(args)
     try:  # the kit's HTTP client is an optional dependency of mockidm (the `test` extra)
         from . import runner
         from .report import summary, write_junit_xml
@@ -121,6 +132,30 @@ def run(args: argparse.Namespace) -> int:
         write_junit_xml(report, args.junit_xml)
         print(f"JUnit XML: {args.junit_xml}")
     return 0 if report.ok else 1
+
+
+def run_har(args: argparse.Namespace) -> int:
+    """The passive check: no server, the recorded answers judged."""
+    try:
+        from .har import HarError
+        from .passive import check, junit_xml, summary
+    except ImportError as exc:
+        print(f"mockidm contract needs {exc.name}: pip install 'mockidm[test]'",
+              file=sys.stderr)
+        return 2
+    try:
+        verdict = check(args.har, PROFILES[args.profile])
+    except HarError as exc:
+        print(f"mockidm contract: {exc}", file=sys.stderr)
+        return 2
+    if not verdict.judgements:
+        print(f"mockidm contract: {args.har} holds no exchange", file=sys.stderr)
+        return 2
+    print(summary(verdict))
+    if args.junit_xml:
+        Path(args.junit_xml).write_text(junit_xml(verdict), encoding="utf-8")
+        print(f"JUnit XML: {args.junit_xml}")
+    return 0 if verdict.ok else 1
 
 
 def listing(rules: list[Any]) -> str:

@@ -18,9 +18,7 @@ from typing import Any
 
 from multidict import MultiMapping
 
-REDACTED = "********"
-SECRET_HEADERS = frozenset({"x-openidm-password", "authorization", "cookie",
-                            "x-openidm-reauth-password", "x-mockidm-admin-token"})
+from ..redaction import REDACTED, SECRET_HEADERS
 
 
 def redact(headers: Mapping[str, str]) -> dict[str, str]:

@@ -57,6 +57,10 @@ _COLLECTION_REFUSALS = {READ: "read", UPDATE: "updated", DELETE: "deleted", PATC
 Prepared = tuple[CrestRequest, Operation, dict[str, str]]
 
 
+# IDM's answer to a resource version it does not serve (7+), on any path.
+UNSUPPORTED_VERSION = "Resource'' not found"
+
+
 class Pipeline:
     def __init__(self, state: State, spec: Spec, validate_responses: bool) -> None:
         _check_handlers(spec)
@@ -137,7 +141,9 @@ class Pipeline:
         try:
             op, path_params = self._route(crest)
         except IdmError as error:
-            if error.status == 404 and "not found" in (error.message or ""):
+            # An unsupported resource version is IDM's own 404 on a path the mock serves.
+            if error.status == 404 and "not found" in (error.message or "") \
+                    and error.message != UNSUPPORTED_VERSION:
                 exchange.unserved = "no such path in the spec"
             raise
         exchange.operation = op.operation_id
@@ -160,7 +166,7 @@ class Pipeline:
         resource, path_params = matched
         if (crest.resource_version is not None and self.state.profile.resource_versioning
                 and crest.resource_version not in SUPPORTED_RESOURCE_VERSIONS):
-            raise IdmError(404, "Resource'' not found")
+            raise IdmError(404, UNSUPPORTED_VERSION)
         verdicts = resource.verdicts
         verdict = verdicts.get(crest.op)
         if verdict is None:
