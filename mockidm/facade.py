@@ -39,6 +39,7 @@ from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
 from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
+from .idm_objects import describe_call
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
@@ -501,17 +502,25 @@ class MockIDM:
         with self.state.lock:
             return [m for m in self.engine.interpreter.unrun_listeners.values() if m]
 
-    def unevaluated(self) -> list[str]:
-        """Task names, descriptions, categories and form keys kept as written (each once)
-        because their expression reads IDM's own objects (`openidm`), which a real IDM
-        evaluates and the mock cannot."""
+    def unrunnable_scripts(self) -> list[str]:
+        """Scripts of deployed workflows that use Groovy the mock does not run (named at
+        deploy, with the file, line and construct), unless the test declared what they set
+        (`set_outputs`)."""
         with self.state.lock:
-            return list(self.engine.interpreter.unevaluated.values())
+            outputs = self.engine.interpreter.outputs
+            return [message for (key, element), message
+                    in self.engine.interpreter.scripting.problems.items()
+                    if (None, element) not in outputs and (key, element) not in outputs]
+
+    def idm_call_lines(self) -> list[str]:
+        """The IDM journal, one line a call (for reports)."""
+        with self.state.lock:
+            return [describe_call(c) for c in self.state.idm.journal]
 
     def problems(self) -> list[str]:
         """All five: what a test should hear about when it ends."""
         return (self.unserved() + self.unused_failures() + self.skipped_files()
-                + self.unrun_listeners() + self.unevaluated())
+                + self.unrun_listeners() + self.unrunnable_scripts())
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -537,6 +546,10 @@ class MockIDM:
                 self.state.engine = engine
                 self.state.identity = Identity.default(self.profile)
                 self.state.sessions.clock = engine.clock
+                self.state.idm.objects.clear()
+                self.state.wire_scripts()
+            self.state.idm.answers.clear()
+            self.state.idm.journal.clear()
             self.state.sessions.expire_all()  # a new mock knows no session
             self.state.tokens.clear()  # nor any access token
             self.state.faults.clear()
@@ -560,8 +573,11 @@ class MockIDM:
     def snapshot(self) -> dict[str, Any]:
         """The whole IDM state as JSON-able data: engine, users, access rules."""
         with self.state.lock:
-            return {"profile": self.profile.name, "engine": dump_engine(self.engine),
-                    "identity": self.state.identity.to_json()}
+            found = {"profile": self.profile.name, "engine": dump_engine(self.engine),
+                     "identity": self.state.identity.to_json()}
+            if self.state.idm.objects:  # written only when there are some: older readers
+                found["idmObjects"] = self.state.idm.containers()
+            return found
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         if snapshot.get("profile") != self.profile.name:
@@ -573,6 +589,70 @@ class MockIDM:
             self.state.engine = engine
             self.state.identity = identity
             self.state.sessions.clock = engine.clock
+            self.state.idm.objects.clear()
+            for container, objects in (snapshot.get("idmObjects") or {}).items():
+                self.state.idm.seed(container, objects)
+            self.state.wire_scripts()
+
+    # the IDM objects scripts call ------------------------------------------------------------
+
+    def seed_objects(self, container: str, objects: list[Mapping[str, Any]]) -> None:
+        """Put IDM objects in the store (`managed/user`, `managed/role`, `internal/...`);
+        each needs an `_id`."""
+        with self.state.lock:
+            self.state.idm.seed(container, objects)
+
+    def idm_object(self, path: str) -> dict[str, Any] | None:
+        """One object of the store (`managed/user/bjensen`), None if there is none."""
+        with self.state.lock:
+            return self.state.idm.get(path)
+
+    def idm_objects(self) -> dict[str, list[dict[str, Any]]]:
+        """Every object of the store, by container."""
+        with self.state.lock:
+            return self.state.idm.containers()
+
+    def idm_answer(self, resource: str, answer: Any = None, *, method: str | None = None,
+                   action: str | None = None, error: tuple[int, str] | None = None) -> None:
+        """Script what IDM answers a workflow's call the store does not answer: an `action`
+        (by name), an `endpoint/...`, a `system/...` object; `resource` may end in `*`.
+        `error` (status, message) makes the call fail instead."""
+        with self.state.lock:
+            self.state.idm.answer(resource, answer, method=method, action=action, error=error)
+
+    def idm_answers(self) -> list[Any]:
+        """The scripted answers, latest first (for a scenario to put back on failure)."""
+        with self.state.lock:
+            return list(self.state.idm.answers)
+
+    def restore_idm_answers(self, answers: list[Any]) -> None:
+        with self.state.lock:
+            self.state.idm.answers[:] = answers
+
+    def idm_calls(self, method: str | None = None, resource: str | None = None
+                  ) -> list[dict[str, Any]]:
+        """The calls workflows made to IDM, oldest first, as JSON (method, resource,
+        arguments, answer, error, processInstanceId, activityId)."""
+        with self.state.lock:
+            return [c.to_json() for c in self.state.idm.calls(method, resource)]
+
+    def assert_idm_called(self, method: str | None = None, resource: str | None = None, *,
+                          times: int | None = None,
+                          arguments: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The matching IDM calls; an AssertionError listing every call if there are none
+        (or not `times` of them)."""
+        __tracebackhide__ = True
+        found = [c for c in self.idm_calls(method, resource)
+                 if _contains(c["arguments"], arguments)]
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = " ".join(f"{k}={v!r}" for k, v in (("method", method), ("resource", resource),
+                                                     ("arguments", arguments)) if v is not None)
+        expected = f"{times} time(s)" if times is not None else "at least once"
+        with self.state.lock:
+            made = "\n".join(f"  {describe_call(c)}" for c in self.state.idm.journal) or "  none"
+        raise AssertionError(f"expected an IDM call {wanted} {expected}, found {len(found)}."
+                             f"\nThe workflows' IDM calls:\n{made}")
 
 
 def _contains(actual: Any, expected: Mapping[str, Any] | None) -> bool:

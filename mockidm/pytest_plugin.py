@@ -54,7 +54,6 @@ class Preload:
     allow_unserved: bool = False  # requests the mock could not serve do not fail the test
     allow_unused_faults: bool = False  # nor scripted failures that never fired
     allow_skipped_files: bool = False  # nor workflow files a deploy_folder call skipped
-    allow_unevaluated: bool = False  # nor task texts kept as written because they read IDM
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,8 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mockidm(definitions=None, users=None, fixtures=None, profile=None, "
-        "paging=None, allow_unserved=False, allow_unused_faults=False, allow_skipped_files=False, "
-        "allow_unevaluated=False): "
+        "paging=None, allow_unserved=False, allow_unused_faults=False, allow_skipped_files=False): "
         "preload the `mockidm` fixture")
     try:
         get_profile(config.getoption("mockidm_profile"))
@@ -118,14 +116,13 @@ def mockidm(request: pytest.FixtureRequest) -> Iterator[MockIDM]:
     problems = (([] if preload.allow_unserved else mock.unserved())
                 + ([] if preload.allow_unused_faults else mock.unused_failures())
                 + ([] if preload.allow_skipped_files else mock.skipped_files())
-                + ([] if preload.allow_unevaluated else mock.unevaluated())
-                + mock.unrun_listeners())  # acknowledged by declaring their outputs
+                + mock.unrun_listeners()  # acknowledged by declaring their outputs
+                + mock.unrunnable_scripts())  # the same
     if problems:
         request.node.stash[_REPORTED] = True
         pytest.fail("mockidm:\n" + "\n".join(f"  {p}" for p in problems)
                     + "\n(allow on purpose: @pytest.mark.mockidm(allow_unserved=True, "
-                    "allow_unused_faults=True, allow_skipped_files=True, "
-                    "allow_unevaluated=True))\n\nmockidm journal:\n"
+                    "allow_unused_faults=True, allow_skipped_files=True))\n\nmockidm journal:\n"
                     + _journal(mock), pytrace=False)
 
 
@@ -162,7 +159,10 @@ def _apply(mock: MockIDM, session: _Session, preload: Preload, base: Path) -> No
 
 def _journal(mock: MockIDM) -> str:
     with mock.lock:  # the server thread may still be answering a request
-        return mock.journal.render() or "(the mock received no request)"
+        requests = mock.journal.render() or "(the mock received no request)"
+        calls = mock.idm_call_lines()
+    return requests + ("\n\nIDM calls the workflows made:\n" + "\n".join(
+        f"  {c}" for c in calls) if calls else "")
 
 
 def _preload(item: pytest.Item) -> Preload:

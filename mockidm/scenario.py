@@ -15,8 +15,12 @@
                                                    # one that cannot deploy is an error
       - {bpmn: "<definitions ...>", name: inline.bpmn20.xml}   # name is optional
       - samples: true                              # the built-in samples
-    outputs:                                       # what script/service tasks would set
+    outputs:                                       # stand in for script/service tasks
       - {activity: grantRole, key: roleRequest, variables: {granted: true}}
+    idmObjects:                                    # what the workflows' scripts find in IDM
+      managed/user: [{_id: bjensen, userName: bjensen, roles: []}]
+    idmAnswers:                                    # what IDM answers the rest
+      - {resource: endpoint/getusermanager, method: query, answer: {result: [{_id: jdoe}]}}
     instances:                                     # started in this order
       - key: contractorOnboarding                  # or definitionId: ...
         businessKey: order-1
@@ -55,7 +59,7 @@ import math
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
@@ -548,6 +552,8 @@ class Scenario:
     faults: tuple[Mapping[str, Any], ...]
     tokens: tuple[_Token, ...]
     paging: bool | None  # None: as the mock's profile does
+    idm_objects: Mapping[str, Any] = field(default_factory=dict)
+    idm_answers: tuple[Mapping[str, Any], ...] = ()
 
     def apply(self, mock: MockIDM) -> list[ProcessInstance]:
         """Set the scenario up in `mock`, over what it holds; return the instances started.
@@ -560,10 +566,12 @@ class Scenario:
             except ValueError as exc:
                 raise ScenarioError(f"the mock's state cannot be saved, to be restored if the "
                                     f"scenario fails: {exc}", file=self.source) from exc
+            answers = mock.idm_answers()
             try:
                 return self._apply(mock)
             except BaseException:
                 mock.rollback(before)
+                mock.restore_idm_answers(answers)  # not in a checkpoint
                 raise
 
     def _apply(self, mock: MockIDM) -> list[ProcessInstance]:
@@ -573,6 +581,14 @@ class Scenario:
             mock.add_user(name, password, roles)
         if self.process_access is not None:
             mock.set_process_access(self.process_access)
+        for container, objects in self.idm_objects.items():
+            mock.seed_objects(container, copy.deepcopy(objects))
+        for answer in self.idm_answers:
+            error = answer.get("error")
+            mock.idm_answer(answer["resource"], copy.deepcopy(answer.get("answer")),
+                            method=answer.get("method"), action=answer.get("action"),
+                            error=None if error is None else (error["status"],
+                                                              error["message"]))
         for definition in self.definitions:
             _deploy(mock.engine, definition)
         for output in self.outputs:
@@ -693,6 +709,8 @@ class _Builder:
                               for d in self.definition(i, item)),
             outputs=tuple(_Output(o["activity"], o.get("key"), o["variables"])
                           for o in data.get("outputs", [])),
+            idm_objects=data.get("idmObjects", {}),
+            idm_answers=tuple(data.get("idmAnswers", [])),
             instances=tuple(self.instance(i, item)
                             for i, item in enumerate(data.get("instances", []))),
             auth=_Auth(auth.get("failNext", 0), tuple(auth.get("rejectPasswords", [])),

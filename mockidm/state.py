@@ -16,6 +16,7 @@ from .http.auth import BearerTokens, Sessions
 from .http.faults import Faults
 from .http.journal import Journal
 from .identity import Identity
+from .idm_objects import IdentityServer, IdmObjects
 from .profile import Profile
 
 
@@ -31,4 +32,16 @@ class State:
     tokens: BearerTokens = field(default_factory=BearerTokens)  # scripted access tokens
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
+    idm: IdmObjects = field(default_factory=IdmObjects)  # the IDM objects scripts call
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self.wire_scripts()
+
+    def wire_scripts(self) -> None:
+        """Give the engine's scripts and expressions IDM's `openidm` (over `idm`) and
+        `identityServer`; again whenever the engine is replaced (reset, restore)."""
+        idm, server = self.idm, IdentityServer()
+        self.engine.interpreter.script_objects = (
+            lambda instance, activity: {"openidm": idm.facade(instance.id, activity),
+                                        "identityServer": server})

@@ -262,7 +262,7 @@ def test_bad_user(mockidm):
         "*_ ERROR at setup of test_typo _*",
         "@pytest.mark.mockidm: no argument 'definition'; did you mean 'definitions'? (its "
         "arguments: definitions, users, fixtures, profile, paging, allow_unserved, "
-        "allow_unused_faults, allow_skipped_files, allow_unevaluated)",
+        "allow_unused_faults, allow_skipped_files)",
         "*_ ERROR at setup of test_positional _*",
         "@pytest.mark.mockidm takes keywords only",
         "*_ ERROR at setup of test_profile _*",

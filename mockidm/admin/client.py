@@ -118,6 +118,30 @@ class AdminClient:
         """The mails the workflows' mail tasks sent, oldest first (the mock sends none)."""
         return self.request("GET", "mails")
 
+    # the IDM objects workflow scripts call ---------------------------------------------------
+
+    def seed_objects(self, container: str, objects: list[dict[str, Any]]) -> None:
+        self.request("POST", "objects", {"container": container, "objects": objects})
+
+    def idm_objects(self) -> dict[str, list[dict[str, Any]]]:
+        return self.request("GET", "objects")
+
+    def idm_object(self, path: str) -> dict[str, Any]:
+        """One object (`managed/user/bjensen`); an AdminError (404) if there is none."""
+        return self.request("GET", f"objects/{path.strip('/')}")
+
+    def idm_answer(self, resource: str, answer: Any = None, *, method: str | None = None,
+                   action: str | None = None, error: tuple[int, str] | None = None) -> None:
+        body: dict[str, Any] = {"resource": resource, "answer": answer, "method": method,
+                                "action": action}
+        if error is not None:
+            body["error"] = {"status": error[0], "message": error[1]}
+        self.request("POST", "idm-answers", body)
+
+    def idm_calls(self, method: str | None = None, resource: str | None = None
+                  ) -> list[dict[str, Any]]:
+        return self.request("GET", "idm-calls", params={"method": method, "resource": resource})
+
     # definitions ---------------------------------------------------------------------------
 
     def deploy_bpmn(self, text: str | bytes, name: str = "process.bpmn20.xml"

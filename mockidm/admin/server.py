@@ -294,6 +294,35 @@ def _problems(r: AdminRequest) -> Answer:
     return Answer(r.mock.problems())
 
 
+def _list_idm_objects(r: AdminRequest) -> Answer:
+    return Answer(r.mock.idm_objects())
+
+
+def _seed_idm_objects(r: AdminRequest) -> Answer:
+    r.mock.seed_objects(r.body["container"], r.body["objects"])
+    return Answer(DONE)
+
+
+def _read_idm_object(r: AdminRequest) -> Answer:
+    path = "/".join(r.path_params[k] for k in ("kind", "type", "id"))
+    found = r.mock.idm_object(path)
+    if found is None:
+        raise IdmError(404, f"no IDM object {path}")
+    return Answer(found)
+
+
+def _add_idm_answer(r: AdminRequest) -> Answer:
+    error = r.body.get("error")
+    r.mock.idm_answer(r.body["resource"], r.body.get("answer"), method=r.body.get("method"),
+                      action=r.body.get("action"),
+                      error=None if error is None else (error["status"], error["message"]))
+    return Answer(DONE)
+
+
+def _read_idm_calls(r: AdminRequest) -> Answer:
+    return Answer(r.mock.idm_calls(r.params.get("method"), r.params.get("resource")))
+
+
 def _list_mails(r: AdminRequest) -> Answer:
     return Answer([mail_json(m) for m in r.mock.sent_mails()])
 
@@ -329,6 +358,11 @@ HANDLERS: dict[str, Handler] = {
     "loadFixtures": _load_fixtures,
     "problems": _problems,
     "listMails": _list_mails,
+    "listIdmObjects": _list_idm_objects,
+    "seedIdmObjects": _seed_idm_objects,
+    "readIdmObject": _read_idm_object,
+    "addIdmAnswer": _add_idm_answer,
+    "readIdmCalls": _read_idm_calls,
 }
 
 

@@ -76,6 +76,7 @@ from .model import (
     EXECUTION_EVENTS,
     MAIL,
     MESSAGE,
+    SCRIPT_TASK,
     SERVICE_TASK,
     SIGNAL,
     START_EVENT,
@@ -93,6 +94,7 @@ from .model import (
     Listener,
     Node,
     ProcessModel,
+    ScriptText,
 )
 from .validation import Code, InvalidModel, Problem, check_model
 
@@ -561,6 +563,8 @@ class _Loader:
                         fields=self.fields(element) if service_type == MAIL else ())
         if kind == USER_TASK:
             return self.user_task(element, common)
+        if kind == SCRIPT_TASK:
+            return Node(**common, script=self.script(element))
         if kind == CATCH_EVENT:
             return self.catch_event(element, definitions, common)
         if kind == EXCLUSIVE_GATEWAY:
@@ -724,6 +728,17 @@ class _Loader:
 
     # fields ------------------------------------------------------------------------------------
 
+    def script(self, element: _Element) -> ScriptText | None:
+        """A script task's script: the text of its `script` child, run by engine/scripting.py;
+        None when it has none (the task then passes through, as before)."""
+        scripts = list(element.bpmn("script"))
+        if not scripts:
+            return None
+        result = element.ext("resultVariable") or element.ext("resultVariableName") or None
+        return ScriptText(scripts[0].content(), element.attr("scriptFormat") or None,
+                          scripts[0].line,
+                          (element.ext("autoStoreVariables") or "").strip() == "true", result)
+
     def fields(self, element: _Element) -> tuple[FieldValue, ...]:
         """The `activiti:field`s of a task: `stringValue` or an `activiti:string` child is
         literal text, `expression` or an `activiti:expression` child an expression."""
@@ -783,10 +798,19 @@ class _Loader:
                              "class, expression and delegateExpression")
         fields = {f.attr("name"): f for f in element.children if f.name == "field"}
         language = fields.get("language")
+        script_language = (language.attr("stringValue") or language.content().strip() or None
+                           ) if language is not None else None
+        script = None
+        if implementation is not None and implementation.endswith(
+                ("ScriptTaskListener", "ScriptExecutionListener")) and "script" in fields:
+            value = self.field_value(fields["script"])
+            result = fields.get("resultVariable")
+            script = None if value is None else ScriptText(
+                value[0], script_language, fields["script"].line, False,
+                None if result is None else (self.field_value(result) or ("",))[0] or None)
         return Listener(event=event, expression=expression, delegate_expression=delegate,
-                        implementation=implementation,
-                        script_language=(language.attr("stringValue") or language.content()
-                                         .strip() or None) if language is not None else None)
+                        implementation=implementation, script_language=script_language,
+                        script=script)
 
     # forms -------------------------------------------------------------------------------------
 

@@ -53,7 +53,8 @@ from .model import (
     ProcessModel,
     Task,
 )
-from .scope import listener_scope, scope
+from .scope import DelegateTask, Execution, listener_scope, scope
+from .scripting import Scripting
 from .store import Store
 from .timers import first_due, next_due
 
@@ -84,6 +85,11 @@ class Interpreter:
         # declared what the listener sets (then it is only logged).
         self.unrun_listeners: dict[tuple[str, str, str, str], str | None] = {}
         self.mails: list[SentMail] = []  # what mail tasks sent, oldest first
+        self.scripting = Scripting()
+        # The objects the host gives scripts and expressions besides the engine's own (IDM's
+        # `openidm`), for a command of `instance` in `activity`: none by default.
+        self.script_objects: Callable[[ProcessInstance, str], Mapping[str, Any]] = (
+            lambda _instance, _activity: {})
         # Task attributes kept as written only because they read IDM's objects, each said
         # once: (process key, activity, the text) -> what a test should hear.
         self.unevaluated: dict[tuple[str, str, str], str] = {}
@@ -257,8 +263,9 @@ class Interpreter:
         expression = compile_text(text)  # cached; compiled at deploy already
         if expression.literal:
             return expression.evaluate(_NOTHING)
-        if expression.uses_engine:
-            variables = scope(instance, execution_id, activity_id, self.user, variables)
+        if expression.uses_engine or not expression.variables.isdisjoint(IDM_OBJECTS):
+            variables = {**scope(instance, execution_id, activity_id, self.user, variables),
+                         **self.script_objects(instance, activity_id)}
         try:
             return expression.evaluate(instance.variables if variables is None else variables)
         except EvaluationError as error:
@@ -271,6 +278,8 @@ class Interpreter:
         if node.service_type == MAIL:
             self._send_mail(instance, node, execution_id)
         declared = [self.outputs.get((key, node.id)) for key in (None, instance.definition.key)]
+        if node.script is not None and all(d is None for d in declared):
+            self._run_script(instance, node, execution_id)
         if node.expression is not None and all(d is None for d in declared):
             # ServiceTaskExpressionActivityBehavior; what a test declared stands in for it.
             result = self.value(node.expression, instance, execution_id, node.id)
@@ -279,6 +288,16 @@ class Interpreter:
         for outputs in declared:
             instance.variables.update(outputs or {})
         self._leave(instance, node, execution_id)
+
+    def _run_script(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        script = node.script
+        assert script is not None
+        store = instance.variables.__setitem__ if script.auto_store else None
+        engine = {**self.script_objects(instance, node.id),
+                  "execution": Execution(instance, execution_id, node.id)}
+        value = self.scripting.run(script, instance, node.id, engine, store, self.clock.now)
+        if script.result_variable is not None:
+            instance.variables[script.result_variable] = value
 
     def _send_mail(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         """MailActivityBehavior, with the mock as its mail server: the mail is kept in `mails`
@@ -746,6 +765,10 @@ class Interpreter:
             return
         key = instance.definition.key
         declared = [self.outputs.get((k, f"{element}:{event}")) for k in (None, key)]
+        if listener.script is not None and all(d is None for d in declared):
+            self._run_listener_script(listener, instance, execution_id, activity_id, task,
+                                      event)
+            return
         for outputs in declared:
             instance.variables.update(outputs or {})
         what = _describe(listener)
@@ -758,6 +781,30 @@ class Interpreter:
         self.unrun_listeners[seen] = (
             None if any(d is not None for d in declared) else
             f"{message} (declare what it sets with set_outputs('{element}:{event}', {{...}}))")
+
+    def _run_listener_script(self, listener: Listener, instance: ProcessInstance,
+                             execution_id: str, activity_id: str, task: Task | None,
+                             event: str) -> None:
+        """ScriptTaskListener / ScriptExecutionListener: the script runs with `task` (a task
+        listener) or `execution`; its value goes to the `resultVariable` field's variable
+        (set on the task, which sets it on the process unless the task has it locally)."""
+        script = listener.script
+        assert script is not None
+        execution = Execution(instance, execution_id, activity_id)
+        engine: dict[str, Any] = {**self.script_objects(instance, activity_id),
+                                  "execution": execution}
+        delegate = None
+        if task is not None:
+            delegate = DelegateTask(task, instance, event)
+            engine["task"] = delegate
+        value = self.scripting.run(
+            script, instance, activity_id, engine, None, self.clock.now,
+            None if task is None else lambda: {**instance.variables, **task.local_variables})
+        if script.result_variable is not None:
+            if delegate is not None:
+                delegate.set_variable(script.result_variable, value)
+            else:
+                execution.set_variable(script.result_variable, value)
 
     # transactions ----------------------------------------------------------------------------
 

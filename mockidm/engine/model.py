@@ -82,6 +82,21 @@ class Listener:
     delegate_expression: str | None = None
     implementation: str | None = None
     script_language: str | None = None  # a script listener's `language` field
+    script: ScriptText | None = field(default=None, metadata=ADDED)  # ... and its `script`
+
+
+@dataclass(frozen=True)
+class ScriptText:
+    """The script of a script task (`scriptFormat`, `activiti:autoStoreVariables`,
+    `activiti:resultVariable`) or a script listener (fields `script`, `language`,
+    `resultVariable`): kept as text, compiled at deploy (engine/groovy), run by
+    engine/scripting.py. `line` is where the script starts in its BPMN file."""
+
+    text: str
+    language: str | None = None
+    line: int | None = None
+    auto_store: bool = False
+    result_variable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ class Node:
     fields: tuple[FieldValue, ...] = field(default=(), metadata=ADDED)  # a mail task's fields
     execution_listeners: tuple[Listener, ...] = field(default=(), metadata=ADDED)
     task_category: str | None = field(default=None, metadata=ADDED)  # user tasks: `category`
+    script: ScriptText | None = field(default=None, metadata=ADDED)  # script tasks
     # Boundary events: the activity they are attached to, and whether they interrupt it.
     attached_to: str | None = field(default=None, metadata=ADDED)
     cancel_activity: bool = field(default=True, metadata=ADDED)

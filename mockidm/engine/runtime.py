@@ -102,6 +102,7 @@ class Engine:
             if latest is not None:  # TimerManager: the previous version's start timers go
                 self._remove_start_timers(latest.id)
             self.store.add_definition(definition)
+            self.interpreter.scripting.deployed(model)
             deployment.definition_ids.append(definition.id)
             deployed.append(definition)
             if model.start.event == TIMER:

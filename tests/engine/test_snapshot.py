@@ -42,6 +42,7 @@ from mockidm.engine.model import (
     ProcessDefinition,
     ProcessInstance,
     ProcessModel,
+    ScriptText,
     Task,
 )
 from mockidm.engine.snapshot import SNAPSHOT_VERSION, SnapshotError, dump_engine, load_engine
@@ -143,6 +144,11 @@ EVERY_FORM_FIELD = FormProperty(
     expression="${when}")
 
 
+# Every field of a script differs from its default.
+EVERY_SCRIPT_FIELD = ScriptText("'done'", language="groovy", line=13, auto_store=True,
+                                result_variable="outcome")
+
+
 def approval_model() -> ProcessModel:
     return linear_process("approval", "Approval", [
         UserTask("approve", "Approve", candidate_groups=["managers"], candidate_users=["bob"],
@@ -162,10 +168,11 @@ def everything_model() -> ProcessModel:
         default_flow="toEnd", event=MESSAGE, event_name="ping", line=12,
         task_listeners=(Listener("create", expression="${true}"),
                         Listener("complete", implementation="org.activiti.engine.impl.bpmn."
-                                 "listener.ScriptTaskListener", script_language="groovy")),
+                                 "listener.ScriptTaskListener", script_language="groovy",
+                                 script=EVERY_SCRIPT_FIELD)),
         execution_listeners=(Listener("start", delegate_expression="${bean}"),),
         service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),),
-        task_category="gardening")
+        task_category="gardening", script=EVERY_SCRIPT_FIELD)
     # A non-interrupting timer cycle on the task: the instance has a job to carry.
     late = Node(id="late", kind=BOUNDARY_EVENT, attached_to="every", cancel_activity=False,
                 event=TIMER, timer=TIME_CYCLE, timer_value="R/PT${hours}H")

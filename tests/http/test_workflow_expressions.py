@@ -277,16 +277,16 @@ def test_an_expression_that_does_not_compile_fails_the_deployment(attribute: str
         f"broken.bpmn20.xml, line 7: element 'task': Cannot compile expression {text!r}")
 
 
-def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock: MockIDM) -> None:
-    """IDM resolves `openidm` (its script bindings) in expressions; the mock cannot call it,
-    and says so, unless a test declares what the service task sets."""
+def test_an_expression_calls_the_mocks_openidm(mock: MockIDM) -> None:
+    """IDM resolves `openidm` (its script bindings) in expressions: the mock's answers from
+    its IDM objects and journals the call; outputs a test declares stand in for it."""
     bpmn = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:activiti="http://activiti.org/bpmn" targetNamespace="t">
   <process id="lookup" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="readUser"/>
-    <serviceTask id="readUser" activiti:expression="${openidm.read('managed/user/' + 1)}"
+    <serviceTask id="readUser" activiti:expression="${openidm.read('managed/user/ada')}"
                  activiti:resultVariableName="user"/>
     <sequenceFlow id="f2" sourceRef="readUser" targetRef="wait"/>
     <userTask id="wait" name="Welcome ${user.userName}" activiti:assignee="openidm-admin"/>
@@ -295,21 +295,21 @@ def test_an_expression_calling_idms_own_object_says_the_mock_cannot_run_it(mock:
   </process>
 </definitions>
 """
-    with pytest.raises(BpmnError, match="arithmetic operator"):  # `+` is not run by the mock
-        mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
-    mock.deploy_bpmn(bpmn.replace(" + 1", ""), "lookup.bpmn20.xml")
+    mock.seed_objects("managed/user", [{"_id": "ada", "userName": "ada.l"}])
+    mock.deploy_bpmn(bpmn, "lookup.bpmn20.xml")
     start = f"{mock.url}/workflow/processinstance?_action=create"
-    refused = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
-                            timeout=10)
-    assert refused.status_code == 500
-    assert refused.json()["message"].startswith(
-        "mockidm cannot evaluate ${openidm.read(&#39;managed/user/&#39;)} in activity "
-        "&#39;readUser&#39;: &#39;openidm&#39; is IDM&#39;s own object")
-    mock.set_outputs("readUser", {"user": {"userName": "ada"}})
     created = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
                             timeout=10)
     assert created.status_code == 201, created.text
-    assert [t.name for t in mock.tasks(created.json()["_id"])] == ["Welcome ada"]
+    assert [t.name for t in mock.tasks(created.json()["_id"])] == ["Welcome ada.l"]
+    [call] = mock.assert_idm_called("read", "managed/user/ada", times=1)
+    assert call["activityId"] == "readUser"
+    assert call["processInstanceId"] == created.json()["_id"]
+    mock.set_outputs("readUser", {"user": {"userName": "bob"}})
+    declared = requests.post(start, json={"_key": "lookup"}, headers=mock.admin_headers,
+                             timeout=10)
+    assert [t.name for t in mock.tasks(declared.json()["_id"])] == ["Welcome bob"]
+    mock.assert_idm_called("read", times=1)  # the declaration stood in: no second call
 
 
 GREETING_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -327,51 +327,35 @@ GREETING_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_a_task_name_that_reads_idm_is_kept_as_written_and_said_loudly(mock: MockIDM) -> None:
-    """Flowable keeps a task name whose expression fails as written; the mock does too, but a
-    real IDM would have evaluated `openidm`, so the text is not IDM's answer: `problems` says
-    so (once per attribute), while an expression that fails on IDM too (the category's
-    unknown variable) is IDM's own behaviour and no problem."""
+def test_a_task_name_that_reads_idm_shows_idms_value(mock: MockIDM) -> None:
+    """A task name reading `openidm` is evaluated with the mock's IDM objects; an expression
+    that fails on IDM too (the category's unknown variable) keeps the text as written, which
+    is IDM's own behaviour and no problem."""
+    mock.seed_objects("managed/user", [{"_id": "ada", "givenName": "Ada"}])
     mock.deploy_bpmn(GREETING_BPMN, "greet.bpmn20.xml")
     start = f"{mock.url}/workflow/processinstance?_action=create"
+    created = requests.post(start, json={"_key": "greet"}, headers=mock.admin_headers,
+                            timeout=10)
+    assert created.status_code == 201, created.text
+    [task] = mock.tasks(created.json()["_id"])
+    assert task.name == "Welcome Ada"
+    assert task.category == "${nobodySetThis}"
+    assert mock.problems() == []
+
+
+def test_an_engine_without_idm_objects_keeps_the_text_and_says_so_once() -> None:
+    """A bare Engine has no `openidm` (a MockIDM gives it its own): Flowable keeps a task name
+    whose expression fails as written; the text is not IDM's answer, so it is recorded, once
+    per attribute."""
+    engine = Engine()
+    engine.deploy_bpmn(GREETING_BPMN, "greet.bpmn20.xml")
     for _ in range(2):
-        created = requests.post(start, json={"_key": "greet"}, headers=mock.admin_headers,
-                                timeout=10)
-        assert created.status_code == 201, created.text
-        [task] = mock.tasks(created.json()["_id"])
+        instance = engine.start(key="greet")
+        [task] = engine.tasks_of(instance.id)
         assert task.name == "Welcome ${openidm.read('managed/user/ada').givenName}"
-        assert task.category == "${nobodySetThis}"
-    assert mock.problems() == [
+    assert list(engine.interpreter.unevaluated.values()) == [
         "mockidm cannot evaluate Welcome ${openidm.read('managed/user/ada').givenName} in "
         "activity "
         "'welcome' of process 'greet' (Cannot resolve identifier 'openidm': IDM's own object, "
         "which only a real IDM gives expressions): the task shows the text as written, where a "
         "real IDM shows the value"]
-
-
-def test_the_fixture_fails_a_test_whose_task_text_was_not_evaluated(pytester: Any) -> None:
-    pytester.makepyfile(test_it=f'''
-import pytest
-BPMN = {GREETING_BPMN!r}
-
-def test_unevaluated(mockidm):
-    mockidm.deploy_bpmn(BPMN, "greet.bpmn20.xml")
-    mockidm.start_process("greet")
-
-@pytest.mark.mockidm(allow_unevaluated=True)
-def test_allowed(mockidm):
-    mockidm.deploy_bpmn(BPMN, "greet.bpmn20.xml")
-    mockidm.start_process("greet")
-''')
-    plugin = ("-p", "mockidm.pytest_plugin") if not _plugin_installed() else ()
-    result = pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider", "-p",
-                                           "no:randomly")
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_unevaluated*",
-                                 "*mockidm cannot evaluate Welcome ${openidm.read(*"])
-    assert "allow_unevaluated=True" in result.stdout.str()
-
-
-def _plugin_installed() -> bool:
-    from importlib.metadata import entry_points
-    return bool(entry_points(group="pytest11", name="mockidm"))
