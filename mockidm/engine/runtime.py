@@ -472,7 +472,7 @@ class Engine:
         snapshot = replace(job)
         try:
             self._fire(job)
-        except EngineError as error:
+        except Exception as error:  # any failure fails the job, as any Throwable in Flowable
             return JobRun(snapshot, self._failed(job, error))
         return JobRun(snapshot)
 
@@ -492,7 +492,7 @@ class Engine:
         with self.interpreter.atomic(instance):
             self.interpreter.fire_timer(instance, job)
 
-    def _failed(self, job: Job, error: EngineError) -> str:
+    def _failed(self, job: Job, error: Exception) -> str:
         """Flowable's failed-job handling: one retry fewer, the error kept; retried after
         RETRY_WAIT, or dead-lettered when none is left."""
         message = str(error)

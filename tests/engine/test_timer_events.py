@@ -356,3 +356,16 @@ def test_a_sub_process_that_ends_first_deletes_its_timer() -> None:
     [work] = [t for t in engine.tasks_of(instance.id) if t.active]
     engine.complete(work.id)
     assert active(engine, instance.id) == ["review"] and engine.jobs() == []
+
+
+def test_a_script_that_fails_after_a_timer_fails_the_job() -> None:
+    engine = engine_with(INTERMEDIATE.replace(
+        '<serviceTask id="after" activiti:expression="${missing}" activiti:resultVariable="r"/>',
+        '<scriptTask id="after" scriptFormat="groovy"><script>'
+        'throw new RuntimeException("no directory")</script></scriptTask>'))
+    instance = engine.start(key="p", variables={"until": "PT1H"})
+    [run] = engine.move_clock(T0 + timedelta(hours=1))
+    assert run.error is not None and "no directory" in run.error
+    assert instance.executions == {instance.id: "wait"}
+    [job] = engine.jobs()
+    assert job.retries == DEFAULT_RETRIES - 1
