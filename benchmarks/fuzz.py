@@ -139,7 +139,7 @@ class Server:
 # --- the fuzzer's side -----------------------------------------------------------------------
 
 def _contract() -> Any:
-    """The contract test's module: its SETTINGS, mend, SPEC and CREDENTIALS."""
+    """The contract test's module: its SETTINGS, mend, SPEC, CREDENTIALS and OPERATIONS."""
     import test_schemathesis
 
     return test_schemathesis
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         base_url=server.url if server else args.url,
                         headers=contract.CREDENTIALS, mend=contract.mend, seed=seed,
                         errors=server.new_errors if server else None, feedback=args.feedback,
+                        only=contract.OPERATIONS,
                         progress=lambda line: print(line, flush=True))
         for mode in modes:
             began = time.monotonic()

@@ -40,6 +40,9 @@ class Profile:
     # asks IDM for them); <= 6 finds only tasks naming the user (Activiti's own, empty, group
     # tables answer there).
     candidate_user_groups: bool
+    # API descriptors (`?_api`, `?_crestapi`) need an access rule (7.3.2, 7.4.2, 7.5.1, 8.0+:
+    # the default rules grant them to admins only) or any authenticated user may read them.
+    descriptors_need_authorization: bool
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -58,6 +61,7 @@ PINGIDM_8_1 = Profile(
     paging=True,
     completed_task_delete_reason=None,
     candidate_user_groups=True,
+    descriptors_need_authorization=True,
 )
 
 IDM_6_5 = Profile(
@@ -72,6 +76,7 @@ IDM_6_5 = Profile(
     paging=False,
     completed_task_delete_reason="completed",
     candidate_user_groups=False,
+    descriptors_need_authorization=False,
 )
 
 PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5)}

@@ -95,6 +95,12 @@ WITH_501 = {
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200
 TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint"}
+# The API descriptors: answered on any path (written under these), by `_api` / `_crestapi`,
+# before Common REST checks anything; tests/http/test_descriptors.py checks them.
+DESCRIPTORS = {
+    "describeApi": ("get", "/openidm", "openapi"),
+    "describeCrestApi": ("get", f"{WF}", "api"),
+}
 
 
 # ----------------------------------------------------------------------------- loading helpers
@@ -668,8 +674,11 @@ def test_openapi_header() -> None:
     assert schemes["basicAuth"]["scheme"] == "basic"
     assert (schemes["sessionJwt"]["in"], schemes["sessionJwt"]["name"]) == ("cookie", "session-jwt")
     assert (schemes["bearerToken"]["type"], schemes["bearerToken"]["scheme"]) == ("http", "bearer")
+    # Resources, and the two descriptor operations, which answer on any path (their own is
+    # only where they are written down).
     assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/"))
-               for path in doc["paths"])
+               or item["get"]["operationId"] in DESCRIPTORS
+               for path, item in doc["paths"].items())
 
 
 @pytest.mark.parametrize("path", CONTRACT_FILES, ids=lambda p: p.name)
@@ -727,11 +736,13 @@ def test_operation_ids_match_the_fixed_list() -> None:
             if method in item:
                 op_id = item[method]["operationId"]
                 seen.append(op_id)
-                assert op_id in OPERATIONS, f"unexpected operation {op_id}"
-                assert OPERATIONS[op_id][:2] == (method, path), op_id
+                expected = {**OPERATIONS, **DESCRIPTORS}
+                assert op_id in expected, f"unexpected operation {op_id}"
+                assert expected[op_id][:2] == (method, path), op_id
+                assert item[method]["x-crest-operation"] == expected[op_id][2], op_id
     duplicates = {o for o in seen if seen.count(o) > 1}
     assert not duplicates, duplicates
-    assert sorted(seen) == sorted(OPERATIONS)
+    assert sorted(seen) == sorted({**OPERATIONS, **DESCRIPTORS})
 
 
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
@@ -789,7 +800,8 @@ def test_only_safe_constraints_on_requests() -> None:
             schema = param["schema"]
             if param["in"] == "path" or param["name"] in ("_queryId", "_action"):
                 assert schema == {"type": "string"}, (operation_id, param["name"])
-            if param["in"] != "path":
+            # The descriptor parameter is what makes a request one; no other is required.
+            if param["in"] != "path" and operation_id not in DESCRIPTORS:
                 assert param.get("required", False) is False, (operation_id, param["name"])
         if "requestBody" in op:
             body = json.loads((ROOT / request_schema_ref(operation_id)).read_text())

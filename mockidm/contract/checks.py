@@ -496,7 +496,7 @@ _fuzz_rule(
     "Generated requests to every operation, valid and invalid, are answered as openapi.yaml "
     "documents (status, headers, body), with IDM's error envelope, the six-key query "
     "envelope, a string _rev and no ETag.",
-    "1.3-1.6, 5",
+    "docs/common-rest.md",
     _Judges(tuple(STANDARD) + _names(_SHAPES), ("conformance",), "conformance", "answers",
             "no generated request was answered"),
     after=("create-response-shape", "malformed-api-version-400", "error-envelope",
@@ -506,7 +506,7 @@ _fuzz_rule(
     "fuzz-key-starts-latest",
     "Any generated start by `_key` alone, whatever else its body holds, starts the highest "
     "version the server lists for that key.",
-    "5.4, 7.4",
+    "docs/process-instances.md#start",
     _Judges(("mockidm_latest_version_for_key",), ("conformance", "stateful"),
             "latest_version_for_key", "starts of a key with several versions",
             "no generated start by _key of a key deployed in two or more versions succeeded"),
@@ -516,7 +516,7 @@ _fuzz_rule(
     "fuzz-definition-id-wins",
     "Any generated start with `_processDefinitionId` starts exactly that definition, "
     "whatever `_key` and the rest of its body say.",
-    "5.4, 7.4",
+    "docs/process-instances.md#start",
     _Judges(("mockidm_definition_id_wins",), ("conformance", "stateful"),
             "definition_id_wins", "starts by _processDefinitionId with another's _key",
             "no generated start with _processDefinitionId and a _key naming "
@@ -527,7 +527,7 @@ _fuzz_rule(
     "fuzz-business-key-query",
     "A filtered-query by any generated `processInstanceBusinessKey=K` answers only instances "
     "whose businessKey is K, and lists the running ones this run started with K.",
-    "5.4, 5.6",
+    "docs/process-instances.md#query, docs/process-instances.md#history",
     _Judges(("mockidm_business_key_query_only_matches",
              "mockidm_business_key_query_finds_start"),
             ("conformance", "stateful"), "business_key_query", "queries by business key",
@@ -538,7 +538,7 @@ _fuzz_rule(
     "fuzz-business-key-read",
     "Any generated `_businessKey` comes back unchanged: in the 201 answer, and when the new "
     "instance and its history are read.",
-    "5.4-5.6, 6.3",
+    "docs/process-instances.md#start, docs/process-instances.md#read",
     _Judges(("mockidm_business_key_kept",), ("conformance", "stateful"), "business_key_kept",
             "answers about a start with a business key",
             "no generated start with a _businessKey succeeded"),
@@ -547,7 +547,7 @@ _fuzz_rule(
     "fuzz-stateful-links",
     "Along the spec's OpenAPI links, an instance just created can be read, read from the "
     "history and deleted, and valid requests along the way succeed.",
-    "5.4-5.6",
+    "docs/process-instances.md",
     _Judges((*STATEFUL, "mockidm_created_instance_is_reachable"), ("stateful",),
             "created_instance_is_reachable", "calls along links",
             "no link was followed (no create succeeded)"),

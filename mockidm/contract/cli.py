@@ -81,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "operation of the spec against its schema in contracts/ and the "
                              "kit's shape rules (use --profile for the release recorded)")
     parser.add_argument("--list", action="store_true",
-                        help="list the rules (id, writes or not, reference section, "
-                             "statement) and exit")
+                        help="list the rules (id, writes or not, the docs page that "
+                             "explains it, statement) and exit")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +161,7 @@ def run_har(args: argparse.Namespace) -> int:
 def listing(rules: list[Any]) -> str:
     width = max(len(r.id) for r in rules)
     return "\n".join(f"{r.id:<{width}}  {'writes' if r.writes else 'reads ':<6}  "
-                     f"§{r.section:<14}  {r.statement}" for r in rules)
+                     f"{r.statement}\n{'':<{width}}  {'':<6}  see {r.section}" for r in rules)
 
 
 def main(argv: list[str] | None = None) -> int:

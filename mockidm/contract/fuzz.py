@@ -66,7 +66,8 @@ LINKED = ("createProcessInstance", "readProcessInstance", "readProcessInstanceHi
           "queryProcessInstances", "deleteProcessInstance")
 # The query id a valid query of these operations uses; the others take filtered-query.
 QUERY_IDS = {"queryTaskDefinitions": "query-all-ids", "getTasksView": "gettasksview"}
-# A sort key each of these queries accepts (reference 5.4, 5.7, 5.9; others give 500 or 501).
+# A sort key each of these queries accepts (docs/process-instances.md, task-instances.md;
+# others give 500 or 501).
 SORT_KEYS = {"queryProcessInstances": "-startTime", "queryProcessInstanceHistory": "endTime",
              "queryTaskInstances": "-createTime", "queryTaskInstanceHistory": "taskName"}
 CONFORMANCE, STATEFUL = "conformance", "stateful"  # the two runs of a session
@@ -91,7 +92,7 @@ def schemathesis_config(max_examples: int) -> dict[str, Any]:
             "negative_data_rejection": {"expected-statuses": [
                 "400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429",
                 "5xx", *LIMIT_STATUSES]},
-            # IDM answers an undeclared method with 501 or 400, never 405 (reference 1.2, 5.0).
+            # IDM answers an undeclared method with 501 or 400, never 405 (docs/common-rest.md).
             "unsupported_method": {"enabled": False},
             # IDM reads a deleted instance from its history: still 200 after DELETE (5.5).
             "use_after_free": {"enabled": False},
@@ -295,7 +296,9 @@ class Run:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.context = parts.path.rstrip("/")
         config = schemathesis.Config.from_dict(_config(target, self.origin))
-        self.schema = schemathesis.openapi.from_path(_spec_for(self.context), config=config)
+        # The API descriptors are documentation, not workflow behaviour: not generated for.
+        self.schema = schemathesis.openapi.from_path(_spec_for(self.context),
+                                                     config=config).exclude(tag="descriptor")
         # Hooks on the schema, shared by its clones, and no one else's.
         self.schema.hook(self._after_validate_hook())
         self.schema.hook(_flatmap_body)

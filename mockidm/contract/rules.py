@@ -1,8 +1,8 @@
 """The catalogue: rules a workflow server must honour, each with an executable scenario.
 
-A rule is data (id, one-line statement, reference section, what it needs) plus a function that
-takes a `Target` and raises `RuleFailed` or `Skip`; it may return a note. Scenarios live in
-`scenarios/`, one module per theme, and register themselves with `@rule`.
+A rule is data (id, one-line statement, the docs pages it comes from, what it needs) plus a
+function that takes a `Target` and raises `RuleFailed` or `Skip`; it may return a note.
+Scenarios live in `scenarios/`, one module per theme, and register themselves with `@rule`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _MODULES = ("scenarios.start", "scenarios.errors", "scenarios.protocol", "scenar
 class Rule:
     id: str
     statement: str
-    section: str  # of the behavioural reference (idm-workflow-reference.md)
+    section: str  # the docs pages that explain it, with their public sources (docs/*.md#anchor)
     run: Scenario
     writes: bool  # starts, claims, completes or deletes: never run in read-only mode
     needs: str = ""  # what the server must have deployed for the rule to run

@@ -22,7 +22,7 @@ class Expectations:
 
     name: str
     # 7+: resource versions are routed: `Content-API-Version` on answers, an unsupported
-    # `resource=` version is 404. Up to 6.5 the resource version is ignored (reference 4).
+    # `resource=` version is 404. Up to 6.5 the resource version is ignored (docs/common-rest.md).
     resource_versioning: bool
 
 

@@ -1,4 +1,4 @@
-"""The shape every workflow answer shares (reference 1.4-1.6), one predicate per property.
+"""The shape every workflow answer shares (docs/common-rest.md), one predicate per property.
 
 Each predicate takes what it judges and returns a `Problem` (what was expected, what came) or
 None. The example-based rules (`scenarios/protocol.py`, `scenarios/errors.py`) and the

@@ -1,4 +1,4 @@
-"""Authorization: IDM's default router rules for the workflow endpoints (reference section 3).
+"""Authorization: IDM's default router rules for the workflow endpoints (docs/authentication.md).
 
 Rules are tried in order and the first that passes wins; none passing is 403 `Access denied`.
 Admins pass everything but `_queryExpression`; authorized users get the narrow rights below.
@@ -14,7 +14,7 @@ from ..identity import AUTHORIZED
 from ..state import State
 from . import shapes
 from .auth import Principal
-from .crest import ACTION, CREATE, QUERY, READ, UPDATE, CrestRequest
+from .crest import ACTION, CREATE, DESCRIPTOR_OPERATIONS, QUERY, READ, UPDATE, CrestRequest
 from .errors import IdmError, forbidden
 
 
@@ -40,12 +40,17 @@ _AJAX_HEADERS = frozenset({"x-requested-with", "authorization", "x-openidm-usern
 
 def authorize(state: State, principal: Principal, request: CrestRequest,
               headers: Mapping[str, str]) -> None:
-    if request.op != READ and headers.keys().isdisjoint(_AJAX_HEADERS):
+    if (request.op != READ and headers.keys().isdisjoint(_AJAX_HEADERS)
+            and request.op not in DESCRIPTOR_OPERATIONS):  # which change nothing
         raise forbidden()  # CSRF guard: only a session cookie, on a request that changes things
     identity = state.identity
     if identity.is_admin(principal.user):
         if request.query_expression is not None:
             raise forbidden()  # disallowQueryExpression()
+        return
+    if request.op in DESCRIPTOR_OPERATIONS:
+        if state.profile.descriptors_need_authorization:
+            raise forbidden()  # 7.3.2+: a rule with checkIfApiRequest() is needed beyond admins
         return
     if state.profile.role(AUTHORIZED) not in principal.user.roles:
         raise forbidden()

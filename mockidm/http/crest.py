@@ -1,7 +1,7 @@
 """Common REST over HTTP: turning a request into a CREST operation, and results into JSON.
 
 Everything here is generic: it is what IDM's CREST HTTP adapter does in front of every
-endpoint, before any workflow code runs (reference section 1). Messages are IDM's, verbatim.
+endpoint, before any workflow code runs (docs/common-rest.md). Messages are IDM's, verbatim.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from .queryfilter import parse as parse_query_filter
 
 QUERY, READ, CREATE, UPDATE, DELETE, PATCH, ACTION = (
     "query", "read", "create", "update", "delete", "patch", "action")
+# The API descriptor requests: `_crestapi` (a GET that is no query: CREST's own request type
+# API) and `_api` (any method: CHF's OpenApiRequestFilter answers it, before Common REST).
+API, OPENAPI = "api", "openapi"
+DESCRIPTOR_OPERATIONS = (API, OPENAPI)
+# Their answer is no Common REST answer: no protocol (and so no Content-API-Version); one no
+# `Accept-API-Version` can name (`protocol=0.0` is a valid request).
+NO_PROTOCOL = (-1, -1)
 
 PROTOCOL_DEFAULT = (2, 1)
 COUNT_POLICIES = ("NONE", "EXACT", "ESTIMATE")
@@ -92,13 +99,17 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
     `headers` has lower-case names (see `lower_case_headers`)."""
     if method == "POST" and "x-http-method-override" in headers:
         method = headers["x-http-method-override"].upper()
+    params = _group(query)
+    if "_crestapi" in params or "_api" in params:  # (`_group` lower-cases `_` names)
+        descriptor = _descriptor(method, params)
+        if descriptor is not None:
+            return _descriptor_request(method, raw_path, params, descriptor)
     protocol, resource = _parse_version(headers.get("accept-api-version"),
                                         profile.max_protocol_minor)
     _check_content_type(method, headers)
     _reject_unsupported_conditionals(headers)
     request = CrestRequest(method=method, op="", path=_parse_path(raw_path),
                            protocol=protocol, resource_version=resource)
-    params = _group(query)
     if method == "GET":
         _parse_get(request, params, headers)
     elif method == "POST":
@@ -131,6 +142,9 @@ def addressed_operation(method: str, raw_path: str, query: Iterable[tuple[str, s
     params = _group(query)
     try:
         path = _parse_path(raw_path)
+        descriptor = _descriptor(method, params)
+        if descriptor is not None:
+            return descriptor, path
         if method == "GET":
             return (QUERY if not params.keys().isdisjoint(_QUERY_SELECTORS) else READ), path
         if method == "POST":
@@ -147,6 +161,29 @@ def addressed_operation(method: str, raw_path: str, query: Iterable[tuple[str, s
         return None
     op = {"DELETE": DELETE, "PATCH": PATCH}.get(method)
     return None if op is None else (op, path)
+
+
+def _descriptor(method: str, params: dict[str, tuple[str, list[str]]]) -> str | None:
+    """The descriptor operation a request asks for (OPENAPI, API), if any."""
+    entry = params.get("_api")
+    if entry is not None and entry[0] == "_api":  # CHF reads its form: case-sensitive
+        return OPENAPI
+    if (method == "GET" and "_crestapi" in params
+            and params.keys().isdisjoint(_QUERY_SELECTORS)):  # a query stays a query
+        return API
+    return None
+
+
+def _descriptor_request(method: str, raw_path: str, params: dict[str, tuple[str, list[str]]],
+                        descriptor: str) -> CrestRequest:
+    """An API descriptor request: CREST checks no header, body or other parameter for it
+    (HttpAdapter.doApiRequest) and reads `_prettyPrint` alone."""
+    request = CrestRequest(method=method, op=descriptor, path=_parse_path(raw_path),
+                           protocol=NO_PROTOCOL, resource_version=None)
+    pretty = params.get("_prettyprint")
+    if descriptor == API and pretty is not None:
+        request.pretty = pretty[1][-1].lower() == "true"
+    return request
 
 
 def lower_case_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

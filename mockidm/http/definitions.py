@@ -1,4 +1,5 @@
-"""`workflow/processdefinition` and its `taskdefinition` sub-collection (reference 5.1-5.3)."""
+"""`workflow/processdefinition` and its `taskdefinition` sub-collection
+(docs/process-definitions.md)."""
 
 from __future__ import annotations
 

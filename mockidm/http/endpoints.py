@@ -1,4 +1,5 @@
-"""IDM's script endpoints for workflows, which its own user interfaces call (reference 3.3)."""
+"""IDM's script endpoints for workflows, which its own user interfaces call
+(docs/helper-endpoints.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`workflow/execution` (IDM 7+, reference 5.10).
+"""`workflow/execution` (IDM 7+, docs/executions-and-jobs.md).
 
 IDM documents these endpoints only in outline: the action bodies and the execution shape
 are the mock's own choices, listed in docs/fidelity.md.

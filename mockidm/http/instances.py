@@ -1,4 +1,4 @@
-"""`workflow/processinstance` and `workflow/processinstance/history` (reference 5.4-5.6, 7)."""
+"""`workflow/processinstance` and `workflow/processinstance/history` (docs/process-instances.md)."""
 
 from __future__ import annotations
 

@@ -21,13 +21,23 @@ from ..engine import EngineError
 from ..profile import SUPPORTED_RESOURCE_VERSIONS
 from ..spec import Operation, Spec, SpecError
 from ..state import State
-from . import definitions, endpoints, executions, instances, jobs, tasks  # noqa: F401
+from . import (  # noqa: F401
+    definitions,
+    descriptors,
+    endpoints,
+    executions,
+    instances,
+    jobs,
+    tasks,
+)
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal
 from .call import Call, Reply
 from .crest import (
     CREATE,
     DELETE,
+    DESCRIPTOR_OPERATIONS,
+    NO_PROTOCOL,
     PATCH,
     QUERY,
     READ,
@@ -69,7 +79,11 @@ class Pipeline:
         self._success_headers: dict[tuple[int, int], dict[str, str]] = {}
         operations = [op for op in spec.operations
                       if state.profile.executions_and_jobs or _since(op, spec) is None]
-        self.router = Router(operations, BASE_PATH)
+        # The descriptors answer on every path: they are no resource of the router's.
+        self.descriptors = {op.crest: op for op in operations
+                            if op.crest in DESCRIPTOR_OPERATIONS}
+        self.router = Router([op for op in operations if op.crest not in self.descriptors],
+                             BASE_PATH)
 
     def answer(self, request: web.Request, path: str, headers: dict[str, str], body: bytes,
                exchange: Exchange) -> web.Response | Awaitable[web.Response]:
@@ -119,6 +133,8 @@ class Pipeline:
         if addressed is None:
             return None
         crest_op, crest_path = addressed
+        if crest_op in self.descriptors:
+            return self.descriptors[crest_op].operation_id
         matched = self.router.match(crest_path)
         operation = matched[0].operations.get(crest_op) if matched is not None else None
         return None if operation is None else operation.operation_id
@@ -159,6 +175,8 @@ class Pipeline:
             raise not_supported(PATCH)  # the workflow service refuses patches before routing
         matched = self.router.match(crest.path)
         if matched is None:
+            if crest.op in self.descriptors:  # a descriptor of the whole API, or a 404 to say
+                return self.descriptors[crest.op], {}
             # IDM's router names what is left of the path below the service that took it.
             service, *rest = crest.path or ("",)
             remaining = "/".join(rest) if service in self.router.services and rest else service
@@ -170,7 +188,8 @@ class Pipeline:
         verdicts = resource.verdicts
         verdict = verdicts.get(crest.op)
         if verdict is None:
-            verdict = verdicts[crest.op] = _verdict(resource, crest.op)
+            verdict = verdicts[crest.op] = (self.descriptors.get(crest.op)
+                                            or _verdict(resource, crest.op))
         if isinstance(verdict, IdmError):  # a new one: a raised error keeps its traceback
             raise IdmError(verdict.status, verdict.message, verdict.detail)
         return verdict, path_params
@@ -245,6 +264,8 @@ class Pipeline:
 
     def _headers_for(self, protocol: tuple[int, int]) -> dict[str, str]:
         """The headers of every successful JSON answer, for the protocol the client asked."""
+        if protocol == NO_PROTOCOL:  # a descriptor: the content type alone, as CHF answers
+            return {"Content-Type": JSON_TYPE}
         headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"}
         if self.state.profile.resource_versioning:
             headers["Content-API-Version"] = f"protocol={protocol[0]}.{protocol[1]},resource=1.0"

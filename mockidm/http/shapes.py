@@ -1,4 +1,4 @@
-"""The JSON IDM writes for each workflow resource (reference section 6).
+"""The JSON IDM writes for each workflow resource (the Shape sections of docs/).
 
 Keys follow IDM's order: `_id`, then `_rev`, then the engine entity's fields alphabetically
 (Jackson sorts them), then the extra fields the provider appends.
@@ -155,7 +155,8 @@ def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any
         "endTime": iso(i.end_time),
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
-        "processVariables": {},  # IDM never loads them into instance queries (reference 11.5)
+        # IDM never loads them into instance queries (docs/process-instances.md)
+        "processVariables": {},
         "queryVariables": None,
         "startActivityId": i.start_activity,
         "startTime": iso(i.start_time),

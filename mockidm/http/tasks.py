@@ -1,4 +1,4 @@
-"""`workflow/taskinstance` and `workflow/taskinstance/history` (reference 5.7-5.9)."""
+"""`workflow/taskinstance` and `workflow/taskinstance/history` (docs/task-instances.md)."""
 
 from __future__ import annotations
 

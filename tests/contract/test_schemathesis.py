@@ -53,7 +53,10 @@ SETTINGS["operations"].append(
     {"include-operation-id": "deleteProcessDefinition",
      "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404", "409"]}}})
 CONFIG = schemathesis.Config.from_dict(SETTINGS)
-schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
+# The API descriptors are left out, as the contract kit leaves them out: they answer any
+# `_api` value, repeated or not, which schemathesis counts as invalid; test_descriptors.py
+# checks them.
+schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).exclude(tag="descriptor")
 OPERATIONS = sorted(op.ok().definition.raw["operationId"] for op in schema.get_all_operations())
 EXAMPLES = 100  # per operation: fuzzing-phase examples, and distinct negative requests
 
@@ -85,7 +88,7 @@ def server() -> Iterator[tuple[str, ErrorLog]]:
 def _fuzz(server: tuple[str, ErrorLog], mode: str) -> Fuzzer:
     seed = int(os.environ.get("MOCKIDM_FUZZ_SEED") or random.randrange(1 << 32))
     fuzzer = Fuzzer(SETTINGS, SPEC, base_url=server[0], headers=CREDENTIALS, mend=mend,
-                    seed=seed, errors=server[1].take)
+                    seed=seed, errors=server[1].take, only=OPERATIONS)
     started = time.monotonic()
     fuzzer.run(mode, EXAMPLES)
     # Shown by `pytest -rP` (the first test's setup): the counts, and the seed that repeats

@@ -1,4 +1,5 @@
-"""Refusals (reference 1.3, 1.5, 2.3, 5.4): negative checks, safe on a production server.
+"""Refusals (docs/common-rest.md, docs/authentication.md): negative checks, safe on a
+production server.
 
 None of these requests can start a process even on a server that wrongly accepts them: every
 create names a key or id that does not exist, or none at all.
@@ -31,7 +32,8 @@ def _create(t: Target, body: Any = None, *, data: str | None = None,
 
 
 @rule("unknown-key-404",
-      "Starting an unknown `_key` is 404 `no processes deployed with key '<key>'`.", "5.4")
+      "Starting an unknown `_key` is 404 `no processes deployed with key '<key>'`.",
+      "docs/process-instances.md#start")
 def unknown_key_404(t: Target) -> None:
     key = t.unique("noSuchKey")
     expect.error(t, _create(t, {"_key": key}), 404, f"POST {_START}?_action=create, unknown _key",
@@ -40,7 +42,8 @@ def unknown_key_404(t: Target) -> None:
 
 @rule("unknown-definition-id-404",
       "An unknown `_processDefinitionId` (start or read) is 404 `no deployed process "
-      "definition found with id '<id>'`.", "5.2, 5.4")
+      "definition found with id '<id>'`.",
+      "docs/process-definitions.md#read, docs/process-instances.md#start")
 def unknown_definition_id_404(t: Target) -> None:
     definition_id = f"{t.unique('noSuchKey')}:1:1"
     message = f"no deployed process definition found with id '{definition_id}'"
@@ -52,7 +55,7 @@ def unknown_definition_id_404(t: Target) -> None:
 
 @rule("neither-key-nor-id-500",
       "A start with neither `_key` nor `_processDefinitionId` (`{}`, other fields, `null`) is "
-      f"500 `{_NOT_NULL}`.", "5.4, 7.4")
+      f"500 `{_NOT_NULL}`.", "docs/process-instances.md#start")
 def neither_key_nor_id_500(t: Target) -> None:
     for label, body, data in (("{}", {}, None),
                               ("only a variable", {"mockidmContractVariable": "x"}, None),
@@ -63,7 +66,8 @@ def neither_key_nor_id_500(t: Target) -> None:
 
 @rule("malformed-body-400",
       "A start whose body is not JSON, not a JSON object, or has no Content-Type is 400 with "
-      "Common REST's message.", "1.3, 5.4")
+      "Common REST's message.",
+      "docs/common-rest.md#request-checks, docs/process-instances.md#start")
 def malformed_body_400(t: Target) -> None:
     prefix = "The request could not be processed because "
     key = t.unique("noSuchKey")
@@ -81,7 +85,7 @@ def malformed_body_400(t: Target) -> None:
 
 @rule("action-not-create-501",
       "POST processinstance with an `_action` other than create is 501 `The ACTION operations "
-      "are not supported`.", "5.4")
+      "are not supported`.", "docs/process-instances.md#start")
 def action_not_create_501(t: Target) -> None:
     response = _create(t, {"_key": t.unique("noSuchKey")}, action="mockidmContractBogus")
     expect.error(t, response, 501, f"POST {_START}?_action=mockidmContractBogus",
@@ -90,7 +94,7 @@ def action_not_create_501(t: Target) -> None:
 
 @rule("unknown-query-id-400",
       "An unknown `_queryId` on processinstance or taskinstance is 400 `Unknown query-id`.",
-      "1.6, 5.4, 5.7")
+      "docs/common-rest.md#queries")
 def unknown_query_id_400(t: Target) -> None:
     for path in (_START, "workflow/taskinstance"):
         response = t.get(path, _queryId="mockidm-contract-nope")
@@ -109,7 +113,7 @@ def _exactly_unauthorized(t: Target, response: requests.Response, what: str) -> 
 
 @rule("missing-credentials-401",
       'A request without credentials is 401 {"code":401,"reason":"Unauthorized",'
-      '"message":"Access Denied"}.', "2.3")
+      '"message":"Access Denied"}.', "docs/authentication.md#failures")
 def missing_credentials_401(t: Target) -> None:
     response = t.request("GET", "workflow/processdefinition",
                          params={"_queryId": "query-all-ids"}, auth=False)
@@ -121,7 +125,7 @@ def missing_credentials_401(t: Target) -> None:
 
 @rule("bad-password-401",
       "A wrong password or an unknown user (headers or Basic) is 401 with the same body.",
-      "2.1, 2.3")
+      "docs/authentication.md#credentials, docs/authentication.md#failures")
 def bad_password_401(t: Target) -> None:
     wrong = t.password + "-not"
     basic = base64.b64encode(f"{t.user}:{wrong}".encode()).decode("ascii")
@@ -153,7 +157,7 @@ def _check_envelope(t: Target, response: requests.Response, status: int, reason:
 
 @rule("error-envelope",
       "Errors are JSON {code, reason, message[, detail]}: code = the status, reason its phrase, "
-      "message HTML-escaped.", "1.5")
+      "message HTML-escaped.", "docs/common-rest.md#errors")
 def error_envelope(t: Target) -> None:
     name = t.unique("nope")
     _check_envelope(t, t.get(f"workflow/{name}"), 404, "Not Found",

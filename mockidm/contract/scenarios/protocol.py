@@ -1,4 +1,4 @@
-"""What every answer shares (reference 1.4, 1.6, 4): the query envelope, string revisions, no
+"""What every answer shares (docs/common-rest.md): the query envelope, string revisions, no
 ETag, API versions."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _check_envelope(t: Target, response: requests.Response, what: str,
 
 @rule("query-envelope",
       "Queries answer the six-key envelope; resultCount is the number of items; no match is "
-      "`result: []`.", "1.6")
+      "`result: []`.", "docs/common-rest.md#queries")
 def query_envelope(t: Target) -> None:
     _check_envelope(t, _definitions(t), "GET workflow/processdefinition (all)")
     nothing = t.unique("nothing")
@@ -59,7 +59,9 @@ def _rev_strings(t: Target, response: requests.Response, items: list[Any], what:
 
 
 @rule("rev-is-string",
-      "`_rev` on process definitions and tasks is present and a JSON string.", "1.4, 6.1, 6.4")
+      "`_rev` on process definitions and tasks is present and a JSON string.",
+      "docs/common-rest.md#answers, docs/process-definitions.md#shape, "
+      "docs/task-instances.md#read")
 def rev_is_string(t: Target) -> str | None:
     response = _definitions(t)
     items = t.query_result(response, "list the process definitions")
@@ -82,7 +84,8 @@ def rev_is_string(t: Target) -> str | None:
 
 
 @rule("no-etag",
-      "Workflow answers (queries, reads, creates, errors) carry no ETag header.", "1.4, 9")
+      "Workflow answers (queries, reads, creates, errors) carry no ETag header.",
+      "docs/common-rest.md#answers")
 def no_etag(t: Target) -> str | None:
     definition = t.any_definition()
     responses = [_definitions(t), t.get(f"{_DEFINITIONS}/{definition.id}"),
@@ -103,7 +106,7 @@ def no_etag(t: Target) -> str | None:
 
 @rule("content-api-version",
       "`Accept-API-Version: resource=1.0` is accepted; 7+ echoes it in `Content-API-Version`.",
-      "1.4, 4")
+      "docs/common-rest.md#answers, docs/common-rest.md#versions")
 def content_api_version(t: Target) -> str | None:
     response = t.request("GET", _DEFINITIONS, params={"_queryId": "query-all-ids"},
                          headers={"Accept-API-Version": "resource=1.0"})
@@ -123,7 +126,7 @@ def content_api_version(t: Target) -> str | None:
 
 @rule("unsupported-resource-version",
       "7+: an unsupported `Accept-API-Version: resource=9.0` is 404; up to 6.5 it is ignored.",
-      "4")
+      "docs/common-rest.md#versions")
 def unsupported_resource_version(t: Target) -> None:
     response = t.request("GET", _DEFINITIONS, params={"_queryId": "query-all-ids"},
                          headers={"Accept-API-Version": "resource=9.0"})
@@ -136,7 +139,7 @@ def unsupported_resource_version(t: Target) -> None:
 
 @rule("malformed-api-version-400",
       "A malformed `Accept-API-Version` is 400 `Version string is in an invalid format: "
-      "<value>`.", "1.3, 4")
+      "<value>`.", "docs/common-rest.md#request-checks, docs/common-rest.md#versions")
 def malformed_api_version_400(t: Target) -> None:
     response = t.request("GET", _DEFINITIONS, params={"_queryId": "query-all-ids"},
                          headers={"Accept-API-Version": "mockidm"})

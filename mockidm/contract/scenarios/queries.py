@@ -1,5 +1,6 @@
-"""What clients of a query depend on beyond its envelope (reference 1.6, 5.10): paging where
-the server pages, and execution filters that filter."""
+"""What clients of a query depend on beyond its envelope (docs/common-rest.md,
+docs/executions-and-jobs.md): paging where the server pages, and execution filters that
+filter."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _listing(t: Target, **paging: str) -> tuple[Any, Any]:
       "A server that pages (`_pageSize=1` answers one item and a cookie) hands out, cookie "
       "after cookie, every item of the unpaged query exactly once and in its order, ends with "
       "a null cookie, and asked `_totalPagedResultsPolicy=EXACT` counts them all. Skipped "
-      "where the server ignores paging (as IDM 6.5's workflow providers do).", "1.6",
+      "where the server ignores paging (as IDM 6.5's workflow providers do).",
+      "docs/common-rest.md#paging",
       after=("query-envelope",))
 def paging_when_paged(t: Target) -> str | None:
     response, body = _listing(t)
@@ -66,7 +68,8 @@ def paging_when_paged(t: Target) -> str | None:
 @rule("execution-event-filters",
       "`workflow/execution?_queryId=filtered-query` filters: `messageName` and `signalName` "
       "keep only executions that wait for that message or signal, so a name nothing waits for "
-      "finds nothing even where executions wait.", "5.10", writes=True,
+      "finds nothing even where executions wait.",
+      "docs/executions-and-jobs.md#executions", writes=True,
       needs="a process whose start opens a user task")
 def execution_event_filters(t: Target) -> str | None:
     instance_id, _, _ = t.instance_with_task()

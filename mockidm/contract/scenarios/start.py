@@ -1,4 +1,4 @@
-"""Starting process instances (reference 5.4-5.6, 7): which definition starts, what comes back,
+"""Starting process instances (docs/process-instances.md): which definition starts, what comes back,
 the business key, variables, deleting an instance."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def _ids(items: list[dict[str, Any]]) -> list[Any]:
 
 @rule("key-starts-latest",
       "Starting with `_key` starts the latest (highest) version deployed for that key.",
-      "5.4, 7.4", writes=True, needs="a process key deployed in two or more versions")
+      "docs/process-instances.md#start",
+      writes=True, needs="a process key deployed in two or more versions")
 def key_starts_latest(t: Target) -> None:
     t.require_writes()
     versions = t.versions()
@@ -44,7 +45,8 @@ def key_starts_latest(t: Target) -> None:
 
 @rule("definition-id-wins",
       "`_processDefinitionId` wins over `_key`, also when the key names another process.",
-      "5.4, 7.4", writes=True, needs="one deployed definition (two keys or versions: stronger)")
+      "docs/process-instances.md#start",
+      writes=True, needs="one deployed definition (two keys or versions: stronger)")
 def definition_id_wins(t: Target) -> None:
     t.require_writes()
     versions = t.versions()
@@ -67,7 +69,7 @@ def definition_id_wins(t: Target) -> None:
 @rule("create-response-shape",
       "A start answers 201 with exactly _id, processInstanceId (equal), status "
       "(suspended|ended), businessKey, processDefinitionId.",
-      "5.4", writes=True, needs="one deployed definition")
+      "docs/process-instances.md#start", writes=True, needs="one deployed definition")
 def create_response_shape(t: Target) -> None:
     t.require_writes()
     definition = t.any_definition()
@@ -92,7 +94,8 @@ def create_response_shape(t: Target) -> None:
 
 @rule("business-key-returned",
       "`_businessKey` is kept: the create answer and the instance read return it.",
-      "5.4, 6.3", writes=True, needs="one deployed definition")
+      "docs/process-instances.md#start, docs/process-instances.md#read",
+      writes=True, needs="one deployed definition")
 def business_key_returned(t: Target) -> None:
     t.require_writes()
     definition = t.any_definition()
@@ -113,7 +116,7 @@ def business_key_returned(t: Target) -> None:
 @rule("business-key-query",
       "`filtered-query&processInstanceBusinessKey=K` finds the instances started with K, "
       "and only those.",
-      "5.4", writes=True, needs="one deployed definition")
+      "docs/process-instances.md#start", writes=True, needs="one deployed definition")
 def business_key_query(t: Target) -> None:
     t.require_writes()
     definition = t.any_definition()
@@ -141,7 +144,7 @@ def business_key_query(t: Target) -> None:
 @rule("extra-fields-are-variables",
       "Body fields other than _key, _processDefinitionId and _businessKey become process "
       "variables, found with `var-NAME=value`.",
-      "5.4, 7.3", writes=True, needs="one deployed definition")
+      "docs/process-instances.md#start", writes=True, needs="one deployed definition")
 def extra_fields_are_variables(t: Target) -> None:
     t.require_writes()
     definition = t.any_definition()
@@ -165,7 +168,8 @@ def extra_fields_are_variables(t: Target) -> None:
 @rule("delete-instance",
       "DELETE of a running instance answers 200 with its _id; it leaves the running "
       "instances and stays in history with a deleteReason.",
-      "5.5, 5.6", writes=True, needs="one deployed definition")
+      "docs/process-instances.md#delete, docs/process-instances.md#history",
+      writes=True, needs="one deployed definition")
 def delete_instance(t: Target) -> None:
     t.require_writes("starts and deletes process instances")
     definition = t.any_definition()

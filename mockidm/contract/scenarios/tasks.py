@@ -1,4 +1,4 @@
-"""User tasks (reference 5.7-5.9): claim, complete, and what the history keeps."""
+"""User tasks (docs/task-instances.md): claim, complete, and what the history keeps."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def completion(t: Target, definition: Definition, task: dict[str, Any]) -> dict[
 @rule("claim-and-complete",
       "Claim answers 200 {\"Task action performed\":\"claim\"} and assigns the task; complete "
       "answers 200, removes it, and its history gets an endTime.",
-      "5.8, 5.9, 6.6", writes=True, needs="a process whose start opens a user task")
+      "docs/task-instances.md#claim-and-complete, docs/task-instances.md#history",
+      writes=True, needs="a process whose start opens a user task")
 def claim_and_complete(t: Target) -> None:
     instance_id, task, definition = t.instance_with_task()
     path = f"workflow/taskinstance/{task['_id']}"
