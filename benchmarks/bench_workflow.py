@@ -2,6 +2,7 @@
 
     /work/venv/bin/python benchmarks/bench_workflow.py        # 1,000 definitions, 10,000 instances
     /work/venv/bin/python benchmarks/bench_workflow.py --definitions 50 --instances 500
+    /work/venv/bin/python benchmarks/bench_workflow.py --boundary-timer  # escalation armed
 
 1. A mock server starts in its own process on 127.0.0.1 (this file, run with --serve). Before it
    listens it deploys --definitions distinct BPMN documents through `Engine.deploy_bpmn`, each a
@@ -11,6 +12,9 @@
    --instances instances, spread round-robin over the keys. Each instance is seven requests:
    create -> find the task -> claim -> complete {"decision": "approve"} -> find the second task
    -> claim -> complete; every 100th instance also reads its history and checks its endTime.
+   With --boundary-timer the manager approval carries an interrupting 72-hour escalation timer
+   (a boundary event, as OpenIDM's accessRequest sample has): each instance arms it and its
+   completion deletes it, so the figure includes the cost of timers that never fire.
 
 The figure is instances per second end to end, not raw request throughput (bench_http.py
 measures that with wrk): the client is Python, and on a small box it shares the CPUs with the
@@ -65,7 +69,7 @@ APPROVAL_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
           <activiti:value id="reject" name="Reject"/>
         </activiti:formProperty>
       </extensionElements>
-    </userTask>
+    </userTask>@BOUNDARY@
     <sequenceFlow id="toDecision" sourceRef="managerApproval" targetRef="decided"/>
     <exclusiveGateway id="decided" name="Approved?" default="toRejected"/>
     <sequenceFlow id="toHr" sourceRef="decided" targetRef="hrSetup">
@@ -82,13 +86,22 @@ APPROVAL_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# The escalation --boundary-timer adds: it never fires within a run (72 hours).
+BOUNDARY_TIMER = """
+    <boundaryEvent id="escalate" attachedToRef="managerApproval" cancelActivity="true">
+      <timerEventDefinition><timeDuration>PT72H</timeDuration></timerEventDefinition>
+    </boundaryEvent>
+    <sequenceFlow id="toEscalated" sourceRef="escalate" targetRef="rejected"/>"""
+
+
 def process_key(index: int, definitions: int) -> str:
     """`approval0000`...: four digits, or more when there are more than 10,000 definitions."""
     return f"approval{index:0{max(4, len(str(definitions - 1)))}d}"
 
 
-def approval_bpmn(key: str, index: int) -> str:
-    return APPROVAL_BPMN.replace("@KEY@", key).replace("@N@", str(index))
+def approval_bpmn(key: str, index: int, boundary_timer: bool = False) -> str:
+    return APPROVAL_BPMN.replace("@KEY@", key).replace("@N@", str(index)).replace(
+        "@BOUNDARY@", BOUNDARY_TIMER if boundary_timer else "")
 
 
 def rss_kib(pid: int | str) -> dict[str, int]:
@@ -111,6 +124,7 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--definitions", type=int, required=True)
     parser.add_argument("--report", type=Path, required=True,
                         help="where to write the deploy report (JSON) before listening")
+    parser.add_argument("--boundary-timer", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
     from aiohttp import web
@@ -119,7 +133,8 @@ def serve_main(argv: list[str]) -> int:
 
     engine = Engine()
     documents = [(process_key(i, args.definitions), approval_bpmn(
-        process_key(i, args.definitions), i)) for i in range(args.definitions)]
+        process_key(i, args.definitions), i, args.boundary_timer))
+        for i in range(args.definitions)]
     started = time.perf_counter()
     for key, text in documents:
         (definition,) = engine.deploy_bpmn(text, name=f"{key}.bpmn20.xml")
@@ -142,13 +157,15 @@ class Server:
 
 
 @contextmanager
-def server(definitions: int) -> Iterator[Server]:
+def server(definitions: int, boundary_timer: bool = False) -> Iterator[Server]:
     """Run this file with --serve in its own process; yield it once it listens."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "deploy.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--serve", "--port", str(port),
                    "--definitions", str(definitions), "--report", str(report)]
+        if boundary_timer:
+            command.append("--boundary-timer")
         with background(command, port) as process:
             deploy = json.loads(report.read_text(encoding="utf-8"))
             yield Server(f"http://{HOST}:{port}", process.pid, deploy)
@@ -270,7 +287,8 @@ def report(args: argparse.Namespace, deploy: dict[str, Any], tally: Tally, elaps
            rss: dict[str, int]) -> None:
     rate = deploy["definitions"] / deploy["deploy_seconds"]
     print(f"bench_workflow: {args.definitions:,} definitions, {args.instances:,} instances, "
-          f"{args.concurrency} concurrent workers, 127.0.0.1")
+          f"{args.concurrency} concurrent workers, 127.0.0.1"
+          + (", a 72-hour boundary timer on the approval" if args.boundary_timer else ""))
     print("  End-to-end instances per second from a Python asyncio client (aiohttp, pooled"
           " connections),\n  not raw request throughput: client and server share this"
           " machine's CPUs.")
@@ -316,11 +334,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="instances driven to their end (default 10000)")
     parser.add_argument("--concurrency", type=_positive, default=32,
                         help="concurrent client workers and pooled connections (default 32)")
+    parser.add_argument("--boundary-timer", action="store_true",
+                        help="put an interrupting 72-hour escalation timer on the approval")
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="give up on the instances after this many seconds (default 900)")
     args = parser.parse_args(argv)
     try:
-        with server(args.definitions) as mock:
+        with server(args.definitions, args.boundary_timer) as mock:
             tally, elapsed = asyncio.run(drive(mock.origin, args))
             rss = rss_kib(mock.pid)
     except Failed as error:

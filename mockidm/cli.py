@@ -23,6 +23,7 @@ from .http.app import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY
 from .parity import cli as parity_cli
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES
+from .ticker import add_ticker
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 TOKEN_ENV = "MOCKIDM_ADMIN_TOKEN"
@@ -218,6 +219,12 @@ def serve(args: argparse.Namespace) -> int:
         log.warning(
             "listening on %s: the mock is reachable from other machines", args.host)
     app = mock.app(client_max_size=args.max_body, body_timeout=args.body_timeout)
+
+    def fire_due_timers() -> None:  # with the real clock, timers fire on their own
+        if mock.fire_due_timers() and state_file is not None:
+            state_file.mark_changed()  # a change no request made: saved all the same
+
+    add_ticker(app, fire_due_timers, lambda: mock.clock().frozen)
     if state_file is not None:
         state_file.install(app)
     if args.no_admin:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from .engine import (
     Task,
     TaskQuery,
 )
+from .engine.jobs import Job, JobRun
 from .engine.mail import SentMail
 from .engine.snapshot import dump_engine, load_engine
 from .http.app import create_app
@@ -43,6 +44,7 @@ from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
 from .state import State
+from .ticker import add_ticker
 
 ADMIN = "openidm-admin"
 _log = logging.getLogger("mockidm")
@@ -90,7 +92,13 @@ class MockIDM:
     @contextmanager
     def serve(self, *, validate_responses: bool = False) -> Iterator[MockIDM]:
         """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set."""
-        with ThreadedServer(lambda: self.app(validate_responses=validate_responses)) as server:
+        def app() -> web.Application:
+            served = self.app(validate_responses=validate_responses)
+            # With the real clock, timers fire on their own.
+            add_ticker(served, self.fire_due_timers, lambda: self.clock().frozen)
+            return served
+
+        with ThreadedServer(app) as server:
             self._server = server
             try:
                 yield self
@@ -277,18 +285,42 @@ class MockIDM:
 
     # time ----------------------------------------------------------------------------------
 
-    def freeze_time(self, at: datetime | None = None) -> None:
+    def freeze_time(self, at: datetime | None = None) -> list[JobRun]:
+        """Freeze the clock (at now, or at `at`) and fire every timer then due, earliest first,
+        before returning them."""
         with self.state.lock:
-            self.engine.clock.freeze(at)
+            return self.engine.move_clock((at or datetime.now(UTC)).astimezone(UTC))
 
     def unfreeze_time(self) -> None:
+        """Let the clock run again; a served mock's timers then fire on their own."""
         with self.state.lock:
             self.engine.clock.unfreeze()
 
-    def advance_time(self, by: timedelta | float) -> None:
-        """Move a frozen (or, from now, frozen) clock forward; a number is seconds."""
+    def advance_time(self, by: timedelta | float) -> list[JobRun]:
+        """Move a frozen (or, from now, frozen) clock forward, a number being seconds, and
+        fire every timer that falls due on the way, earliest first, each at its due time and
+        in its own transaction, before returning them: what fired, and what failed (then
+        retried or dead-lettered, as the engine does)."""
         with self.state.lock:
-            self.engine.clock.advance(by if isinstance(by, timedelta) else timedelta(seconds=by))
+            delta = by if isinstance(by, timedelta) else timedelta(seconds=by)
+            return self.engine.move_clock(self.engine.clock.now() + delta)
+
+    def fire_due_timers(self) -> list[JobRun]:
+        """Fire every timer due at the clock's now (a served mock's ticker calls this while
+        the clock runs)."""
+        with self.state.lock:
+            return self.engine.fire_due_jobs()
+
+    def jobs(self, *, dead_letter: bool = False) -> list[Job]:
+        """The timers waiting to fire (or, with `dead_letter`, the dead-letter jobs)."""
+        with self.state.lock:
+            return self.engine.jobs(dead_letter=dead_letter)
+
+    def execute_job(self, job_id: str, *, dead_letter: bool = False) -> JobRun:
+        """Fire one timer now, whatever its due date (a dead-letter job: moved back with one
+        retry first). ObjectNotFound when there is no such job."""
+        with self.state.lock:
+            return self.engine.execute_job(job_id, dead_letter=dead_letter)
 
     def clock(self) -> ClockReading:
         """What the clock says now, and whether it is frozen."""

@@ -439,7 +439,7 @@ def test_restore_of_a_bad_snapshot_is_400_and_changes_nothing(served):
 def test_frozen_clock_shows_in_start_time(served):
     deploy(served)
     clock = served.admin.freeze_time(T0)
-    assert clock == {"now": T0.isoformat(), "frozen": True}
+    assert clock == {"now": T0.isoformat(), "frozen": True, "fired": []}
     first = start_over_idm(served).json()["_id"]
     served.admin.advance_time(90)
     second = start_over_idm(served).json()["_id"]

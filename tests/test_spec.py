@@ -75,6 +75,12 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "queryExecutions": ("get", f"{WF}/execution", "query"),
     "actOnExecutions": ("post", f"{WF}/execution", "action"),
     "queryJobs": ("get", f"{WF}/job", "query"),
+    "readJob": ("get", f"{WF}/job/{{jobId}}", "read"),
+    "actOnJob": ("post", f"{WF}/job/{{jobId}}", "action"),
+    "queryDeadLetterJobs": ("get", f"{WF}/job/deadletter", "query"),
+    "readDeadLetterJob": ("get", f"{WF}/job/deadletter/{{jobId}}", "read"),
+    "actOnDeadLetterJob": ("post", f"{WF}/job/deadletter/{{jobId}}", "action"),
+    "deleteDeadLetterJob": ("delete", f"{WF}/job/deadletter/{{jobId}}", "delete"),
     "getProcessesForUser": ("get", "/openidm/endpoint/getprocessesforuser", "read"),
     "getTasksView": ("get", "/openidm/endpoint/gettasksview", "query"),
 }
@@ -85,7 +91,7 @@ COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500",
 WITH_501 = {
     "createProcessInstance", "createProcessInstanceHistory", "updateTaskInstance",
     "queryTaskInstances", "actOnExecutions", "queryExecutions",
-    "readTaskInstanceHistory",
+    "readTaskInstanceHistory", "actOnJob", "actOnDeadLetterJob",
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200
 TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint"}

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, ProcessInstance, Task
 from ..engine.errors import DefinitionError, IllegalArgument
+from ..engine.jobs import JobRun
 from ..engine.mail import SentMail
 from ..http.errors import IdmError
 from ..http.faults import FAULT_FIELDS, AuthFaults, Fault
@@ -230,9 +231,15 @@ def _restore(r: AdminRequest) -> Answer:
     return Answer(DONE)
 
 
-def _clock_json(r: AdminRequest) -> dict[str, Any]:
+def _clock_json(r: AdminRequest, fired: list[JobRun] | None = None) -> dict[str, Any]:
     clock = r.mock.clock()
-    return {"now": clock.now.isoformat(), "frozen": clock.frozen}
+    answer: dict[str, Any] = {"now": clock.now.isoformat(), "frozen": clock.frozen}
+    if fired is not None:
+        answer["fired"] = [{"id": run.job.id, "processDefinitionId": run.job.definition_id,
+                            "processInstanceId": run.job.instance_id,
+                            "activityId": run.job.activity, "dueDate": _iso(run.job.due_date),
+                            "error": run.error} for run in fired]
+    return answer
 
 
 def _read_clock(r: AdminRequest) -> Answer:
@@ -245,6 +252,7 @@ def _set_clock(r: AdminRequest) -> Answer:
         raise IdmError(400, "unfreeze cannot go with freeze or advance")
     if body.get("unfreeze"):
         mock.unfreeze_time()
+    fired: list[JobRun] = []
     if "freeze" in body:
         at = body["freeze"]
         moment = None
@@ -252,10 +260,10 @@ def _set_clock(r: AdminRequest) -> Answer:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00").replace("z", "+00:00"))
             if moment.tzinfo is None:
                 raise IdmError(400, "body /freeze: a date-time needs an offset (Z or +hh:mm)")
-        mock.freeze_time(moment)
+        fired += mock.freeze_time(moment)
     if body.get("advance"):
-        mock.advance_time(float(body["advance"]))
-    return Answer(_clock_json(r))
+        fired += mock.advance_time(float(body["advance"]))
+    return Answer(_clock_json(r, fired))
 
 
 def _load_fixtures(r: AdminRequest) -> Answer:

@@ -181,6 +181,8 @@ def make_valid(case: Any, *, user: str, definition_id: str | None = None,
     if op == "actOnExecutions":
         query["_action"] = "signal"
         case.body = {"signalName": signal_name}
+    if op in ("actOnJob", "actOnDeadLetterJob"):  # an unknown job id: 404, nothing fires
+        query["_action"] = "execute"
     case.headers = headers
 
 

@@ -11,6 +11,7 @@ from .errors import (
     TaskAlreadyClaimed,
     TaskInRunningProcess,
 )
+from .jobs import Job, JobRun
 from .model import (
     FormProperty,
     Node,
@@ -36,6 +37,8 @@ __all__ = [
     "IdGenerator",
     "IllegalArgument",
     "InstanceQuery",
+    "Job",
+    "JobRun",
     "Node",
     "ObjectNotFound",
     "ProcessDefinition",

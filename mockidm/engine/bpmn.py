@@ -4,15 +4,17 @@ IDM deploys what it finds in its `workflow/` directory with Activiti 5 (Flowable
 releases). This module reads the same files into `ProcessModel`s, keeping what the mock's
 interpreter runs and refusing, with the file and line, what it cannot run. It reads:
 
-* `definitions`: `targetNamespace` (the definitions' category), the `message` and `signal`
-  declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
+* `definitions`: `targetNamespace` (the definitions' category), the `message`, `signal` and
+  `error` declarations, and whether any BPMN diagram interchange shape exists (graphical notation);
 * each `process` whose `isExecutable` is not false: id (the key), name, `documentation`;
 * `error` declarations (id -> errorCode: an errorRef names one, else is the code itself);
-* flow nodes: none start and end events, error end events, user, script, service, manual and
-  receive tasks, message and signal intermediate catch events, exclusive and parallel gateways,
-  embedded sub-processes (their nodes and flows join the process's graph, each node naming its
-  sub-process as `parent`), error boundary events, call activities (`calledElement` by key,
-  `activiti:in` / `activiti:out`, businessKey, inheritBusinessKey, inheritVariables); script and
+* flow nodes: none and timer start events, none and error end events, user, script, service,
+  manual and receive tasks, timer, message and signal intermediate catch events, exclusive and
+  parallel gateways, embedded sub-processes (their nodes and flows join the process's graph,
+  each node naming its sub-process as `parent`), boundary events (timer, message, signal,
+  error; `attachedToRef`, `cancelActivity`), call activities (`calledElement` by key,
+  `activiti:in` / `activiti:out`, businessKey, inheritBusinessKey, inheritVariables); a timer's
+  one `timeDate`, `timeDuration` or `timeCycle` is kept as text; script and
   service tasks run nothing here (the engine lets a test supply the variables they would set),
   manual tasks are passed through, as in Activiti;
 * the `activiti:` / `flowable:` extension attributes (Flowable's namespace wins when both are
@@ -30,8 +32,8 @@ compile, one start event, flows between known nodes, exclusive gateways Activiti
 that a model the mock cannot run fails the deployment instead of a running instance; a problem
 is reported at the line of the element it names.
 
-Every other flow node (event sub-processes, transactions, other boundary events, throw events,
-inclusive and event-based gateways, timer catch events, ...) is refused by name. Things that do
+Every other flow node (event sub-processes, transactions, throw events, inclusive and
+event-based gateways, escalation or conditional events, ...) is refused by name. Things that do
 not route tokens (lanes, text annotations, associations, data objects and other extension
 elements) are ignored.
 
@@ -80,6 +82,10 @@ from .model import (
     START_EVENT,
     SUB_PROCESS,
     TASK_EVENTS,
+    TIME_CYCLE,
+    TIME_DATE,
+    TIME_DURATION,
+    TIMER,
     USER_TASK,
     FieldValue,
     Flow,
@@ -533,14 +539,24 @@ class _Loader:
                              "which mockidm does not support")
         if kind == CALL_ACTIVITY:
             return self.call_activity(element, common)
-        if kind in (START_EVENT, END_EVENT) and definitions:
+        timer = (self.timer(element, definitions[0]) if len(definitions) == 1
+                 and definitions[0].name == "timerEventDefinition" else {})
+        if kind in (START_EVENT, END_EVENT) and definitions and not (
+                kind == START_EVENT and timer):
+            if len(definitions) > 1:
+                raise self.error(definitions[1], f"{self.describe(element)} has "
+                                 f"{len(definitions)} event definitions; mockidm supports one")
+            supported = ("none and timer start events" if kind == START_EVENT else
+                         "none and error end events")
             raise self.error(definitions[0], f"{self.describe(element)} with a "
-                             f"{definitions[0].name} is not supported by mockidm (only none "
-                             f"{'start' if kind == START_EVENT else 'and error end'} events)")
+                             f"{definitions[0].name} is not supported by mockidm (only "
+                             f"{supported})")
         if kind == START_EVENT:
             return Node(**common, form_key=element.ext("formKey"),
                         form_properties=self.form_properties(element),
-                        initiator=element.ext("initiator") or None)
+                        initiator=element.ext("initiator") or None, **timer)
+        if kind == BOUNDARY_EVENT:
+            return self.boundary_event(element, definitions, common)
         if kind == SERVICE_TASK:
             # resultVariableName: the older spelling the converters still read.
             service_type = element.ext("type") or None
@@ -623,13 +639,16 @@ class _Loader:
             raise self.error(definitions[1], f"{self.describe(element)} has "
                              f"{len(definitions)} event definitions; mockidm supports one")
         definition = definitions[0]
+        if definition.name == "timerEventDefinition":
+            return Node(**common, **self.timer(element, definition))
         if definition.name == "messageEventDefinition":
             event, attribute, declared = MESSAGE, "messageRef", self.messages
         elif definition.name == "signalEventDefinition":
             event, attribute, declared = SIGNAL, "signalRef", self.signals
         else:
             raise self.error(definition, f"{self.describe(element)} with a {definition.name} "
-                             "is not supported by mockidm (only message and signal events)")
+                             "is not supported by mockidm (only timer, message and signal "
+                             "events)")
         reference = definition.attr(attribute)
         if not reference:
             raise self.error(definition, f"{self.describe(element)}: attribute "
@@ -654,18 +673,46 @@ class _Loader:
 
     def boundary_event(self, element: _Element, definitions: list[_Element],
                        common: dict[str, Any]) -> Node:
-        # Only the error boundary events of sub-processes and call activities here; timer,
-        # message and signal boundary events are another change's (issue 16).
+        """A boundary event: the activity it is attached to, whether it interrupts it
+        (`cancelActivity`, true unless "false", as Flowable's converter reads it) and its one
+        event definition: timer, message, signal or error (its errorRef's errorCode; an error
+        boundary event always interrupts, Flowable's BoundaryEventParseHandler)."""
         attached = element.attr("attachedToRef")
         if not attached:
             raise self.error(element, f"{self.describe(element)}: attribute 'attachedToRef' "
                              "is required")
-        if [d.name for d in definitions] != ["errorEventDefinition"]:
-            raise self.error(element, f"{self.describe(element)} is not supported by mockidm "
-                             "(only error boundary events)")
-        # An error boundary event always interrupts (Flowable's BoundaryEventParseHandler).
-        return Node(**common, attached_to=attached, cancel_activity=True, event=ERROR,
-                    event_name=self.error_code(definitions[0]))
+        placed = {**common, "attached_to": attached,
+                  "cancel_activity": (element.attr("cancelActivity") or "").strip().lower()
+                  != "false"}
+        if len(definitions) != 1:
+            raise self.error(definitions[1] if definitions else element,
+                             f"{self.describe(element)} has {len(definitions)} event "
+                             "definitions; mockidm supports boundary events with one")
+        definition = definitions[0]
+        if definition.name == "errorEventDefinition":
+            return Node(**{**placed, "cancel_activity": True}, event=ERROR,
+                        event_name=self.error_code(definition))
+        if definition.name == "timerEventDefinition":
+            return Node(**placed, **self.timer(element, definition))
+        if definition.name not in ("messageEventDefinition", "signalEventDefinition"):
+            raise self.error(definition, f"{self.describe(element)} with a {definition.name} "
+                             "is not supported by mockidm (only timer, message, signal and "
+                             "error boundary events)")
+        caught = self.catch_event(element, definitions, placed)
+        return caught
+
+    def timer(self, element: _Element, definition: _Element) -> dict[str, Any]:
+        """A timerEventDefinition's one timeDate, timeDuration or timeCycle, as text."""
+        found = [child for child in definition.bpmn()
+                 if child.name in (TIME_DATE, TIME_DURATION, TIME_CYCLE)]
+        if len(found) != 1:
+            raise self.error(definition, f"{self.describe(element)}: a timer needs exactly "
+                             "one of timeDate, timeDuration and timeCycle")
+        text = found[0].content().strip()
+        if not text:
+            raise self.error(found[0], f"{self.describe(element)}: its {found[0].name} is "
+                             "empty")
+        return {"event": TIMER, "timer": found[0].name, "timer_value": text}
 
     def call_activity(self, element: _Element, common: dict[str, Any]) -> Node:
         called = (element.attr("calledElement") or "").strip()

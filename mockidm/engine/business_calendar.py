@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from .errors import EngineError
 
@@ -32,20 +33,27 @@ def resolve_due_date(text: str, now: datetime) -> datetime:
 def add_period(moment: datetime, text: str) -> datetime:
     """`moment` plus an ISO 8601 period, as Joda's DateTime.plus(Period): years and months
     first, the day of month kept or cut to the month's last, then the rest."""
-    match = _PERIOD.fullmatch(text)
-    if match is None or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(f"Invalid format: \"{text}\"")
-    parts = {name: value for name, value in match.groupdict().items() if value is not None}
-    months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
+    months, rest = _period(text)
     if months:
         year, month = divmod(moment.month - 1 + months, 12)
         year += moment.year
         day = min(moment.day, _days_in_month(year, month + 1))
         moment = moment.replace(year=year, month=month + 1, day=day)
-    return moment + timedelta(weeks=int(parts.get("weeks", 0)), days=int(parts.get("days", 0)),
-                              hours=int(parts.get("hours", 0)),
-                              minutes=int(parts.get("minutes", 0)),
-                              seconds=float(parts.get("seconds", 0)))
+    return moment + rest
+
+
+@lru_cache(maxsize=1024)  # timers and due dates repeat the same few periods
+def _period(text: str) -> tuple[int, timedelta]:
+    """An ISO 8601 period as months and the rest (ValueError if it is none)."""
+    match = _PERIOD.fullmatch(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"Invalid format: \"{text}\"")
+    parts = {name: value for name, value in match.groupdict().items() if value is not None}
+    months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
+    return months, timedelta(weeks=int(parts.get("weeks", 0)), days=int(parts.get("days", 0)),
+                             hours=int(parts.get("hours", 0)),
+                             minutes=int(parts.get("minutes", 0)),
+                             seconds=float(parts.get("seconds", 0)))
 
 
 def _days_in_month(year: int, month: int) -> int:

@@ -28,6 +28,7 @@ from .expressions import (
     java_string,
     storable,
 )
+from .jobs import Job
 from .mail import SentMail, compose
 from .model import (
     BOUNDARY_EVENT,
@@ -49,6 +50,7 @@ from .model import (
     SERVICE_TASK,
     START_EVENT,
     SUB_PROCESS,
+    TIMER,
     USER_TASK,
     Flow,
     IOParameter,
@@ -69,6 +71,7 @@ from .scope import (
 )
 from .scripting import Scripting
 from .store import Store
+from .timers import first_due, next_due
 
 COMPLETED = "completed"  # a completed task's delete reason
 # The delete reason of a task that a multi-instance's completion condition cut short
@@ -77,8 +80,10 @@ MULTI_INSTANCE_ENDED = "MI_END"
 # Where a token can rest between commands (a sub-process or call activity: while what is
 # inside runs).
 WAIT_STATES = frozenset({USER_TASK, RECEIVE_TASK, CATCH_EVENT, SUB_PROCESS, CALL_ACTIVITY})
+# The activities whose boundary events are armed while a token is in them.
+ARMED_KINDS = WAIT_STATES
 # Flowable's DeleteReason.BOUNDARY_EVENT_INTERRUPTING, followed by the boundary event's id.
-BOUNDARY_INTERRUPTING = "boundary event interrupting"
+BOUNDARY_INTERRUPTING = "boundary event"
 
 # What entering a node does: (interpreter, instance, the node, the arriving execution's id).
 Behaviour = Callable[["Interpreter", ProcessInstance, Node, str], None]
@@ -119,6 +124,8 @@ class Interpreter:
     def resume(self, instance: ProcessInstance, execution_id: str) -> None:
         """Move a waiting token on from the activity it waits in."""
         activity = instance.executions.pop(execution_id)
+        if self.store.has_jobs(instance.id):
+            self.disarm(instance, execution_id)
         node = instance.definition.model.nodes[activity]
         if node.multi_instance is not None and execution_id in instance.loop_parents:
             self._instance_completed(instance, node, node.multi_instance, execution_id)
@@ -131,7 +138,90 @@ class Interpreter:
         if node.execution_listeners:
             self._fire(node.execution_listeners, "start", instance, execution_id, node.id,
                        node.id)
+        boundaries = instance.definition.model.boundaries  # empty, falsy, for most models
+        if boundaries and node.id in boundaries and node.kind in ARMED_KINDS:
+            self._arm(instance, node, execution_id)
         self.behaviours[node.kind](self, instance, node, execution_id)
+
+    # boundary events and timers --------------------------------------------------------------
+
+    def _arm(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
+        """A token enters an activity: its timer boundary events start their timers (as the
+        engine executes boundary events before the activity). Message and signal boundary
+        events need nothing stored: a delivery finds them through the activity its execution
+        waits in."""
+        for boundary in instance.definition.model.boundary_events(node.id):
+            if boundary.event == TIMER:
+                self.schedule(instance, boundary, execution_id)
+
+    def disarm(self, instance: ProcessInstance, execution_id: str) -> None:
+        """A token leaves its activity: the timers of its boundary events (or of the timer
+        catch event it waited in) are deleted, dead-letter jobs included."""
+        for job in self.store.jobs_of(instance.id):
+            if job.execution_id == execution_id:
+                self.store.remove_job(job)
+
+    def schedule(self, instance: ProcessInstance | None, node: Node,
+                 execution_id: str | None, definition_id: str | None = None) -> Job:
+        """A timer job for a timer event, its text evaluated now (TimerUtil); for a start
+        event (no instance), in no execution's scope."""
+        assert node.timer is not None and node.timer_value is not None, node.id
+        now = self.clock.now()
+        if instance is None:
+            value = self.static_value(node.timer_value)
+        else:
+            value = self.value(node.timer_value, instance, execution_id or instance.id, node.id)
+        due, repeat = first_due(node.timer, value, now)
+        job = Job(id=self.ids.next(), definition_id=definition_id or (
+            instance.definition.id if instance is not None else ""), activity=node.id,
+            due_date=due, create_time=now, instance_id=instance.id if instance else None,
+            execution_id=execution_id, repeat=repeat)
+        self.store.add_job(job)
+        return job
+
+    def reschedule(self, job: Job, node: Node) -> Job:
+        """A cycle's next firing: a new job, due one period after the one that fired."""
+        assert job.repeat is not None
+        due, repeat = next_due(job.repeat, job.due_date)
+        following = Job(id=self.ids.next(), definition_id=job.definition_id,
+                        activity=node.id, due_date=due, create_time=self.clock.now(),
+                        instance_id=job.instance_id, execution_id=job.execution_id,
+                        repeat=repeat)
+        self.store.add_job(following)
+        return following
+
+    def static_value(self, text: str) -> Any:
+        """An attribute evaluated with no execution (a timer start event's)."""
+        if "{" not in text:
+            return text.strip(JAVA_TRIM)
+        return compile_text(text).evaluate(_NOTHING)
+
+    def fire_timer(self, instance: ProcessInstance, job: Job) -> None:
+        """A timer job of an instance fires (its transaction is the caller's)."""
+        self.store.remove_job(job)
+        model = instance.definition.model
+        node = model.nodes[job.activity]
+        assert job.execution_id is not None
+        if node.kind == BOUNDARY_EVENT:
+            if job.repeat is not None and not node.cancel_activity:
+                self.reschedule(job, node)
+            self.trigger_boundary(instance, node, job.execution_id)
+            return
+        self.resume(instance, job.execution_id)  # an intermediate timer catch event
+
+    def trigger_boundary(self, instance: ProcessInstance, boundary: Node,
+                         execution_id: str) -> None:
+        """A boundary event of the activity `execution_id` waits in is triggered: an
+        interrupting one cancels the activity and the token leaves through the event; a
+        non-interrupting one sends a new token out and leaves the activity as it is."""
+        if not boundary.cancel_activity:
+            self._leave(instance, boundary, self.ids.next())
+            return
+        assert boundary.attached_to is not None
+        attached = instance.definition.model.nodes[boundary.attached_to]
+        self.cancel_activity(instance, attached, execution_id,
+                             f"{BOUNDARY_INTERRUPTING} ({boundary.id})")
+        self._leave(instance, boundary, execution_id)
 
     def _leave(self, instance: ProcessInstance, node: Node, execution_id: str,
                flows: list[Flow] | None = None) -> None:
@@ -281,6 +371,8 @@ class Interpreter:
 
     def _wait(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         instance.executions[execution_id] = node.id
+        if node.event == TIMER:  # an intermediate timer: it waits for its job
+            self.schedule(instance, node, execution_id)
 
     def _create_task(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
         known = self._plain_tasks.get(id(node))  # inline: a user task is on the hot path
@@ -544,7 +636,10 @@ class Interpreter:
     def _end_instances(self, instance: ProcessInstance, node: Node, root: str) -> None:
         """cleanupMiRoot: the instances still waiting are deleted (their tasks with the
         engine's reason), the root with them, and the token that arrived leaves."""
-        self._leave(instance, node, self._remove_loop(instance, root, MULTI_INSTANCE_ENDED))
+        arrived = self._remove_loop(instance, root, MULTI_INSTANCE_ENDED)
+        if self.store.has_jobs(instance.id):  # the activity's boundary timers end with it
+            self.disarm(instance, arrived)
+        self._leave(instance, node, arrived)
 
     def cancel_instances(self, instance: ProcessInstance, arrived: str, reason: str) -> bool:
         """End the multi-instance loop that the execution `arrived` waits in, without leaving
@@ -609,6 +704,8 @@ class Interpreter:
     def _leave_scope(self, instance: ProcessInstance, scope: str) -> None:
         """The last execution inside a sub-process ended: the sub-process is left."""
         activity = instance.executions.pop(scope)
+        if self.store.has_jobs(instance.id):  # leaving it deletes its boundary timers
+            self.disarm(instance, scope)
         self._leave(instance, instance.definition.model.nodes[activity], scope)
 
     def _call(self, instance: ProcessInstance, node: Node, execution_id: str) -> None:
@@ -663,6 +760,8 @@ class Interpreter:
             parent.variables[parameter.target] = self._parameter(
                 parameter, child, child.id, child.end_activity or node.id)
         del parent.executions[execution]
+        if self.store.has_jobs(parent.id):  # leaving it deletes its boundary timers
+            self.disarm(parent, execution)
         self._leave(parent, node, execution)
 
     def child_of(self, instance: ProcessInstance, execution_id: str) -> ProcessInstance | None:
@@ -704,7 +803,8 @@ class Interpreter:
                         reason: str) -> None:
         """End what waits in `node` for that execution: a user task ends with `reason`, a
         sub-process loses everything inside it (recursively), a call activity's child
-        instance is deleted with `reason`; the activity's end listeners fire."""
+        instance is deleted with `reason`; the activity's end listeners fire; the timers of
+        its boundary events are deleted."""
         if node.kind == SUB_PROCESS:
             for inner in [e for e, p in instance.parents.items() if p == execution_id]:
                 activity = instance.executions.get(inner)
@@ -724,6 +824,8 @@ class Interpreter:
                     self.end_task(task, reason)
         self.fire_end(instance, execution_id, node.id)
         instance.executions.pop(execution_id, None)
+        if self.store.has_jobs(instance.id):  # its boundary events' timers go with it
+            self.disarm(instance, execution_id)
 
     def terminate(self, instance: ProcessInstance, reason: str,
                   end_activity: str | None = None) -> None:
@@ -769,6 +871,9 @@ class Interpreter:
                        end_activity or model.start.id, model.key)
         instance.executions.clear()
         instance.parents.clear()
+        if self.store.has_jobs(instance.id):  # an ended instance keeps no job
+            for job in self.store.jobs_of(instance.id):
+                self.store.remove_job(job)
         # The executions are gone, and their variables with them.
         instance.locals = instance.loop_parents = NONE_YET
         instance.end_time = self.clock.now()
@@ -896,13 +1001,15 @@ class Interpreter:
                          loop_parents=dict(i.loop_parents) if i.loop_parents else NONE_YET)
                  for i in family]
         tasks = {t.id: replace(t) for i in family for t in self.store.tasks_of(i.id)}
+        # A command adds and removes jobs but changes none: the jobs themselves are kept.
+        jobs = [self.store.jobs_by_id(i.id) for i in family]
         known = len(self.store.instances)
         try:
             yield
         except BaseException:
             if len(self.store.instances) > known:
                 self.forget_since(known)
-            for member, before in zip(family, saved, strict=True):
+            for member, before, had in zip(family, saved, jobs, strict=True):
                 for task in self.store.tasks_of(member.id):
                     if task.id not in tasks:
                         self.store.remove_task(task)
@@ -912,6 +1019,8 @@ class Interpreter:
                              "end_time", "end_activity", "delete_reason"):
                     setattr(member, name, getattr(before, name))
                 self.store.instance_restored(member)
+                if had is not None or self.store.has_jobs(member.id):
+                    self.store.restore_jobs(member.id, had or {})
             raise
 
     def forget_since(self, first: int | ProcessInstance) -> None:

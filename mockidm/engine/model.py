@@ -35,7 +35,13 @@ MAIL = "mail"
 # What an intermediate catch event waits for.
 MESSAGE = "message"
 SIGNAL = "signal"
+TIMER = "timer"  # `timer` holds its kind (TIME_DURATION, ...) and `timer_value` its text
 ERROR = "error"  # an error boundary event: `event_name` holds the error code (None: any)
+
+# A timer event definition's three kinds (the BPMN element names).
+TIME_DURATION = "timeDuration"
+TIME_DATE = "timeDate"
+TIME_CYCLE = "timeCycle"
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,10 @@ class Node:
     # Boundary events: the activity they are attached to, and whether they interrupt it.
     attached_to: str | None = field(default=None, metadata=ADDED)
     cancel_activity: bool = field(default=True, metadata=ADDED)
+    # Timer events (event == TIMER): timeDuration, timeDate or timeCycle, and its text (an
+    # ISO 8601 value, or an expression that gives one when the timer is created).
+    timer: str | None = field(default=None, metadata=ADDED)
+    timer_value: str | None = field(default=None, metadata=ADDED)
     # The sub-process the node lies in (None: the process itself).
     parent: str | None = field(default=None, metadata=ADDED)
     # Call activities: the key of the process they start (text or an expression), the
@@ -212,10 +222,11 @@ class ProcessModel:
 
     def boundary_events(self, activity_id: str) -> list[Node]:
         """The boundary events attached to an activity, in document order."""
-        return self._boundaries.get(activity_id, _NONE)
+        return self.boundaries.get(activity_id, _NONE)
 
     @cached_property
-    def _boundaries(self) -> dict[str, list[Node]]:
+    def boundaries(self) -> dict[str, list[Node]]:
+        """Activity id -> its boundary events (no entry for an activity without any)."""
         table: dict[str, list[Node]] = {}
         for node in self.nodes.values():
             if node.attached_to is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,13 @@ from .errors import (
     TaskInRunningProcess,
 )
 from .interpreter import Interpreter
+from .jobs import RETRY_WAIT, Job, JobRun
 from .model import (
     CATCH_EVENT,
     MESSAGE,
     RECEIVE_TASK,
     SIGNAL,
+    TIMER,
     USER_TASK,
     Deployment,
     Node,
@@ -45,6 +49,7 @@ from .model import (
 )
 from .scope import execution_variables, set_variable
 from .store import InstanceQuery, Store, TaskQuery
+from .timers import first_due
 from .validation import check_deployment
 
 # The engine builds `key:version:n` ids unless they would be longer than its id column.
@@ -75,6 +80,11 @@ class Engine:
                 return existing
         models = [models] if isinstance(models, ProcessModel) else list(models)
         check_deployment(models)
+        for model in models:  # a timer start event's text is evaluated (and may fail) first
+            start = model.start
+            if start.event == TIMER and start.timer is not None:
+                first_due(start.timer, self.interpreter.static_value(start.timer_value or ""),
+                          self.clock.now())
         deployment = Deployment(self.ids.next(), name, self.clock.now(),
                                 resources=dict(resources or {}))
         self.store.deployments[deployment.id] = deployment
@@ -90,10 +100,14 @@ class Engine:
                 id=full_id if len(full_id) <= _MAX_DEFINITION_ID else n,
                 key=model.key, version=version, deployment_id=deployment.id, model=model,
                 diagram_resource_name=diagram)
+            if latest is not None:  # TimerManager: the previous version's start timers go
+                self._remove_start_timers(latest.id)
             self.store.add_definition(definition)
             self.interpreter.scripting.deployed(model)
             deployment.definition_ids.append(definition.id)
             deployed.append(definition)
+            if model.start.event == TIMER:
+                self.interpreter.schedule(None, model.start, None, definition.id)
         if file_digest is not None and name is not None:
             self._deployed_files[name] = (file_digest, [d.id for d in deployed])
         return deployed
@@ -194,6 +208,7 @@ class Engine:
         if any(self.store.running_of_definition(d.id) for d in siblings):
             raise EngineError(f"Deployment {deployment.id} still has running instances")
         for sibling in siblings:
+            self._remove_start_timers(sibling.id)
             self.store.remove_definition(sibling)
         del self.store.deployments[deployment.id]
         return definition
@@ -345,10 +360,14 @@ class Engine:
         if execution_id is None:
             raise IllegalArgument("executionId is null")
         instance, node = self._waiting(execution_id)
-        if node.event != MESSAGE or node.event_name != message_name:
+        if node.event == MESSAGE and node.event_name == message_name:
+            self._continue(instance, execution_id, variables)
+            return
+        boundaries = _subscribed(instance, node, MESSAGE, message_name)
+        if not boundaries:
             raise EngineError(f"Execution with id '{execution_id}' does not have a subscription "
                               f"to a message event with name '{message_name}'")
-        self._continue(instance, execution_id, variables)
+        self._trigger_boundaries(instance, execution_id, boundaries, variables)
 
     def signal_received(self, signal_name: str | None, execution_id: str | None = None,
                         variables: Mapping[str, Any] | None = None) -> int:
@@ -357,16 +376,29 @@ class Engine:
             raise IllegalArgument("signalName is null")
         if execution_id is not None:
             instance, node = self._waiting(execution_id)
-            if node.event != SIGNAL or node.event_name != signal_name:
+            if node.event == SIGNAL and node.event_name == signal_name:
+                self._continue(instance, execution_id, variables)
+                return 1
+            boundaries = _subscribed(instance, node, SIGNAL, signal_name)
+            if not boundaries:
                 raise EngineError(f"Execution '{execution_id}' has not subscribed to a signal "
                                   f"event with name '{signal_name}'.")
-            self._continue(instance, execution_id, variables)
+            self._trigger_boundaries(instance, execution_id, boundaries, variables)
             return 1
-        waiting = [(instance, execution) for instance, execution, activity in self.executions()
-                   if self._node(instance, activity).event == SIGNAL
-                   and self._node(instance, activity).event_name == signal_name]
-        for instance, execution in waiting:
-            if execution in instance.executions:  # an earlier delivery may have moved it
+        waiting: list[tuple[ProcessInstance, str, Node, list[Node]]] = []
+        for instance, execution, activity in self.executions():
+            node = self._node(instance, activity)
+            if node.event == SIGNAL and node.event_name == signal_name:
+                waiting.append((instance, execution, node, []))
+            elif boundaries := _subscribed(instance, node, SIGNAL, signal_name):
+                waiting.append((instance, execution, node, boundaries))
+        for instance, execution, node, boundaries in waiting:
+            # An earlier delivery may have moved the token on.
+            if instance.executions.get(execution) != node.id:
+                continue
+            if boundaries:
+                self._trigger_boundaries(instance, execution, boundaries, variables)
+            else:
                 self._continue(instance, execution, variables)
         return len(waiting)
 
@@ -382,6 +414,114 @@ class Engine:
             raise EngineError(f"Execution '{execution_id}' is not waiting in an activity that "
                               "can be triggered")
         self._continue(instance, execution_id, variables)
+
+    def _trigger_boundaries(self, instance: ProcessInstance, execution_id: str,
+                            boundaries: list[Node], variables: Mapping[str, Any] | None
+                            ) -> None:
+        """Deliver one event to the boundary events of an activity that wait for it, in
+        document order; an interrupting one ends the activity, and with it the others."""
+        with self.interpreter.atomic(instance):
+            instance.variables.update(variables or {})
+            for boundary in boundaries:
+                self.interpreter.trigger_boundary(instance, boundary, execution_id)
+                if boundary.cancel_activity:
+                    break
+
+    # jobs ----------------------------------------------------------------------------------
+
+    def jobs(self, *, dead_letter: bool = False) -> list[Job]:
+        """The timer jobs waiting to fire (or the dead-letter jobs), in creation order."""
+        return [job for job in self.store.jobs.values() if job.dead_letter == dead_letter]
+
+    def job(self, job_id: str, *, dead_letter: bool = False) -> Job:
+        found = self.store.jobs.get(job_id)
+        if found is None or found.dead_letter != dead_letter:
+            raise ObjectNotFound(f"No job found with id '{job_id}'")
+        return found
+
+    def fire_due_jobs(self) -> list[JobRun]:
+        """Fire every job due at the clock's now, the earliest first (ties: the lower id),
+        each in its own transaction; jobs that firing makes due fire too. A job that fails
+        is retried later or dead-lettered (see `jobs.py`), and the others still fire."""
+        runs = []
+        while (job := self.store.next_due(self.clock.now())) is not None:
+            runs.append(self._run(job))
+        return runs
+
+    def move_clock(self, to: datetime) -> list[JobRun]:
+        """Freeze the clock at `to`; on the way there (when `to` is later), stop at each
+        job's due date to fire it then, as an engine whose job executor ran all along would:
+        what a fired timer creates counts from its due date, and its own timers fire on the
+        way too. Then fire what is due at `to`."""
+        runs = []
+        while (job := self.store.next_due(to)) is not None:
+            if job.due_date > self.clock.now():
+                self.clock.freeze(job.due_date)
+            runs.append(self._run(job))
+        self.clock.freeze(to)
+        return runs + self.fire_due_jobs()
+
+    def execute_job(self, job_id: str, *, dead_letter: bool = False) -> JobRun:
+        """Fire one job now, whatever its due date (ManagementService.executeJob); a
+        dead-letter job is moved back first, with one retry
+        (moveDeadLetterJobToExecutableJob), so that a failure dead-letters it again."""
+        job = self.job(job_id, dead_letter=dead_letter)
+        if dead_letter:
+            job.dead_letter, job.retries = False, 1
+        return self._run(job)
+
+    def delete_dead_letter_job(self, job_id: str) -> Job:
+        job = self.job(job_id, dead_letter=True)
+        self.store.remove_job(job)
+        return job
+
+    def _run(self, job: Job) -> JobRun:
+        snapshot = replace(job)
+        try:
+            self._fire(job)
+        except Exception as error:  # any failure fails the job, as any Throwable in Flowable
+            return JobRun(snapshot, self._failed(job, error))
+        return JobRun(snapshot)
+
+    def _fire(self, job: Job) -> None:
+        if job.instance_id is None:  # a timer start event: a new instance
+            self.store.remove_job(job)
+            try:
+                self.start(definition_id=job.definition_id)
+            except BaseException:
+                self.store.add_job(job)
+                raise
+            if job.repeat is not None:
+                definition = self.definition(job.definition_id)
+                self.interpreter.reschedule(job, definition.model.start)
+            return
+        instance = self.store.instances[job.instance_id]
+        with self.interpreter.atomic(instance):
+            self.interpreter.fire_timer(instance, job)
+
+    def _failed(self, job: Job, error: Exception) -> str:
+        """Flowable's failed-job handling: one retry fewer, the error kept; retried after
+        RETRY_WAIT, or dead-lettered when none is left."""
+        message = str(error)
+        current = self.store.jobs.get(job.id)  # the job as the rolled-back command left it
+        if current is None:  # pragma: no cover (a failed command restores its jobs)
+            return message
+        current.retries -= 1
+        current.exception_message = message
+        current.exception_stacktrace = (
+            f"{_FLOWABLE_EXCEPTION}: {message}\n\t(mockidm runs no Java: this is the "
+            "error's message, with no stack frames)")
+        if current.retries <= 0:
+            current.retries, current.dead_letter = 0, True
+        else:
+            current.due_date = self.clock.now() + RETRY_WAIT
+        self.store.job_changed(current)
+        return message
+
+    def _remove_start_timers(self, definition_id: str) -> None:
+        for job in list(self.store.jobs.values()):
+            if job.instance_id is None and job.definition_id == definition_id:
+                self.store.remove_job(job)
 
     def _waiting(self, execution_id: str) -> tuple[ProcessInstance, Node]:
         for instance, execution, activity in self.executions():
@@ -424,6 +564,16 @@ def _set_variables(instance: ProcessInstance, execution_id: str,
         return
     for name, value in (variables or {}).items():
         set_variable(instance, execution_id, name, value)
+
+
+def _subscribed(instance: ProcessInstance, node: Node, event: str, name: str) -> list[Node]:
+    """The boundary events of the activity `node` that wait for this message or signal."""
+    return [b for b in instance.definition.model.boundary_events(node.id)
+            if b.event == event and b.event_name == name]
+
+
+# What an engine failure is in Flowable (the first line of a failed job's stack trace).
+_FLOWABLE_EXCEPTION = "org.flowable.common.engine.api.FlowableException"
 
 
 # A test suite deploys the same files again and again, and models are immutable: each file is

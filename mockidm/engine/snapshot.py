@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 from .codec import (
+    ADDED,
     Bad,
     Codec,
     Kind,
@@ -41,8 +42,10 @@ from .codec import (
     load_time,
 )
 from .interpreter import WAIT_STATES
+from .jobs import Job
 from .model import (
     PARALLEL_GATEWAY,
+    TIMER,
     USER_TASK,
     Deployment,
     Node,
@@ -100,6 +103,8 @@ class _Snapshot:
     tasks: list[Task]
     outputs: list[_Output]
     deployed_files: dict[str, _DeployedFile]
+    # Timer and dead-letter jobs (added after format 1: absent when there is none).
+    jobs: list[Job] = field(default_factory=list, metadata=ADDED)
 
 
 def _load_nodes(value: Any) -> dict[str, Node]:
@@ -172,7 +177,8 @@ def dump_engine(engine: Engine) -> dict[str, Any]:
         outputs=[_Output(key, activity, variables)
                  for (key, activity), variables in engine.interpreter.outputs.items()],
         deployed_files={name: _DeployedFile(digest, ids)
-                        for name, (digest, ids) in engine._deployed_files.items()})
+                        for name, (digest, ids) in engine._deployed_files.items()},
+        jobs=list(store.jobs.values()))
     try:
         return _RECORD.dump(snapshot)
     except Bad as bad:
@@ -212,7 +218,7 @@ def _build(data: Any) -> Engine:
     if type(data["version"]) is not int or data["version"] != SNAPSHOT_VERSION:
         raise Bad(f"unsupported snapshot version {describe(data['version'])}; "
                   f"this mockidm reads version {SNAPSHOT_VERSION}", "version")
-    check_keys(data, _RECORD.keys)
+    check_keys(data, _RECORD.keys, _RECORD.all_keys)
 
     engine = Engine()
     store = engine.store
@@ -362,8 +368,14 @@ def _build(data: Any) -> Engine:
     deployed_files = {name: (file.sha256, file.definition_ids)
                       for name, file in _section(data, "deployed_files").items()}
 
+    jobs: dict[str, Job] = {}
+    loaded_jobs = _section(data, "jobs") if "jobs" in data else []
+    for i, job in enumerate(loaded_jobs):
+        _check_job(job, jobs, instances, live, ("jobs", i))
+        jobs[job.id] = job
+
     for what, identifiers in (
-            ("deployment", deployments), ("definition", definitions),
+            ("deployment", deployments), ("job", jobs), ("definition", definitions),
             ("instance", instances), ("execution", waiting), ("task", tasks),
             ("task execution", (task.execution_id for task in tasks.values())),
             ("deployed file definition",
@@ -386,9 +398,44 @@ def _build(data: Any) -> Engine:
         store.add_task(task)
         if not task.active:
             store.task_ended(task)
+    for job in jobs.values():
+        store.add_job(job)
     engine.interpreter.outputs = outputs
     engine._deployed_files = deployed_files
     return engine
+
+
+def _check_job(job: Job, jobs: Mapping[str, Job], instances: Mapping[str, ProcessInstance],
+               live: Mapping[str, ProcessDefinition], where: tuple[str | int, ...]) -> None:
+    """A job belongs to a running instance's waiting token (or, with no instance, to a
+    deployed definition's timer start event), at a timer event of its definition."""
+    if job.id in jobs:
+        raise Bad(f"job id {job.id!r} is used twice", *where, "id")
+    if job.retries < 0:
+        raise Bad("retries cannot be negative", *where, "retries")
+    if job.instance_id is None:
+        definition = live.get(job.definition_id)
+        if definition is None:
+            raise Bad(f"{job.definition_id!r} is not a deployed definition", *where,
+                      "definition_id")
+        if job.activity != definition.model.start.id or job.execution_id is not None:
+            raise Bad("a job without an instance is its definition's timer start event's",
+                      *where, "activity")
+    else:
+        instance = instances.get(job.instance_id)
+        if instance is None or instance.ended:
+            raise Bad(f"{job.instance_id!r} is not a running instance", *where, "instance_id")
+        if job.definition_id != instance.definition.id:
+            raise Bad(f"{job.definition_id!r} is not the definition of instance "
+                      f"{instance.id!r}", *where, "definition_id")
+        if job.execution_id not in instance.executions:
+            raise Bad(f"execution {job.execution_id!r} of instance {instance.id!r} is not "
+                      "waiting", *where, "execution_id")
+        definition = instance.definition
+    node = definition.model.nodes.get(job.activity)
+    if node is None or node.event != TIMER:
+        raise Bad(f"{job.activity!r} is not a timer event of its definition", *where,
+                  "activity")
 
 
 def _check_definition(definition: ProcessDefinition, where: tuple[str | int, ...]) -> None:

@@ -7,10 +7,13 @@ Dicts keep insertion order, so iteration is creation order: the mock's "database
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from .jobs import Job
 from .model import Deployment, ProcessDefinition, ProcessInstance, Task
 
 _Index = dict[str, dict[str, Any]]
@@ -100,6 +103,11 @@ class Store:
         self._by_start_user: _Index = {}
         self._tasks_by_instance: _Index = {}
         self._active_by_assignee: _Index = {}
+        self.jobs: dict[str, Job] = {}  # timer and dead-letter jobs, by id
+        self._jobs_by_instance: _Index = {}
+        # (due date, id as a number, id) of every job that may fire; an entry whose job has
+        # gone, moved or died since is skipped when met (cheaper than removing it).
+        self._due: list[tuple[datetime, int, str]] = []
 
     # definitions ---------------------------------------------------------------------------
 
@@ -145,9 +153,11 @@ class Store:
             self.running[instance.id] = instance
 
     def remove_instance(self, instance: ProcessInstance) -> None:
-        """Forget an instance whose start failed, with every task it made."""
+        """Forget an instance whose start failed, with every task and job it made."""
         for task in self.tasks_of(instance.id):
             self.remove_task(task)
+        for job in self.jobs_of(instance.id):
+            self.remove_job(job)
         self.instances.pop(instance.id, None)
         self.running.pop(instance.id, None)
         _discard(self._by_business_key, instance.business_key, instance.id)
@@ -276,3 +286,56 @@ class Store:
             and (q.delete_reason is None or t.delete_reason == q.delete_reason)
             and _variables_match(instance.variables, q.variables)
         )
+
+    # jobs ----------------------------------------------------------------------------------
+
+    def add_job(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        _add(self._jobs_by_instance, job.instance_id, job.id, job)
+        self.job_changed(job)
+
+    def job_changed(self, job: Job) -> None:
+        """A job's due date or dead-letter state changed (or it is new): file it again."""
+        if not job.dead_letter:
+            heapq.heappush(self._due, (job.due_date, _number(job.id), job.id))
+
+    def remove_job(self, job: Job) -> None:
+        self.jobs.pop(job.id, None)
+        _discard(self._jobs_by_instance, job.instance_id, job.id)
+
+    def has_jobs(self, instance_id: str) -> bool:
+        return instance_id in self._jobs_by_instance
+
+    def jobs_of(self, instance_id: str) -> list[Job]:
+        return list(self._jobs_by_instance.get(instance_id, {}).values())
+
+    def jobs_by_id(self, instance_id: str) -> dict[str, Job] | None:
+        """An instance's jobs by id (a copy of the index), None when it has none."""
+        bucket = self._jobs_by_instance.get(instance_id)
+        return dict(bucket) if bucket is not None else None
+
+    def restore_jobs(self, instance_id: str, saved: Mapping[str, Job]) -> None:
+        """Put back the jobs an instance had before a failed command (which adds and removes
+        jobs, but changes none)."""
+        for job in self.jobs_of(instance_id):
+            if job.id not in saved:
+                self.remove_job(job)
+        for job in saved.values():
+            if job.id not in self.jobs:
+                self.add_job(job)
+
+    def next_due(self, now: datetime) -> Job | None:
+        """The job that falls due first, at or before `now` (ties: the lower id), if any."""
+        due = self._due
+        while due:
+            when, _, job_id = due[0]
+            job = self.jobs.get(job_id)
+            if job is None or job.dead_letter or job.due_date != when:
+                heapq.heappop(due)  # gone, dead or moved since it was filed
+                continue
+            return job if when <= now else None
+        return None
+
+
+def _number(identifier: str) -> int:
+    return int(identifier) if identifier.isdigit() else -1

@@ -24,12 +24,14 @@ from dataclasses import dataclass
 
 from .errors import DefinitionError
 from .expressions import ExpressionError, compile_expression, compile_text
-from .interpreter import KINDS
+from .interpreter import ARMED_KINDS, KINDS
 from .model import (
     BOUNDARY_EVENT,
+    ERROR,
     EXCLUSIVE_GATEWAY,
     START_EVENT,
     SUB_PROCESS,
+    TIMER,
     USER_TASK,
     Listener,
     MultiInstance,
@@ -48,6 +50,7 @@ class Code(enum.Enum):
     START_EVENTS = enum.auto()  # not exactly one start event
     GATEWAY = enum.auto()  # an exclusive gateway Activiti would refuse
     SCOPE = enum.auto()  # a flow across a sub-process's boundary, a misplaced node
+    BOUNDARY = enum.auto()  # a boundary event on nothing it can be armed on, or flowed into
     MULTI_INSTANCE = enum.auto()  # a multi-instance activity the engine would refuse
 
 
@@ -135,12 +138,13 @@ def problems(model: ProcessModel) -> Iterator[Problem]:
     yield from _listeners(model.listeners, None, "listeners")
     yield from _start_events(model)
     yield from _gateways(model)
+    yield from _boundary_events(model)
 
 
 # The Node fields that hold one expression each, and those that hold several.
 _EXPRESSION_FIELDS = ("name", "documentation", "assignee", "due_date", "priority_expression",
                       "task_category", "form_key", "expression", "called_element",
-                      "call_business_key")
+                      "call_business_key", "timer_value")
 _EXPRESSION_LISTS = ("candidate_users", "candidate_groups")
 
 
@@ -288,3 +292,39 @@ def _gateways(model: ProcessModel) -> Iterator[Problem]:
 
 def _gateway(message: str, element: str, field: str | None = None) -> Problem:
     return Problem(Code.GATEWAY, message, message, element, field)
+
+
+def _boundary_events(model: ProcessModel) -> Iterator[Problem]:
+    """A boundary event is attached to an activity the mock arms boundary events on (where it
+    is attached is `_scopes`'s), has no incoming sequence flow (Flowable's validator refuses
+    one) and its event; a timer start event starts a process, not a sub-process."""
+    targets = {flow.target: flow for flow in model.flows}
+    for node in model.nodes.values():
+        if node.kind == START_EVENT and node.event == TIMER and node.parent is not None:
+            yield _boundary(f"start event '{node.id}' of sub-process '{node.parent}' has a "
+                            "timer; a sub-process starts with a none start event", node.id,
+                            "event")
+        if node.kind != BOUNDARY_EVENT:
+            if node.attached_to is not None:
+                yield _boundary(f"element '{node.id}' is a {node.kind}, which is attached to "
+                                "nothing", node.id, "attached_to")
+            continue
+        attached = model.nodes.get(node.attached_to or "")
+        if attached is not None and attached.kind not in ARMED_KINDS:
+            yield _boundary(f"boundary event '{node.id}' is attached to the {attached.kind} "
+                            f"'{attached.id}'; mockidm arms boundary events on "
+                            f"{', '.join(sorted(ARMED_KINDS))} only", node.id, "attached_to")
+        if node.id in targets:
+            yield _boundary(f"boundary event '{node.id}' is the target of sequence flow "
+                            f"'{targets[node.id].id}'; a boundary event has no incoming flow",
+                            targets[node.id].id, "target")
+        if node.event is None or (node.event == TIMER) != (node.timer_value is not None):
+            yield _boundary(f"boundary event '{node.id}' has no event it waits for",
+                            node.id, "event")
+        elif node.event == ERROR and not node.cancel_activity:
+            yield _boundary(f"error boundary event '{node.id}' cannot be non-interrupting",
+                            node.id, "cancel_activity")
+
+
+def _boundary(message: str, element: str, field: str) -> Problem:
+    return Problem(Code.BOUNDARY, message, message, element, field)

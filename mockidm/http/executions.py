@@ -1,4 +1,4 @@
-"""`workflow/execution` and `workflow/job` (IDM 7+, docs/executions-and-jobs.md).
+"""`workflow/execution` (IDM 7+, docs/executions-and-jobs.md).
 
 IDM documents these endpoints only in outline: the action bodies and the execution shape
 are the mock's own choices, listed in docs/fidelity.md.
@@ -24,14 +24,14 @@ Execution = tuple[ProcessInstance, str, str]
 Check = Callable[[Execution], bool]
 
 
-def _only_true_filter(call: Call) -> None:
+def only_true_filter(call: Call) -> None:
     if call.request.query_filter not in (None, ALWAYS_TRUE):
         raise IdmError(400, "Only _queryFilter=true is supported")
 
 
 @operation("queryExecutions")
 def query_executions(call: Call) -> Reply:
-    _only_true_filter(call)
+    only_true_filter(call)
     request = call.request
     executions = call.engine.executions()
     if request.query_filter is None:
@@ -59,8 +59,14 @@ def _is_root(e: Execution) -> bool:
 def _subscribed(kind: str) -> Callable[[str], Check]:
     def check(name: str) -> Check:
         def subscribed(e: Execution) -> bool:
-            node = e[0].definition.model.nodes.get(e[2])
-            return node is not None and node.event == kind and node.event_name == name
+            model = e[0].definition.model
+            node = model.nodes.get(e[2])
+            if node is None:
+                return False
+            # The waiting activity's own event, or one of its boundary events' (mockidm
+            # keeps a boundary event's subscription on the activity's execution).
+            return any(n.event == kind and n.event_name == name
+                       for n in (node, *model.boundary_events(node.id)))
         return subscribed
     return check
 
@@ -188,7 +194,7 @@ def execution_checks(params: Mapping[str, str]) -> list[Check]:
 
 @operation("actOnExecutions")
 def act_on_executions(call: Call) -> Reply:
-    _only_true_filter(call)
+    only_true_filter(call)
     action = call.request.action
     body: dict[str, Any] = call.request.content if isinstance(call.request.content, dict) else {}
     variables = body.get("processVariables")
@@ -205,13 +211,3 @@ def act_on_executions(call: Call) -> Reply:
     except ObjectNotFound as exc:
         raise IdmError(404, exc.message) from None
     return Reply({"Execution action performed": action})
-
-
-@operation("queryJobs")
-def query_jobs(call: Call) -> Reply:
-    _only_true_filter(call)
-    if call.request.query_filter is None and call.request.query_id != FILTERED_QUERY:
-        raise unknown_query_id()
-    if call.request.params.get("timersOnly") == "true" == call.request.params.get("messagesOnly"):
-        raise IdmError(500, "Cannot combine onlyTimers() with onlyMessages() in the same query")
-    return Reply(items=[])  # the mock runs no timers and no asynchronous continuations

@@ -21,7 +21,15 @@ from ..engine import EngineError
 from ..profile import SUPPORTED_RESOURCE_VERSIONS
 from ..spec import Operation, Spec, SpecError
 from ..state import State
-from . import definitions, descriptors, endpoints, executions, instances, tasks  # noqa: F401
+from . import (  # noqa: F401
+    definitions,
+    descriptors,
+    endpoints,
+    executions,
+    instances,
+    jobs,
+    tasks,
+)
 from .access import authorize
 from .auth import SESSION_COOKIE, Principal
 from .call import Call, Reply

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..engine import FormProperty, Node, ProcessDefinition, ProcessInstance, Task
 from ..engine.interpreter import COMPLETED, MULTI_INSTANCE_ENDED
+from ..engine.jobs import Job
 from ..profile import Profile
 
 
@@ -270,4 +271,21 @@ def execution(i: ProcessInstance, execution_id: str, activity_id: str) -> dict[s
         "superExecutionId": i.super_execution if execution_id == i.id else None,
         "suspended": False,
         "tenantId": "",
+    }
+
+
+def job(j: Job) -> dict[str, Any]:
+    """A timer job or a dead-letter job. IDM does not document this shape: it is the mock's,
+    with the fields of Flowable's job that Wren:IDM's dead-letter resource writes, and the due
+    date and failure that a job has."""
+    return {
+        "_id": j.id,
+        "createTime": iso(j.create_time),
+        "dueDate": iso(j.due_date),
+        "exceptionMessage": j.exception_message,
+        "executionId": j.execution_id,
+        "jobType": "timer",
+        "processDefinitionId": j.definition_id,
+        "processInstanceId": j.instance_id,
+        "retries": j.retries,
     }

@@ -351,10 +351,20 @@ UNSUPPORTED = {
                          "does not support"),
     "complexGateway": ('<complexGateway id="x"/>',
                        "element 'complexGateway' (id 'x') is not supported by mockidm"),
-    "boundaryEvent": ('<boundaryEvent id="x" attachedToRef="end"><timerEventDefinition>'
-                      "<timeDuration>PT5M</timeDuration></timerEventDefinition></boundaryEvent>",
-                      "element 'boundaryEvent' (id 'x') is not supported by mockidm (only error "
-                      "boundary events)"),
+    "boundary on an end event": (
+        '<boundaryEvent id="x" attachedToRef="end"><timerEventDefinition>'
+        "<timeDuration>PT5M</timeDuration></timerEventDefinition></boundaryEvent>",
+        "boundary event 'x' is attached to the endEvent 'end'; mockidm arms boundary events on "
+        "callActivity, intermediateCatchEvent, receiveTask, subProcess, userTask only"),
+    "escalation boundary": (
+        '<boundaryEvent id="x" attachedToRef="approve"><escalationEventDefinition/>'
+        "</boundaryEvent>",
+        "element 'boundaryEvent' (id 'x') with a escalationEventDefinition is not supported by "
+        "mockidm (only timer, message, signal and error boundary events)"),
+    "boundary on nothing": ('<boundaryEvent id="x"><timerEventDefinition><timeDuration>PT5M'
+                            "</timeDuration></timerEventDefinition></boundaryEvent>",
+                            "element 'boundaryEvent' (id 'x'): attribute 'attachedToRef' is "
+                            "required"),
     "inclusiveGateway": ('<inclusiveGateway id="x"/>',
                          "element 'inclusiveGateway' (id 'x') is not supported by mockidm"),
     "eventBasedGateway": ('<eventBasedGateway id="x"/>',
@@ -366,16 +376,15 @@ UNSUPPORTED = {
     "businessRuleTask": ('<businessRuleTask id="x"/>',
                          "element 'businessRuleTask' (id 'x') is not supported by mockidm"),
     "no id": ("<transaction/>", "element 'transaction' is not supported by mockidm"),
-    "timer catch": ('<intermediateCatchEvent id="x"><timerEventDefinition>'
-                    "<timeDuration>PT5M</timeDuration></timerEventDefinition>"
-                    "</intermediateCatchEvent>",
-                    "element 'intermediateCatchEvent' (id 'x') with a timerEventDefinition "
-                    "is not supported by mockidm (only message and signal events)"),
+    "timer without a time": ('<intermediateCatchEvent id="x"><timerEventDefinition/>'
+                             "</intermediateCatchEvent>",
+                             "element 'intermediateCatchEvent' (id 'x'): a timer needs exactly "
+                             "one of timeDate, timeDuration and timeCycle"),
     "conditional catch": ('<intermediateCatchEvent id="x"><conditionalEventDefinition/>'
                           "</intermediateCatchEvent>",
                           "element 'intermediateCatchEvent' (id 'x') with a "
                           "conditionalEventDefinition is not supported by mockidm (only "
-                          "message and signal events)"),
+                          "timer, message and signal events)"),
     "empty catch": ('<intermediateCatchEvent id="x"/>',
                     "element 'intermediateCatchEvent' (id 'x') has no event definition; "
                     "mockidm supports message and signal catch events"),
@@ -385,11 +394,7 @@ UNSUPPORTED = {
                         "mockidm supports one"),
     "message start": ('<startEvent id="x"><messageEventDefinition messageRef="m1"/></startEvent>',
                       "element 'startEvent' (id 'x') with a messageEventDefinition is not "
-                      "supported by mockidm (only none start events)"),
-    "timer start": ('<startEvent id="x"><timerEventDefinition><timeCycle>R/PT1H</timeCycle>'
-                    "</timerEventDefinition></startEvent>",
-                    "element 'startEvent' (id 'x') with a timerEventDefinition is not "
-                    "supported by mockidm (only none start events)"),
+                      "supported by mockidm (only none and timer start events)"),
     "terminate end": ('<endEvent id="x"><terminateEventDefinition/></endEvent>',
                       "element 'endEvent' (id 'x') with a terminateEventDefinition is not "
                       "supported by mockidm (only none and error end events)"),

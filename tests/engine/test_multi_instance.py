@@ -4,6 +4,7 @@ The walks over HTTP are in tests/http/test_workflow_multi_instance.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from mockidm import Engine
 from mockidm.engine import EngineError
 from mockidm.engine.bpmn import BpmnError
+from mockidm.engine.interpreter import BOUNDARY_INTERRUPTING
 from mockidm.engine.model import (
     END_EVENT,
     SERVICE_TASK,
@@ -374,6 +376,44 @@ def test_an_error_that_leaves_the_sub_process_deletes_the_loops_open_tasks() -> 
     assert [t.key for t in active(engine, instance)] == ["fallback"]
     reasons = {t.assignee: t.delete_reason for t in engine.tasks_of(instance.id)
                if t.key == "review"}
-    assert reasons == {"ann": "completed", "ben": "boundary event interrupting (failed)"}
+    assert reasons == {"ann": "completed", "ben": f"{BOUNDARY_INTERRUPTING} (failed)"}
     assert instance.locals == {} and instance.loop_parents == {}
     assert list(instance.executions.values()) == ["fallback"]
+
+
+# --- a timer on the loop's activity -------------------------------------------------------------
+
+TIMER = ('<boundaryEvent id="late" attachedToRef="task"><timerEventDefinition>'
+         '<timeDuration>PT1H</timeDuration></timerEventDefinition></boundaryEvent>'
+         '<sequenceFlow id="f9" sourceRef="late" targetRef="escalate"/>'
+         '<userTask id="escalate"/>')
+
+
+def timed_engine() -> Engine:
+    engine = Engine()
+    engine.deploy_bpmn(bpmn(PARALLEL.format(extra="")).replace(
+        '<endEvent id="end"/>', '<endEvent id="end"/>' + TIMER), "mi.bpmn20.xml")
+    engine.clock.freeze(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    return engine
+
+
+def test_a_boundary_timer_on_the_loop_ends_every_open_instance() -> None:
+    engine = timed_engine()
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    assert len(engine.jobs()) == 1  # armed once, for the execution that arrived
+    first, _ = active(engine, instance)
+    engine.complete(first.id)
+    engine.move_clock(engine.clock.now() + timedelta(hours=1))
+    assert [t.key for t in active(engine, instance)] == ["escalate"]
+    assert [t.delete_reason for t in engine.tasks_of(instance.id) if t.key == "task"] == [
+        "completed", f"{BOUNDARY_INTERRUPTING} (late)"]
+    assert instance.locals == {} and instance.loop_parents == {}
+
+
+def test_a_loop_that_completes_takes_its_timer_with_it() -> None:
+    engine = timed_engine()
+    instance = engine.start(key="mi", variables={"people": ["ann", "ben"]})
+    for task in active(engine, instance):
+        engine.complete(task.id)
+    assert [t.key for t in active(engine, instance)] == ["next"]
+    assert engine.jobs() == []

@@ -65,8 +65,8 @@ def active(engine: Engine, instance: ProcessInstance) -> dict[str, Task]:
      "boundary event 'b' is attached to 'work', which is no activity of its scope"),
     (sub_process(WAIT_INSIDE, '<boundaryEvent id="b" attachedToRef="stage">'
                               '<timerEventDefinition/></boundaryEvent>'),
-     "element 'boundaryEvent' (id 'b') is not supported by mockidm (only error boundary "
-     "events)"),
+     "element 'boundaryEvent' (id 'b'): a timer needs exactly one of timeDate, timeDuration "
+     "and timeCycle"),
     ('<startEvent id="start"/><callActivity id="call"/>',
      "element 'callActivity' (id 'call'): attribute 'calledElement' is required"),
     ('<startEvent id="start"/><callActivity id="call" calledElement="x">'
@@ -260,8 +260,8 @@ def test_an_error_beside_a_call_activity_deletes_the_child_it_waits_for() -> Non
     child = child_of(engine, parent)
     step = active(engine, child)["step"]
     engine.complete(active(engine, parent)["check"].id)
-    assert child.ended and child.delete_reason == "boundary event interrupting (caught)"
-    assert not step.active and step.delete_reason == "boundary event interrupting (caught)"
+    assert child.ended and child.delete_reason == "boundary event (caught)"
+    assert not step.active and step.delete_reason == "boundary event (caught)"
     assert set(active(engine, parent)) == {"handle"}
     assert parent.executions == {parent.id: "handle"} and parent.parents == {}
 

@@ -23,13 +23,15 @@ from mockidm.engine import (
     UserTask,
     linear_process,
 )
+from mockidm.engine.jobs import Job
 from mockidm.engine.model import (
     BOUNDARY_EVENT,
     END_EVENT,
-    ERROR,
     MAIL,
     MESSAGE,
     START_EVENT,
+    TIME_CYCLE,
+    TIMER,
     USER_TASK,
     Deployment,
     FieldValue,
@@ -172,13 +174,15 @@ def everything_model() -> ProcessModel:
         execution_listeners=(Listener("start", delegate_expression="${bean}"),),
         service_type=MAIL, fields=(FieldValue("to", "${recipient}", expression=True),),
         task_category="gardening", script=EVERY_SCRIPT_FIELD)
-    # Never fires: it only sets what no loaded boundary event sets.
-    late = Node("late", BOUNDARY_EVENT, attached_to="every", cancel_activity=False, event=ERROR)
+    # A non-interrupting timer cycle on the task: the instance has a job to carry.
+    late = Node(id="late", kind=BOUNDARY_EVENT, attached_to="every", cancel_activity=False,
+                event=TIMER, timer=TIME_CYCLE, timer_value="R/PT${hours}H")
     nodes = [Node("start", START_EVENT, line=10), every, late, Node("end", END_EVENT, line=14)]
     return ProcessModel(
         key="everything", name="Everything", nodes={n.id: n for n in nodes},
         flows=(Flow("toEvery", "start", "every", condition="${true}"),
-               Flow("toEnd", "every", "end", listeners=(Listener("take", implementation="x.T"),))),
+               Flow("toEnd", "every", "end", listeners=(Listener("take", implementation="x.T"),)),
+               Flow("lateToEnd", "late", "end")),
         documentation="A process that sets every field", category="fields",
         resource_name="everything.bpmn20.xml", graphical_notation=True, executable=False,
         line=3, listeners=(Listener("end", implementation="x.End"),))
@@ -263,7 +267,11 @@ class State:
         engine.complete(task_of(engine, self.o2, "security").id)
 
         # Fields no engine command sets.
-        self.e1 = engine.start(key="everything", business_key="E-1", user="erin").id
+        self.e1 = engine.start(key="everything", business_key="E-1", user="erin",
+                               variables={"hours": 2}).id
+        [job] = engine.store.jobs_of(self.e1)  # a job as failures leave it
+        job.retries, job.dead_letter, job.repeat = 0, True, "R2/PT2H"
+        job.exception_message, job.exception_stacktrace = "it failed", "it failed\n\tat here"
         every = task_of(engine, self.e1, "every")
         every.due_date = T0 + timedelta(days=3)
         every.evaluated_form_key = "every-evaluated.html"  # kept only for an expression's key
@@ -319,8 +327,13 @@ def refs(value: Any) -> Any:
 def picture(engine: Engine) -> dict[str, Any]:
     store = engine.store
     return {
-        "objects": plain([store.deployments, store.definitions, store.instances, store.tasks]),
-        "store": {name: refs(value) for name, value in vars(store).items()},
+        "objects": plain([store.deployments, store.definitions, store.instances, store.tasks,
+                          store.jobs]),
+        # The due-job heap keeps stale entries, which a restore need not: what is due, in order.
+        "store": {name: refs(value) for name, value in vars(store).items() if name != "_due"},
+        "due": [entry for entry in sorted(store._due)
+                if (job := store.jobs.get(entry[2])) is not None and not job.dead_letter
+                and job.due_date == entry[0]],
         "next_id": engine.ids.next_value,
         "clock": engine.clock._frozen,
         "outputs": engine.interpreter.outputs,
@@ -382,6 +395,7 @@ def test_the_picture_sees_every_field_because_the_state_sets_every_one(state: St
               for x in (*n.task_listeners, *n.execution_listeners)))],
         ProcessInstance: list(store.instances.values()),
         Task: list(store.tasks.values()),
+        Job: list(store.jobs.values()),
     }
     for cls, items in objects.items():
         for f in fields(cls):

@@ -137,7 +137,7 @@ def test_a_denial_walks_out_of_the_nested_sub_process_and_interrupts_the_open_re
     assert [t["_id"] for t in tasks(idm, taskCandidateGroup="auditors")] == [audit["_id"]]
     assert tasks(idm, taskCandidateGroup="legal") == []
     assert task_history(idm, instance)["legalReview"] == (
-        None, "boundary event interrupting (anyError)")
+        None, "boundary event (anyError)")
     assert executions(idm, instance) == [("auditFailure", instance, None)]
     complete(idm, audit["_id"])
     assert history(idm, instance)["endActivityId"] == "audited"
