@@ -91,11 +91,15 @@ class MockIDM:
 
     @contextmanager
     def serve(self, *, validate_responses: bool = False) -> Iterator[MockIDM]:
-        """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set."""
+        """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set, and
+        `inspector_url` the inspector's pages (open: the port is loopback's)."""
         def app() -> web.Application:
+            from .ui import add_ui_routes
+
             served = self.app(validate_responses=validate_responses)
             # With the real clock, timers fire on their own.
             add_ticker(served, self.fire_due_timers, lambda: self.clock().frozen)
+            add_ui_routes(served, self, token=None)
             return served
 
         with ThreadedServer(app) as server:
@@ -111,6 +115,13 @@ class MockIDM:
         if self._server is None:
             raise RuntimeError("the mock is not serving: use `with mock.serve():`")
         return self._server.url
+
+    @property
+    def inspector_url(self) -> str:
+        """The inspector's pages (`mockidm.ui`) of the serving mock."""
+        from .ui import PREFIX
+
+        return self.url.removesuffix("/openidm") + PREFIX + "/"
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -268,6 +279,24 @@ class MockIDM:
         with self.state.lock:
             return self.engine.query_instances(InstanceQuery(
                 definition_key=key, business_key=business_key, finished=ended))
+
+    def instance(self, instance_id: str) -> ProcessInstance:
+        """A running or ended instance (ObjectNotFound if there is none)."""
+        with self.state.lock:
+            return self.engine.instance(instance_id)
+
+    def task_history(self, instance_id: str) -> list[Task]:
+        """Every task an instance ever had, ended and active, in the order created."""
+        with self.state.lock:
+            return self.engine.tasks_of(instance_id)
+
+    def bpmn_source(self, definition: ProcessDefinition) -> bytes | None:
+        """The BPMN file a definition was deployed from (None for a model declared in
+        Python, which has none)."""
+        name = definition.model.resource_name
+        with self.state.lock:
+            return None if name is None else self.engine.resource(definition.deployment_id,
+                                                                  name)
 
     def tasks(self, instance_id: str | None = None) -> list[Task]:
         """Active tasks, of one instance or of all."""
