@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
-JOURNAL_SHOWN = 200  # the newest requests the journal page lists
-POLL_SECONDS = 0.25  # how often the live stream looks at the journal
+JOURNAL_SHOWN = 100  # the newest requests the journal page lists (it is re-rendered live)
+POLL_SECONDS = 0.5  # how often the live stream looks at the journal
 SECURITY_HEADERS = {
     # Nothing but this server's own files; no page may frame the inspector.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
