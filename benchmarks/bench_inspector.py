@@ -87,7 +87,7 @@ def instance_with_history(entries: int) -> tuple[MockIDM, str]:
 
 
 async def render_ms(mock: MockIDM, instance_id: str, runs: int) -> list[float]:
-    inspector = Inspector(mock)
+    inspector = Inspector(mock, asyncio.Event())
     path = f"{PREFIX}/instances/{instance_id}"
     timings = []
     for _ in range(runs + 3):

@@ -34,6 +34,7 @@ from .engine import (
 from .engine.jobs import Job, JobRun
 from .engine.mail import SentMail
 from .engine.snapshot import dump_engine, load_engine
+from .http.access import may_update_task
 from .http.app import create_app
 from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
@@ -303,6 +304,15 @@ class MockIDM:
         with self.state.lock:
             return self.engine.query_tasks(TaskQuery(instance_id=instance_id))
 
+    def may_update(self, task: Task) -> list[str]:
+        """The users of this mock whom IDM's default access rules let read and update `task`
+        (so take it, as IDM's UIs claim for a user who is not an admin): the administrators,
+        and authorized users who are its assignee or one of its candidates (by name, or by a
+        role among its candidate groups). `_action=claim` is the administrators' only."""
+        with self.state.lock:
+            return [user.name for user in self.state.identity.users.values()
+                    if may_update_task(self.state, user, task)]
+
     def claim(self, task_id: str, user: str | None) -> Task:
         """Claim for `user` (None gives the task back)."""
         with self.state.lock:
@@ -356,6 +366,16 @@ class MockIDM:
         with self.state.lock:
             clock = self.engine.clock
             return ClockReading(now=clock.now(), frozen=clock.frozen is not None)
+
+    def state_mark(self) -> tuple[object, ...]:
+        """A value that differs once an instance, a task or a deployment is created, an
+        instance or a task ends, the clock is frozen, moved or let run, or the state is reset
+        or restored: for pages that follow the mock. It copies nothing (a task claimed from
+        Python does not change it)."""
+        with self.state.lock:
+            engine, store = self.engine, self.engine.store
+            return (id(engine), engine.ids.next_value, len(store.running),
+                    len(store.active_tasks), engine.clock.frozen)
 
     # scripted failures ---------------------------------------------------------------------
 

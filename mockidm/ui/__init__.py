@@ -9,6 +9,7 @@ the first request.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -30,6 +31,10 @@ class _Entrance:
     def __init__(self, mock: MockIDM, guard: Guard) -> None:
         self.mock, self.guard = mock, guard
         self._inspector: Inspector | None = None
+        self.closing = asyncio.Event()  # the server stops: live streams end
+
+    async def shutting_down(self, app: web.Application) -> None:
+        self.closing.set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -41,7 +46,7 @@ class _Entrance:
         if self._inspector is None:
             from .views import Inspector
 
-            self._inspector = Inspector(self.mock)
+            self._inspector = Inspector(self.mock, self.closing)
         return await self._inspector.dispatch(request)
 
 
@@ -59,4 +64,5 @@ def add_ui_routes(app: web.Application, mock: MockIDM, *, token: str | None) -> 
     """Register the inspector on `app`, behind the admin API's guard with `token`. Register
     it before the admin API, whose catch-all would otherwise answer its paths."""
     entrance = _Entrance(mock, Guard(token))
+    app.on_shutdown.append(entrance.shutting_down)
     app.router.add_route("*", PREFIX + r"{tail:(/[\s\S]*)?}", entrance.handle)

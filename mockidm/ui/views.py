@@ -8,6 +8,7 @@ parts when the mock receives a request. Forms post here and are answered with a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -76,8 +77,8 @@ class Acted:
 
 
 class Inspector:
-    def __init__(self, mock: MockIDM) -> None:
-        self.mock = mock
+    def __init__(self, mock: MockIDM, closing: asyncio.Event) -> None:
+        self.mock, self.closing = mock, closing
         self.env = _environment()
         get: list[tuple[str, Page]] = [
             (r"/?", self.definitions_page),
@@ -213,10 +214,7 @@ class Inspector:
 
     def _task_view(self, task: Task) -> dict[str, Any]:
         """A task with who may act on it and the form to complete it."""
-        groups = set(task.candidate_groups)
-        qualifying = [u.name for u in self.mock.users()
-                      if u.name in task.candidate_users or groups & set(u.roles)]
-        return {"task": task, "qualifying": qualifying,
+        return {"task": task, "may_update": self.mock.may_update(task),
                 "form": [_field(p) for p in task.node.form_properties if p.readable]}
 
     async def act_on_task(self, request: web.Request, match: re.Match[str]
@@ -296,13 +294,20 @@ class Inspector:
         return self._render("exchange.html", {"exchange": found[0].to_json()}, request=request)
 
     async def events(self, request: web.Request, match: re.Match[str]) -> web.StreamResponse:
-        """Server-sent events: `requests` (the new journal entries, oldest first) and
-        `cleared` (the journal was emptied), looked for every POLL_SECONDS."""
+        """Server-sent events, looked for every POLL_SECONDS: `requests` (the new journal
+        entries, oldest first, the last 100 of them), `cleared` (the journal was emptied) and
+        `changed` (the state changed without a request: from Python or the admin API)."""
+        last = _last_seq(self.mock.journal.entries())  # before the client hears of the stream
+        mark = self.mock.state_mark()
         async with sse_response(request, headers=SECURITY_HEADERS) as stream:
-            last = _last_seq(self.mock.requests())
-            while stream.is_connected():
-                await asyncio.sleep(POLL_SECONDS)
+            while stream.is_connected() and not self.closing.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), POLL_SECONDS)
+                now = self.mock.state_mark()
                 entries = self.mock.journal.entries()
+                if now != mark and _last_seq(entries) == last:
+                    await stream.send("{}", event="changed")
+                mark = now
                 newest = entries[-1].seq if entries else 0
                 if newest < last:
                     await stream.send("{}", event="cleared")

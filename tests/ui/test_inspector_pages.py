@@ -282,3 +282,39 @@ def test_the_live_stream_sends_each_new_request(served: MockIDM) -> None:
     assert data is not None
     assert [(d["operation"], d["user"]) for d in data] == [("queryProcessDefinitions",
                                                             "openidm-admin")]
+
+
+def test_who_may_take_a_task_is_whom_the_api_lets_update_it(served: MockIDM) -> None:
+    served.add_user("mgr", "mgr-pw", ["openidm-authorized", "managers"])
+    served.add_user("hr", "hr-pw", ["openidm-authorized", "hr"])
+    served.add_user("named", "named-pw")
+    served.add_user("outsider", "outsider-pw")
+    listed = {}
+    for user in ("mgr", "hr", "named", "outsider", "anonymous", "openidm-admin"):
+        instance = served.start_process("contractorOnboarding",
+                                        variables={"contractorName": user})
+        task = served.tasks(instance.id)[0]
+        task.candidate_users.append("named")  # as an activiti:candidateUsers would
+        listed[user] = user in served.may_update(task)
+        password = served.user(user).password
+        taken = requests.put(f"{served.url}/workflow/taskinstance/{task.id}",
+                             json={"assignee": user},
+                             headers={"X-OpenIDM-Username": user, "If-Match": "*",
+                                      "X-OpenIDM-Password": password,
+                                      "X-OpenIDM-NoSession": "true"}, timeout=10)
+        assert listed[user] == (taken.status_code == 200), (user, taken.text)
+    # "managers" is written bare in the BPMN, and the 8.1 profile prefixes the mock's roles
+    assert listed == {"mgr": False, "hr": False, "named": True, "outsider": False,
+                      "anonymous": False, "openidm-admin": True}
+    served.add_user("bare", "bare-pw", ["openidm-authorized", "internal/role/openidm-admin"])
+    instance = served.start_process("contractorOnboarding", variables={"contractorName": "x"})
+    page = _page(served, f"instances/{instance.id}").text
+    assert "by IDM's default access rules: openidm-admin, bare;" in page
+
+
+def test_a_change_made_from_python_reaches_an_open_page(served: MockIDM) -> None:
+    with requests.get(served.inspector_url + "events", stream=True, timeout=10) as stream:
+        served.start_process("contractorOnboarding", variables={"contractorName": "A"})
+        events = (line for line in stream.iter_lines(decode_unicode=True)
+                  if line.startswith("event: "))
+        assert next(events) == "event: changed"

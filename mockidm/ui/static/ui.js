@@ -48,4 +48,5 @@
   source.addEventListener("error", () => indicator && indicator.classList.remove("on"));
   source.addEventListener("requests", refresh);
   source.addEventListener("cleared", refresh);
+  source.addEventListener("changed", refresh);
 })();
