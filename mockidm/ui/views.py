@@ -74,6 +74,7 @@ class Acted:
 
     status: int
     message: str
+    content: Any = None  # the answer's JSON
 
 
 class Inspector:
@@ -95,6 +96,7 @@ class Inspector:
         ]
         post: list[tuple[str, Page]] = [
             (r"/tasks/(?P<id>[^/]+)/(?P<action>claim|assign|complete)", self.act_on_task),
+            (r"/definitions/(?P<id>[^/]+)/start", self.start_instance),
             (r"/controls/clock", self.set_clock),
             (r"/controls/faults", self.add_fault),
             (r"/controls/faults/clear", self.clear_faults),
@@ -159,9 +161,34 @@ class Inspector:
             model = definition.model
             forms = [(node, node.form_properties) for node in model.nodes.values()
                      if node.form_properties or node.form_key]
+            start_form = [_field(p) for p in model.start.form_properties if p.readable]
             return self._render("definition.html", {
                 "definition": definition, "model": model, "diagram": self._diagram(definition),
-                "progress": None, "forms": forms}, request=request)
+                "progress": None, "forms": forms, "start_form": start_form,
+                "users": self._user_names(), "back": request.path_qs}, request=request)
+
+    async def start_instance(self, request: web.Request, match: re.Match[str]
+                             ) -> web.Response:
+        """Start an instance of this exact definition, as the chosen user, with the start
+        form's values and a business key, through the mock's API."""
+        form = await request.post()
+        with self.mock.lock:
+            definition = self._definition(match["id"])
+            properties = definition.model.start.form_properties
+        try:
+            body = {"_processDefinitionId": definition.id, **_variables(properties, form)}
+        except ValueError as exc:
+            return _back(request, form, f"not sent: {exc}", ok=False)
+        business_key = str(form.get("businessKey") or "")
+        if business_key:
+            body["_businessKey"] = business_key
+        acted = await self._as_user(request, str(form.get("as") or ""), "POST",
+                                    "/openidm/workflow/processinstance",
+                                    {"_action": "create"}, body)
+        back: Any = form
+        if acted.status == 201 and isinstance(acted.content, dict):
+            back = {"back": f"{PREFIX}/instances/{acted.content.get('_id')}"}
+        return _back(request, back, acted.message, ok=acted.status < 400)
 
     def _definition(self, definition_id: str) -> ProcessDefinition:
         for definition in self.mock.definitions():
@@ -265,7 +292,7 @@ class Inspector:
         if answer.status >= 400:
             message = content.get("message") if isinstance(content, dict) else content
             return Acted(answer.status, f"{what}: {answer.status} {message}")
-        return Acted(answer.status, f"{what}: {answer.status}")
+        return Acted(answer.status, f"{what}: {answer.status}", content)
 
     # journal -------------------------------------------------------------------------------
 

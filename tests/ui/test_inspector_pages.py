@@ -318,3 +318,26 @@ def test_a_change_made_from_python_reaches_an_open_page(served: MockIDM) -> None
         events = (line for line in stream.iter_lines(decode_unicode=True)
                   if line.startswith("event: "))
         assert next(events) == "event: changed"
+
+
+def test_starting_from_a_definition_page_goes_through_the_api(served: MockIDM) -> None:
+    definition = next(d for d in served.definitions() if d.id == "contractorOnboarding:1:2")
+    page = _page(served, f"definitions/{definition.id}").text
+    assert 'name="var.contractorName"' in page and 'name="var.startDate"' in page
+    refused = requests.post(served.inspector_url + f"definitions/{definition.id}/start",
+                            data={"as": "anonymous", "var.contractorName": "Eve"}, timeout=10)
+    assert "403" in refused.text and served.instances() == []
+    started = requests.post(served.inspector_url + f"definitions/{definition.id}/start",
+                            data={"as": "openidm-admin", "businessKey": "order-7",
+                                  "var.contractorName": "Ann", "var.department": "",
+                                  "extra": '{"budget": 12}'}, timeout=10,
+                            allow_redirects=False)
+    (instance,) = served.instances()
+    assert started.status_code == 303
+    assert started.headers["Location"].startswith(f"{PREFIX}/instances/{instance.id}?")
+    assert instance.definition.id == definition.id and instance.business_key == "order-7"
+    assert instance.variables == {"contractorName": "Ann", "budget": 12}
+    entry = served.requests("createProcessInstance", status=201)[0]
+    assert entry.user == "openidm-admin"
+    assert entry.body == {"_processDefinitionId": definition.id, "contractorName": "Ann",
+                          "budget": 12, "_businessKey": "order-7"}
