@@ -39,6 +39,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 JOURNAL_SHOWN = 100  # the newest requests the journal page lists (it is re-rendered live)
+USER_AGENT = "mockidm-inspector"  # how its requests as a user show in the journal
 POLL_SECONDS = 0.5  # how often the live stream looks at the journal
 SECURITY_HEADERS = {
     # Nothing but this server's own files; no page may frame the inspector.
@@ -284,7 +285,7 @@ class Inspector:
         host = f"[{sock[0]}]" if ":" in sock[0] else sock[0]
         url = URL(f"http://{host}:{sock[1]}{path}").with_query(query)
         sent = {"X-OpenIDM-Username": user, "X-OpenIDM-Password": password,
-                "X-OpenIDM-NoSession": "true", **(headers or {})}
+                "X-OpenIDM-NoSession": "true", "User-Agent": USER_AGENT, **(headers or {})}
         async with aiohttp.ClientSession() as session, session.request(
                 method, url, json=body, headers=sent) as answer:
             content = await answer.json(content_type=None)

@@ -200,6 +200,7 @@ def test_completing_from_the_page_goes_through_the_api_as_the_chosen_user(
     assert done.status_code == 303 and done.headers["Location"].startswith(back + "?")
     entry = served.requests("actOnTaskInstance", user="openidm-admin")[-1]
     assert entry.status == 200 and entry.params == {"_action": "complete"}
+    assert entry.headers["user-agent"] == "mockidm-inspector"
     assert entry.body == {"decision": "reject"}  # typed, the empty comment left out
     ended = served.instance(instance.id)
     assert ended.ended and ended.end_activity == "contractorRejected"
