@@ -17,14 +17,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree  # type: ignore[import-untyped]
 
-from ..engine.model import (
-    CATCH_EVENT,
-    END_EVENT,
-    EXCLUSIVE_GATEWAY,
-    PARALLEL_GATEWAY,
-    START_EVENT,
-    ProcessModel,
-)
+from ..engine.model import START_EVENT, ProcessModel
 
 DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 DC = "{http://www.omg.org/spec/DD/20100524/DC}"
@@ -179,11 +172,21 @@ def _framed(shapes: dict[str, Shape], edges: Iterable[Edge], *, automatic: bool,
 
 
 def _size(kind: str) -> tuple[float, float]:
-    if kind in (START_EVENT, END_EVENT, CATCH_EVENT):
+    if is_event(kind):
         return EVENT_SIZE, EVENT_SIZE
-    if kind in (EXCLUSIVE_GATEWAY, PARALLEL_GATEWAY):
+    if is_gateway(kind):
         return GATEWAY_SIZE, GATEWAY_SIZE
     return TASK_WIDTH, TASK_HEIGHT
+
+
+def is_event(kind: str) -> bool:
+    """Drawn as a circle: every BPMN event (start, end, catch, boundary...)."""
+    return kind.endswith("Event")
+
+
+def is_gateway(kind: str) -> bool:
+    """Drawn as a diamond."""
+    return kind.endswith("Gateway")
 
 
 def _reach_order(model: ProcessModel) -> list[str]:

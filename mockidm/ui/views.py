@@ -29,7 +29,7 @@ from ..engine.model import FormProperty
 from ..http.faults import FAULT_FIELDS
 from ..http.journal import Exchange
 from . import PREFIX
-from .diagram import diagram
+from .diagram import diagram, is_event, is_gateway
 from .path import progress
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ def _environment() -> jinja2.Environment:
     env.filters["json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False,
                                                    default=str, sort_keys=True)
     env.filters["when"] = _when
+    env.tests["event"] = is_event
+    env.tests["gateway"] = is_gateway
     env.filters["points"] = lambda points: " ".join(f"{x:g},{y:g}" for x, y in points)
     return env
 
