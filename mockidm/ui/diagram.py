@@ -6,11 +6,13 @@ Two sources: the BPMN file's diagram interchange (`bpmndi:BPMNShape` bounds and
 `bpmndi:BPMNEdge` waypoints), used when it places every node of the process; otherwise an
 automatic layered layout: each node in the column of its longest path from the start event
 (back edges ignored), columns left to right, nodes of a column stacked in the order first
-reached, flows drawn as right-angled lines, back flows below.
+reached, flows drawn as right-angled lines, back flows and flows that would cross a shape
+below.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
@@ -24,6 +26,7 @@ DC = "{http://www.omg.org/spec/DD/20100524/DC}"
 OMG_DI = "{http://www.omg.org/spec/DD/20100524/DI}"
 
 MARGIN = 20.0
+LABEL_ROOM = 40.0  # an event's or gateway's name runs wider than its shape, below or above it
 # Sizes of the automatic layout (those of common BPMN modellers).
 EVENT_SIZE = 36.0
 GATEWAY_SIZE = 50.0
@@ -152,7 +155,8 @@ def layered(model: ProcessModel, note: str | None = None) -> Diagram:
     edges = []
     for flow in model.flows:
         source, target = shapes[flow.source], shapes[flow.target]
-        if (flow.source, flow.target) in back or target.x <= source.x:
+        if ((flow.source, flow.target) in back or target.x <= source.x
+                or _blocked(_elbow(source, target), shapes, (flow.source, flow.target))):
             points = [(source.center[0], source.y + source.height), (source.center[0], below),
                       (target.center[0], below), (target.center[0], target.y + target.height)]
             below += 12
@@ -167,8 +171,8 @@ def _framed(shapes: dict[str, Shape], edges: Iterable[Edge], *, automatic: bool,
     edges = tuple(edges)
     xs = [s.x + s.width for s in shapes.values()] + [p[0] for e in edges for p in e.points]
     ys = [s.y + s.height for s in shapes.values()] + [p[1] for e in edges for p in e.points]
-    return Diagram(shapes, edges, max(xs, default=0.0) + MARGIN, max(ys, default=0.0) + MARGIN,
-                   automatic, note)
+    return Diagram(shapes, edges, max(xs, default=0.0) + MARGIN + LABEL_ROOM,
+                   max(ys, default=0.0) + MARGIN + LABEL_ROOM / 2, automatic, note)
 
 
 def _size(kind: str) -> tuple[float, float]:
@@ -252,6 +256,18 @@ def _elbow(source: Shape, target: Shape) -> list[Point]:
         return [(sx, sy), (tx, ty)]
     middle = (sx + tx) / 2
     return [(sx, sy), (middle, sy), (middle, ty), (tx, ty)]
+
+
+def _blocked(points: list[Point], shapes: dict[str, Shape], ends: tuple[str, str]) -> bool:
+    """Whether a horizontal stretch of the line crosses a shape other than its ends."""
+    for (x1, y1), (x2, y2) in itertools.pairwise(points):
+        if y1 != y2:
+            continue
+        left, right = min(x1, x2), max(x1, x2)
+        if any(s.id not in ends and s.y <= y1 <= s.y + s.height
+               and s.x < right and s.x + s.width > left for s in shapes.values()):
+            return True
+    return False
 
 
 def _straight(source: Shape, target: Shape) -> list[Point]:

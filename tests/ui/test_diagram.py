@@ -40,6 +40,21 @@ WITH_DI = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmndi:BPMNPlane>
   </bpmndi:BPMNDiagram>
 </definitions>"""
+SKIP = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+  <process id="skip" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="first"/>
+    <userTask id="first"/>
+    <sequenceFlow id="f2" sourceRef="first" targetRef="middle"/>
+    <userTask id="middle"/>
+    <sequenceFlow id="f3" sourceRef="middle" targetRef="last"/>
+    <sequenceFlow id="skip" sourceRef="first" targetRef="last"/>
+    <userTask id="last"/>
+    <sequenceFlow id="f4" sourceRef="last" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"""
 LOOP = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
   <process id="loop" isExecutable="true">
@@ -68,7 +83,7 @@ def test_the_files_diagram_interchange_is_used_shifted_to_the_margin() -> None:
     assert (task.x, task.y, task.width, task.height) == (100, 20, 100, 80)
     assert (end.x, end.y) == (250, 235)
     assert drawn.edges[1].points == ((200, 60), (264, 60), (264, 235))
-    assert drawn.width == 250 + 28 + 20 and drawn.height == 235 + 28 + 20
+    assert drawn.width == 250 + 28 + 20 + 40 and drawn.height == 235 + 28 + 20 + 20
 
 
 def test_a_file_that_places_not_every_node_is_laid_out_and_says_why() -> None:
@@ -119,3 +134,14 @@ def test_the_path_taken_is_the_certain_nodes_and_the_shortest_way_between_them()
     assert ended.active == frozenset()
     assert ended.visited == {"start", "managerApproval", "decisionMade", "contractorRejected"}
     assert ended.taken == {"toApproval", "toDecision", "rejected"}
+
+
+def test_a_flow_that_would_cross_a_shape_goes_below() -> None:
+    mock = MockIDM()
+    definition = mock.deploy_bpmn(SKIP, "skip.bpmn20.xml")[0]
+    drawn = layered(definition.model)
+    middle = drawn.shapes["middle"]
+    skip = next(e for e in drawn.edges if e.id == "skip")
+    assert all(y > middle.y + middle.height for _, y in skip.points[1:3])
+    direct = next(e for e in drawn.edges if e.id == "f1")
+    assert len(direct.points) == 2  # a straight line where nothing is in the way
