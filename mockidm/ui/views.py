@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import aiohttp
 import jinja2
@@ -252,7 +253,9 @@ class Inspector:
         form = await request.post()
         user = str(form.get("as") or "")
         task_id, action = match["id"], match["action"]
-        target = f"/openidm/workflow/taskinstance/{task_id}"
+        if task_id in (".", ".."):  # a URL would climb out of the task's resource
+            raise ObjectNotFound(f"no task {task_id}")
+        target = f"/openidm/workflow/taskinstance/{quote(task_id, safe='')}"
         if action == "claim":
             acted = await self._as_user(request, user, "POST", target, {"_action": "claim"},
                                         {"userId": str(form.get("userId") or user)})
@@ -288,10 +291,17 @@ class Inspector:
         url = URL(f"http://{host}:{sock[1]}{path}").with_query(query)
         sent = {"X-OpenIDM-Username": user, "X-OpenIDM-Password": password,
                 "X-OpenIDM-NoSession": "true", "User-Agent": USER_AGENT, **(headers or {})}
-        async with aiohttp.ClientSession() as session, session.request(
-                method, url, json=body, headers=sent) as answer:
-            content = await answer.json(content_type=None)
         what = f"{method} {path}{'?' + url.query_string if query else ''} as {user}"
+        try:
+            async with aiohttp.ClientSession() as session, session.request(
+                    method, url, json=body, headers=sent) as answer:
+                raw = await answer.read()
+        except aiohttp.ClientError as exc:  # a scripted fault may drop the connection
+            return Acted(502, f"{what}: no answer ({type(exc).__name__}: {exc})")
+        try:
+            content = json.loads(raw) if raw else None
+        except ValueError:
+            content = raw.decode("utf-8", "replace")
         if answer.status >= 400:
             message = content.get("message") if isinstance(content, dict) else content
             return Acted(answer.status, f"{what}: {answer.status} {message}")

@@ -3,6 +3,7 @@ escaped, actions that go through the mock's own API as the chosen user, the live
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import subprocess
@@ -342,3 +343,23 @@ def test_starting_from_a_definition_page_goes_through_the_api(served: MockIDM) -
     assert entry.user == "openidm-admin"
     assert entry.body == {"_processDefinitionId": definition.id, "contractorName": "Ann",
                           "budget": 12, "_businessKey": "order-7"}
+
+
+def test_an_action_whose_connection_a_fault_drops_says_so(served: MockIDM) -> None:
+    instance = served.start_process("contractorOnboarding", variables={"contractorName": "A"})
+    task = served.tasks(instance.id)[0]
+    served.fault(operation="actOnTaskInstance", drop=True)
+    answer = requests.post(served.inspector_url + f"tasks/{task.id}/complete", timeout=10,
+                           data={"as": "openidm-admin", "var.decision": "approve"})
+    assert answer.status_code == 200 and "no answer (ServerDisconnectedError" in answer.text
+    assert served.tasks(instance.id) == [task]  # nothing completed
+    # an id is one path segment of the API, never a way elsewhere in it
+    served.clear_journal()
+    for raw in ("%2E%2E", ".%2E", "..%2F..%2Fprocessdefinition"):
+        connection = http.client.HTTPConnection(served.url.split("/")[2], timeout=10)
+        connection.request("POST", f"{PREFIX}/tasks/{raw}/claim", body="as=openidm-admin",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        status = connection.getresponse().status
+        connection.close()
+        assert status == 404, raw
+    assert served.requests() == []
