@@ -3,7 +3,8 @@
 The engine keeps no activity history, only what an instance started and ended in, the user
 tasks it created and where its tokens wait. Those nodes are certain; between two of them the
 path is inferred as the shortest chain of nodes that create no user task (gateways, script,
-service and mail tasks, events), and the page says that it is inferred.
+service and mail tasks, events; a boundary event follows its activity, a sub-process's start
+its sub-process), and the page says that it is inferred.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..engine.model import USER_TASK, ProcessInstance, ProcessModel, Task
+from ..engine.model import START_EVENT, USER_TASK, ProcessInstance, ProcessModel, Task
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,36 @@ def _way_back(model: ProcessModel, node_id: str, known: set[str]
               ) -> tuple[set[str], set[str]]:
     """The shortest chain of flows from a known node to `node_id` through nodes that create
     no user task (nothing if none)."""
-    came_from: dict[str, tuple[str, str]] = {}  # node -> (flow id, the node it leads to)
+    came_from: dict[str, tuple[str | None, str]] = {}  # node -> (flow, the node it leads to)
     queue = [node_id]
     while queue:
         current = queue.pop(0)
-        for flow in (f for f in model.flows if f.target == current):
-            source = flow.source
+        for flow_id, source in _before(model, current):
             if source in came_from or source == node_id:
                 continue
-            came_from[source] = (flow.id, current)
+            came_from[source] = (flow_id, current)
             if source in known:
                 nodes, flows = set(), set()
                 step = source
                 while step != node_id:
-                    flow_id, step = came_from[step]
-                    flows.add(flow_id)
+                    taken, step = came_from[step]
+                    if taken is not None:
+                        flows.add(taken)
                     nodes.add(step)
                 return nodes, flows
             if model.nodes[source].kind != USER_TASK:
                 queue.append(source)
     return set(), set()
+
+
+def _before(model: ProcessModel, node_id: str) -> list[tuple[str | None, str]]:
+    """What leads to a node: (flow id, source) for each flow into it, and, reached without a
+    flow, a boundary event's activity and a sub-process's start event's sub-process."""
+    before: list[tuple[str | None, str]] = [(f.id, f.source) for f in model.flows
+                                            if f.target == node_id]
+    node = model.nodes[node_id]
+    if node.attached_to is not None:
+        before.append((None, node.attached_to))
+    if node.kind == START_EVENT and node.parent is not None:
+        before.append((None, node.parent))
+    return before

@@ -145,3 +145,57 @@ def test_a_flow_that_would_cross_a_shape_goes_below() -> None:
     assert all(y > middle.y + middle.height for _, y in skip.points[1:3])
     direct = next(e for e in drawn.edges if e.id == "f1")
     assert len(direct.points) == 2  # a straight line where nothing is in the way
+
+
+REVIEW = ROOT / "tests/http/scope_workflows/contractor_review.bpmn20.xml"
+
+
+def _inside(inner, outer) -> bool:
+    return (outer.x < inner.x and inner.x + inner.width < outer.x + outer.width
+            and outer.y < inner.y and inner.y + inner.height < outer.y + outer.height)
+
+
+def test_a_sub_process_is_a_box_around_its_own_layout() -> None:
+    mock = MockIDM()
+    definition = mock.deploy_file(REVIEW)[0]
+    drawn = layered(definition.model)
+    nodes = definition.model.nodes
+    for node in nodes.values():
+        if node.parent is not None:
+            assert _inside(drawn.shapes[node.id], drawn.shapes[node.parent]), node.id
+        else:
+            assert not _inside(drawn.shapes[node.id], drawn.shapes["reviewStage"]), node.id
+    # the box comes before what it holds, so that it is drawn under it
+    order = list(drawn.shapes)
+    assert order.index("reviewStage") < order.index("securityStage") < order.index("fork")
+    # inside a scope, flows still run left to right
+    fork, join = drawn.shapes["fork"], drawn.shapes["join"]
+    assert fork.x < drawn.shapes["securityReview"].x < join.x
+
+
+def test_a_boundary_event_sits_on_its_activitys_lower_edge() -> None:
+    mock = MockIDM()
+    drawn = layered(mock.deploy_file(REVIEW)[0].model)
+    stage = drawn.shapes["reviewStage"]
+    for boundary in ("anyError", "rejectedCatch"):
+        event = drawn.shapes[boundary]
+        assert stage.x < event.center[0] < stage.x + stage.width
+        assert event.center[1] == stage.y + stage.height
+    assert drawn.shapes["anyError"].x != drawn.shapes["rejectedCatch"].x  # side by side
+    notify = drawn.shapes["notifyRequester"]
+    assert notify.x > stage.x + stage.width  # what a boundary event leads to comes after
+
+
+def test_the_path_enters_a_sub_process_and_leaves_by_a_boundary_event() -> None:
+    mock = MockIDM()
+    key = mock.deploy_file(REVIEW)[0].key
+    instance = mock.start_process(key, variables={"manager": "bob", "contractorName": "x"})
+    waiting = progress(instance, mock.task_history(instance.id))
+    assert waiting.active == {"reviewStage", "managerReview"}
+    assert waiting.visited == {"request", "reviewStage", "reviewStart", "managerReview"}
+    assert waiting.taken == {"toReview", "toManager"}
+    mock.complete(mock.tasks(instance.id)[0].id, {"decision": "reject"})
+    caught = progress(mock.instance(instance.id), mock.task_history(instance.id))
+    assert caught.active == {"notifyRequester"}
+    assert {"rejectedCatch", "notifyRequester"} <= caught.visited
+    assert "toNotify" in caught.taken and "toProvision" not in caught.taken
