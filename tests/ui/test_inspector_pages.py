@@ -363,3 +363,20 @@ def test_an_action_whose_connection_a_fault_drops_says_so(served: MockIDM) -> No
         connection.close()
         assert status == 404, raw
     assert served.requests() == []
+
+
+def test_a_called_instance_and_its_caller_link_to_each_other(served: MockIDM) -> None:
+    folder = ROOT / "tests/http/scope_workflows"
+    served.deploy_file(folder / "grant_notification.bpmn20.xml")
+    served.deploy_file(folder / "access_grant.bpmn20.xml")
+    parent = served.start_process("accessGrant", business_key="grant-1", variables={
+        "grantedRole": "auditor", "request": {"userId": "ann"}})
+    served.complete(served.tasks(parent.id)[0].id)
+    (child,) = [i for i in served.instances() if i.super_instance_id == parent.id]
+    parent_page = _page(served, f"instances/{parent.id}").text
+    assert f'href="{PREFIX}/instances/{child.id}">instance {child.id}</a> (grantNotification)' \
+        in parent_page
+    child_page = _page(served, f"instances/{child.id}").text
+    assert f'Called by <a href="{PREFIX}/instances/{parent.id}">instance {parent.id}</a>' \
+        in child_page
+    assert 'class="node callActivity active"' in parent_page
