@@ -97,15 +97,16 @@ def _can_update_task(state: State, principal: Principal, task_id: str) -> bool:
 
 
 def is_involved(task: Task, name: str, roles: Collection[str]) -> bool:
-    """What lets an authorized user (not an admin) read, claim or update a task: being its
-    assignee, one of its candidate users, or holding one of its candidate groups."""
+    """What lets an authorized user (not an admin) read or update a task: being its assignee,
+    one of its candidate users, or holding one of its candidate groups."""
     return (task.assignee == name or name in task.candidate_users
             or any(g in roles for g in task.candidate_groups))
 
 
 def may_update_task(state: State, user: User, task: Task) -> bool:
-    """Whether `user` (by name and roles, however they authenticate) may claim or update
-    `task` under the default router rules."""
+    """Whether the default router rules let `user` (by name and roles, however they
+    authenticate) read and update `task`: `authorize` for a task's READ or UPDATE, asked
+    without a request (the inspector's list of who may take a task)."""
     if state.identity.is_admin(user):
         return True
     return (state.profile.role(AUTHORIZED) in user.roles
