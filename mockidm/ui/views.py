@@ -226,12 +226,14 @@ class Inspector:
             history = mock.task_history(instance.id)
             active = [t for t in history if t.active]
             called = [i for i in mock.instances() if i.super_instance_id == instance.id]
+            idm_calls = [c for c in mock.idm_calls() if c["processInstanceId"] == instance.id]
             return self._render("instance.html", {
                 "instance": instance, "definition": instance.definition,
                 "diagram": self._diagram(instance.definition),
                 "progress": progress(instance, history), "history": history,
                 "tasks": [self._task_view(t) for t in active], "users": self._user_names(),
-                "called": called, "back": request.path_qs}, request=request)
+                "called": called, "idm_calls": idm_calls, "back": request.path_qs},
+                request=request)
 
     # tasks ---------------------------------------------------------------------------------
 

@@ -380,3 +380,21 @@ def test_a_called_instance_and_its_caller_link_to_each_other(served: MockIDM) ->
     assert f'Called by <a href="{PREFIX}/instances/{parent.id}">instance {parent.id}</a>' \
         in child_page
     assert 'class="node callActivity active"' in parent_page
+
+
+def test_the_idm_calls_an_instances_scripts_made_are_on_its_page(served: MockIDM) -> None:
+    served.add_managed_user("bjensen", "Passw0rd!")
+    served.seed_objects("managed/user", [
+        {"_id": "u-bjensen", "userName": "bjensen", "givenName": "<b>Barbara</b>", "sn": "J",
+         "mail": "b@example.com", "roles": []}])
+    served.deploy_file(ROOT / "tests/http/script_workflows/role_request.bpmn20.xml")
+    instance = served.start_process("scriptedRoleRequest", user="bjensen",
+                                    variables={"roleId": "auditor"})
+    other = served.start_process("scriptedRoleRequest", user="bjensen",
+                                 variables={"roleId": "other"})
+    page = _page(served, f"instances/{instance.id}").text
+    calls = page[page.index('id="idm-calls"'):page.index("<h2>Variables")]
+    assert calls.count("<tr") == 2  # the header, and the one query this instance made
+    assert "<code>query managed/user</code>" in calls and "findManager" in calls
+    assert "&lt;b&gt;Barbara&lt;/b&gt;" in calls and "<b>Barbara" not in calls
+    assert len([c for c in served.idm_calls() if c["processInstanceId"] == other.id]) == 1
