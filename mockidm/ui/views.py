@@ -26,6 +26,7 @@ from aiohttp_sse import sse_response
 from yarl import URL
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, Task
+from ..engine.jobs import JobRun
 from ..engine.model import FormProperty
 from ..http.faults import FAULT_FIELDS
 from ..http.journal import Exchange
@@ -227,13 +228,15 @@ class Inspector:
             active = [t for t in history if t.active]
             called = [i for i in mock.instances() if i.super_instance_id == instance.id]
             idm_calls = [c for c in mock.idm_calls() if c["processInstanceId"] == instance.id]
+            timers = [job for dead in (False, True) for job in mock.jobs(dead_letter=dead)
+                      if job.instance_id == instance.id]
             return self._render("instance.html", {
                 "instance": instance, "definition": instance.definition,
                 "diagram": self._diagram(instance.definition),
                 "progress": progress(instance, history), "history": history,
                 "tasks": [self._task_view(t) for t in active], "users": self._user_names(),
-                "called": called, "idm_calls": idm_calls, "back": request.path_qs},
-                request=request)
+                "called": called, "idm_calls": idm_calls, "timers": timers,
+                "back": request.path_qs}, request=request)
 
     # tasks ---------------------------------------------------------------------------------
 
@@ -369,22 +372,24 @@ class Inspector:
         mock = self.mock
         with mock.lock:
             faults, auth = mock.route_faults(), mock.auth_faults()
+            timers = mock.jobs() + mock.jobs(dead_letter=True)
         return self._render("controls.html", {
-            "faults": faults, "auth": auth, "problems": mock.problems(),
+            "faults": faults, "auth": auth, "problems": mock.problems(), "timers": timers,
             "fields": FAULT_FIELDS, "back": request.path_qs}, request=request)
 
     async def set_clock(self, request: web.Request, match: re.Match[str]) -> web.Response:
         form = await request.post()
         action = form.get("action")
         try:
+            fired: list[JobRun] = []
             if action == "freeze":
                 at = str(form.get("at") or "").strip()
                 moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
                 if moment is not None and moment.tzinfo is None:
                     raise ValueError("a date-time needs an offset (Z or +hh:mm)")
-                self.mock.freeze_time(moment)
+                fired = self.mock.freeze_time(moment)
             elif action == "advance":
-                self.mock.advance_time(float(str(form.get("seconds") or "0")))
+                fired = self.mock.advance_time(float(str(form.get("seconds") or "0")))
             elif action == "unfreeze":
                 self.mock.unfreeze_time()
             else:
@@ -392,8 +397,12 @@ class Inspector:
         except ValueError as exc:
             return _back(request, form, f"clock not changed: {exc}", ok=False)
         clock = self.mock.clock()
+        ran = "; ".join(f"{run.job.activity} of instance {run.job.instance_id or '(none)'}"
+                        + (f" failed: {run.error}" if run.error else "") for run in fired)
         return _back(request, form, f"the clock says {_when(clock.now)}"
-                     + (" (frozen)" if clock.frozen else " (running)"))
+                     + (" (frozen)" if clock.frozen else " (running)")
+                     + (f"; {len(fired)} timer(s) fired: {ran}" if fired else
+                        "; no timer fell due"))
 
     async def add_fault(self, request: web.Request, match: re.Match[str]) -> web.Response:
         form = await request.post()

@@ -199,3 +199,31 @@ def test_the_path_enters_a_sub_process_and_leaves_by_a_boundary_event() -> None:
     assert caught.active == {"notifyRequester"}
     assert {"rejectedCatch", "notifyRequester"} <= caught.visited
     assert "toNotify" in caught.taken and "toProvision" not in caught.taken
+
+
+def test_a_boundary_event_sits_on_its_activity_and_its_flow_goes_round_shapes() -> None:
+    mock = MockIDM()
+    definition = mock.deploy_file(
+        ROOT / "tests/http/timer_workflows/access_escalation.bpmn20.xml")[0]
+    drawn = layered(definition.model)
+    task, timer = drawn.shapes["managerApproval"], drawn.shapes["approvalOverdue"]
+    assert task.x < timer.center[0] < task.x + task.width
+    assert timer.center[1] == task.y + task.height  # on the lower edge
+    escalation = drawn.shapes["escalatedApproval"]
+    assert task.x < escalation.x  # after the activity the timer interrupts
+    # the manager's flow to the gateway would cross the escalation task: it goes below
+    decided = next(e for e in drawn.edges if e.id == "managerDecided")
+    assert all(y > escalation.y + escalation.height for _, y in decided.points[1:3])
+
+
+def test_the_path_through_a_boundary_event_follows_its_activity() -> None:
+    mock = MockIDM()
+    mock.deploy_file(ROOT / "tests/http/timer_workflows/access_escalation.bpmn20.xml")
+    instance = mock.start_process("accessEscalation", variables={"manager": "bob"})
+    mock.freeze_time()
+    assert [run.job.activity for run in mock.advance_time(73 * 3600)] == ["approvalOverdue"]
+    escalated = progress(mock.instance(instance.id), mock.task_history(instance.id))
+    assert escalated.active == {"escalatedApproval"}
+    assert escalated.visited == {"requested", "managerApproval", "approvalOverdue",
+                                 "escalatedApproval"}
+    assert escalated.taken == {"toApproval", "toEscalation"}

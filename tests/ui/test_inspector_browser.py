@@ -152,3 +152,41 @@ def test_click_through(server: str, page: Any) -> None:
     # the pages asked the mock for nothing it journals (no /favicon.ico)
     journal = requests.get(f"{server}/__mockidm/journal", timeout=10).json()
     assert [e["unserved"] for e in journal if e["unserved"]] == []
+
+
+def test_a_timer_escalates_when_the_clock_is_advanced_past_it(server: str, page: Any) -> None:
+    bpmn = (ROOT / "tests/http/timer_workflows/access_escalation.bpmn20.xml").read_text()
+    deployed = requests.post(f"{server}/__mockidm/definitions", timeout=10,
+                             json={"bpmn": bpmn, "name": "access_escalation.bpmn20.xml"})
+    assert deployed.status_code == 201, deployed.text
+    started = requests.post(f"{server}/openidm/workflow/processinstance?_action=create",
+                            headers=ADMIN, timeout=10,
+                            json={"_key": "accessEscalation", "_businessKey": "access-7",
+                                  "manager": "openidm-admin"})
+    assert started.status_code == 201, started.text
+    instance = f"{server}/__mockidm/ui/instances/{started.json()['_id']}"
+    expect, p = sync_api.expect, page
+    p.goto(instance)
+    expect(p.locator("svg.diagram g.node.active")).to_have_attribute("data-node",
+                                                                     "managerApproval")
+    expect(p.locator("svg.diagram g.node.boundaryEvent[data-node=approvalOverdue]")
+           ).to_have_count(1)
+    expect(p.locator("tr[data-job]")).to_contain_text("approvalOverdue")
+    _shot(p, "9-timer-waiting")
+
+    p.get_by_role("link", name="Controls").click()
+    p.get_by_role("button", name="Freeze", exact=True).click()
+    p.locator("input[name=seconds]").fill(str(73 * 3600))
+    p.get_by_role("button", name="Advance").click()
+    expect(p.locator("#note.ok")).to_contain_text("1 timer(s) fired: approvalOverdue")
+    _shot(p, "10-clock-advanced")
+
+    p.goto(instance)
+    expect(p.locator("svg.diagram g.node.active")).to_have_attribute("data-node",
+                                                                     "escalatedApproval")
+    expect(p.locator("svg.diagram g.node.visited[data-node=approvalOverdue]")).to_have_count(1)
+    expect(p.locator("svg.diagram g.flow.taken[data-flow=toEscalation]")).to_have_count(1)
+    expect(p.locator("article.task")).to_contain_text("Escalated: approve access for")
+    expect(p.locator("tr[data-job]")).to_have_count(0)
+    _shot(p, "11-escalated")
+    requests.post(f"{server}/__mockidm/clock", json={"unfreeze": True}, timeout=10)

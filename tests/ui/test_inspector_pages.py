@@ -398,3 +398,21 @@ def test_the_idm_calls_an_instances_scripts_made_are_on_its_page(served: MockIDM
     assert "<code>query managed/user</code>" in calls and "findManager" in calls
     assert "&lt;b&gt;Barbara&lt;/b&gt;" in calls and "<b>Barbara" not in calls
     assert len([c for c in served.idm_calls() if c["processInstanceId"] == other.id]) == 1
+
+
+def test_timers_are_listed_and_advancing_the_clock_says_which_fired(served: MockIDM) -> None:
+    served.deploy_file(ROOT / "tests/http/timer_workflows/access_escalation.bpmn20.xml")
+    instance = served.start_process("accessEscalation", variables={"manager": "bob"})
+    (job,) = served.jobs()
+    page = _page(served, f"instances/{instance.id}").text
+    assert f'data-job="{job.id}"' in page and "approvalOverdue" in page
+    assert f'data-job="{job.id}"' in _page(served, "controls").text
+    served.freeze_time()
+    early = requests.post(served.inspector_url + "controls/clock", timeout=10,
+                          data={"action": "advance", "seconds": "3600"})
+    assert "no timer fell due" in early.text
+    late = requests.post(served.inspector_url + "controls/clock", timeout=10,
+                         data={"action": "advance", "seconds": str(72 * 3600)})
+    assert f"1 timer(s) fired: approvalOverdue of instance {instance.id}" in late.text
+    assert [t.key for t in served.tasks(instance.id)] == ["escalatedApproval"]
+    assert f'data-job="{job.id}"' not in _page(served, f"instances/{instance.id}").text
