@@ -24,6 +24,8 @@ from .parity import cli as parity_cli
 from .persistence import StateFile, StateFileError
 from .profile import PROFILES
 from .ticker import add_ticker
+from .ui import PREFIX as UI_PREFIX
+from .ui import add_ui_routes
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 TOKEN_ENV = "MOCKIDM_ADMIN_TOKEN"
@@ -41,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the mock server",
         description="Serve the workflow API under /openidm with the built-in sample "
                     f"definitions, and the admin API under {ADMIN_PREFIX}/ (see "
-                    "admin-openapi.yaml; mockidm.AdminClient is its client). Stops cleanly on "
-                    "Ctrl-C and SIGTERM.",
+                    "admin-openapi.yaml; mockidm.AdminClient is its client), and the "
+                    f"inspector's web pages under {ADMIN_PREFIX}/ui/, protected as the admin "
+                    "API is. Stops cleanly on Ctrl-C and SIGTERM.",
         epilog="The admin API can reset and rewrite the whole mock. Without a token it is open "
                "to whoever reaches the port, so a server bound to anything but loopback "
                "(127.0.0.1, ::1, localhost) refuses to start unless it has --admin-token or "
@@ -80,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
                             "the process list); without a token the admin API is open, which "
                             "only a loopback address allows")
     serve.add_argument("--no-admin", action="store_true",
-                       help=f"serve no admin API: {ADMIN_PREFIX}/ is then an unknown path")
+                       help=f"serve no admin API and no inspector: {ADMIN_PREFIX}/ is then an "
+                            "unknown path")
     serve.add_argument("--journal-limit", metavar="N", type=int, default=DEFAULT_JOURNAL_LIMIT,
                        help="keep the last N requests in the journal (default "
                             f"{DEFAULT_JOURNAL_LIMIT}; 0 keeps them all)")
@@ -230,8 +234,9 @@ def serve(args: argparse.Namespace) -> int:
     if args.no_admin:
         log.info("no admin API")
     else:
+        add_ui_routes(app, mock, token=token)  # first: the admin API's catch-all is under it
         add_admin_routes(app, mock, token=token)
-        log.info("admin API under %s/ %s", ADMIN_PREFIX,
+        log.info("admin API under %s/, inspector under %s/ %s", ADMIN_PREFIX, UI_PREFIX,
                  "(bearer token required)" if token else "(open: loopback only, no token)")
     _settle_collector()
     ready = _Ready(args)
@@ -311,7 +316,8 @@ class _Ready:
         urls = re.findall(r"https?://\S+", listening)
         bound = (urlsplit(urls[0]).port if urls else None) or self.args.port
         base = f"http://{_host(self.args.host)}:{bound}"
-        admin = "" if self.args.no_admin else f", admin API at {base}{ADMIN_PREFIX}/"
+        admin = ("" if self.args.no_admin else
+                 f", admin API at {base}{ADMIN_PREFIX}/, inspector at {base}{UI_PREFIX}/")
         print(f"mockidm {self.args.profile} serving {base}/openidm{admin} (Ctrl-C to stop)",
               flush=True)
         self.said = True

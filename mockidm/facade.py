@@ -34,6 +34,7 @@ from .engine import (
 from .engine.jobs import Job, JobRun
 from .engine.mail import SentMail
 from .engine.snapshot import dump_engine, load_engine
+from .http.access import may_update_task
 from .http.app import create_app
 from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
@@ -91,11 +92,15 @@ class MockIDM:
 
     @contextmanager
     def serve(self, *, validate_responses: bool = False) -> Iterator[MockIDM]:
-        """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set."""
+        """Serve on a free 127.0.0.1 port in a thread of its own; `url` is then set, and
+        `inspector_url` the inspector's pages (open: the port is loopback's)."""
         def app() -> web.Application:
+            from .ui import add_ui_routes
+
             served = self.app(validate_responses=validate_responses)
             # With the real clock, timers fire on their own.
             add_ticker(served, self.fire_due_timers, lambda: self.clock().frozen)
+            add_ui_routes(served, self, token=None)
             return served
 
         with ThreadedServer(app) as server:
@@ -111,6 +116,13 @@ class MockIDM:
         if self._server is None:
             raise RuntimeError("the mock is not serving: use `with mock.serve():`")
         return self._server.url
+
+    @property
+    def inspector_url(self) -> str:
+        """The inspector's pages (`mockidm.ui`) of the serving mock."""
+        from .ui import PREFIX
+
+        return self.url.removesuffix("/openidm") + PREFIX + "/"
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -269,10 +281,37 @@ class MockIDM:
             return self.engine.query_instances(InstanceQuery(
                 definition_key=key, business_key=business_key, finished=ended))
 
+    def instance(self, instance_id: str) -> ProcessInstance:
+        """A running or ended instance (ObjectNotFound if there is none)."""
+        with self.state.lock:
+            return self.engine.instance(instance_id)
+
+    def task_history(self, instance_id: str) -> list[Task]:
+        """Every task an instance ever had, ended and active, in the order created."""
+        with self.state.lock:
+            return self.engine.tasks_of(instance_id)
+
+    def bpmn_source(self, definition: ProcessDefinition) -> bytes | None:
+        """The BPMN file a definition was deployed from (None for a model declared in
+        Python, which has none)."""
+        name = definition.model.resource_name
+        with self.state.lock:
+            return None if name is None else self.engine.resource(definition.deployment_id,
+                                                                  name)
+
     def tasks(self, instance_id: str | None = None) -> list[Task]:
         """Active tasks, of one instance or of all."""
         with self.state.lock:
             return self.engine.query_tasks(TaskQuery(instance_id=instance_id))
+
+    def may_update(self, task: Task) -> list[str]:
+        """The users of this mock whom IDM's default access rules let read and update `task`
+        (so take it, as IDM's UIs claim for a user who is not an admin): the administrators,
+        and authorized users who are its assignee or one of its candidates (by name, or by a
+        role among its candidate groups). `_action=claim` is the administrators' only."""
+        with self.state.lock:
+            return [user.name for user in self.state.identity.users.values()
+                    if may_update_task(self.state, user, task)]
 
     def claim(self, task_id: str, user: str | None) -> Task:
         """Claim for `user` (None gives the task back)."""
@@ -327,6 +366,16 @@ class MockIDM:
         with self.state.lock:
             clock = self.engine.clock
             return ClockReading(now=clock.now(), frozen=clock.frozen is not None)
+
+    def state_mark(self) -> tuple[object, ...]:
+        """A value that differs once an instance, a task or a deployment is created, an
+        instance or a task ends, the clock is frozen, moved or let run, or the state is reset
+        or restored: for pages that follow the mock. It copies nothing (a task claimed from
+        Python does not change it)."""
+        with self.state.lock:
+            engine, store = self.engine, self.engine.store
+            return (id(engine), engine.ids.next_value, len(store.running),
+                    len(store.active_tasks), engine.clock.frozen)
 
     # scripted failures ---------------------------------------------------------------------
 

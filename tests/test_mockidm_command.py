@@ -48,7 +48,8 @@ def test_port_0_prints_the_port_it_listens_on(serving: subprocess.Popen[str]) ->
     assert serving.stdout is not None
     line = serving.stdout.readline()
     found = re.fullmatch(r"mockidm 8\.1 serving (http://127\.0\.0\.1:(\d+)/openidm), admin API "
-                         r"at (http://127\.0\.0\.1:(\d+)/__mockidm/) \(Ctrl-C to stop\)\n", line)
+                         r"at (http://127\.0\.0\.1:(\d+)/__mockidm/), inspector at "
+                         r"http://127\.0\.0\.1:\d+/__mockidm/ui/ \(Ctrl-C to stop\)\n", line)
     assert found, line
     url, port, admin, admin_port = found.groups()
     assert port == admin_port and int(port) > 0

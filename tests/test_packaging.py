@@ -67,3 +67,8 @@ def test_the_wheel_is_typed_licensed_and_starts_without_parsing_yaml(tmp_path: P
             parsed = parsed_copy(Path("mockidm/_spec") / name, content).as_posix()
             assert json.loads(archive.read(parsed)) == yaml.safe_load(content), name
         assert not [n for n in names if n.endswith(".pyc")]
+        # the inspector's templates and static files: served from the wheel, no build step
+        inspector = {p.relative_to(REPO).as_posix()
+                     for folder in ("templates", "static")
+                     for p in (REPO / "mockidm" / "ui" / folder).iterdir()}
+        assert inspector and inspector <= names

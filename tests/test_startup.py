@@ -24,9 +24,11 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin"}
 # Needed by some paths only: a fixture file's explanation of its errors (jsonschema, whose
-# format checkers import rfc3987_syntax: about a second), the contract kit.
+# format checkers import rfc3987_syntax: about a second), the contract kit, the inspector.
 SOME_PATHS = ("jsonschema", "rfc3987_syntax", "schemathesis", "hypothesis", "requests",
-              "mockidm.contract.target")
+              "mockidm.contract.target",
+              # the inspector's pages: imported when one is first asked for
+              "jinja2", "aiohttp_sse", "mockidm.ui.views")
 # ... and, to serve without a fixture file, its reader; with the spec's parse, PyYAML.
 NOT_SERVING = (*SOME_PATHS, "mockidm.scenario", "yaml")
 

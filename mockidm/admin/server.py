@@ -436,7 +436,7 @@ def _json_response(content: Any, status: int = 200) -> web.Response:
                         headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-cache"})
 
 
-def _error(error: IdmError) -> web.Response:
+def error_response(error: IdmError) -> web.Response:
     # IDM's envelope, but the message in plain text: it is mockidm's own, not IDM's.
     response = _json_response({**error.body(), "message": str(error)}, error.status)
     if error.status == 401:
@@ -452,8 +452,9 @@ def _engine_error(exc: EngineError) -> IdmError:
     return IdmError(409, exc.message)  # a claimed task, a suspended definition...
 
 
-class _Guard:
-    """The bearer-token check (nothing to check when no token is configured)."""
+class Guard:
+    """The bearer-token check (nothing to check when no token is configured): the admin
+    API's, and the inspector page's (`mockidm.ui`), which is protected exactly as it is."""
 
     def __init__(self, token: str | None) -> None:
         self._token = None if token is None else token.encode("utf-8")
@@ -482,7 +483,7 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 class _Route:
-    def __init__(self, mock: MockIDM, guard: _Guard, op: Operation, handler: Handler,
+    def __init__(self, mock: MockIDM, guard: Guard, op: Operation, handler: Handler,
                  body_required: bool, validate_responses: bool) -> None:
         self.mock, self.guard, self.op, self.handler = mock, guard, op, handler
         self.body_required = body_required
@@ -521,33 +522,34 @@ class _Route:
                     raise IdmError(500, f"mockidm broke its admin spec: {broken}")
             return _json_response(answer.content, answer.status)
         except IdmError as error:
-            return _error(error)
+            return error_response(error)
         except Exception as exc:
             log.exception("admin %s failed", op.operation_id)
-            return _error(IdmError(500, f"{type(exc).__name__}: {exc}"))
+            return error_response(IdmError(500, f"{type(exc).__name__}: {exc}"))
 
 
-def _not_allowed(guard: _Guard, methods: list[str]
+def _not_allowed(guard: Guard, methods: list[str]
                  ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def answer(request: web.Request) -> web.Response:
         try:
             guard.check(request)
         except IdmError as error:
-            return _error(error)
-        response = _error(IdmError(405, f"{request.method} is not allowed on {request.path}; "
-                                        f"use {', '.join(methods)}"))
+            return error_response(error)
+        response = error_response(IdmError(
+            405, f"{request.method} is not allowed on {request.path}; "
+                 f"use {', '.join(methods)}"))
         response.headers["Allow"] = ", ".join(methods)
         return response
     return answer
 
 
-def _unknown(guard: _Guard) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _unknown(guard: Guard) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def answer(request: web.Request) -> web.Response:
         try:
             guard.check(request)
         except IdmError as error:
-            return _error(error)
-        return _error(IdmError(404, f"no admin operation at {request.path}"))
+            return error_response(error)
+        return error_response(IdmError(404, f"no admin operation at {request.path}"))
     return answer
 
 
@@ -569,7 +571,7 @@ def add_admin_routes(app: web.Application, mock: MockIDM, *, token: str | None,
     if missing or extra:
         raise SpecError(f"admin operations without a handler: {sorted(missing)}; "
                         f"admin handlers without an operation: {sorted(extra)}")
-    guard = _Guard(token)
+    guard = Guard(token)
     by_path: dict[str, list[Operation]] = {}
     for op in spec.operations:
         if not op.path.startswith(PREFIX + "/"):
