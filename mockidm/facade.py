@@ -195,8 +195,8 @@ class MockIDM:
 
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
                     key: str | None = None) -> None:
-        """The variables a script or service task would set (the mock runs no scripts); for a
-        Java or script listener, `activity_id` is '<element id>:<event>' (e.g.
+        """The variables a script or service task would set, declared in place of running
+        it; for a Java or script listener, `activity_id` is '<element id>:<event>' (e.g.
         'approve:complete')."""
         with self.state.lock:
             self.engine.set_outputs(activity_id, variables, key=key)

@@ -93,7 +93,8 @@ class Interpreter:
     def __init__(self, store: Store, clock: Clock, ids: IdGenerator) -> None:
         self.store, self.clock, self.ids = store, clock, ids
         # Variables that a script or service task would have set: (process key or None,
-        # activity id) -> variables. The mock runs no scripts; a test supplies their results.
+        # activity id) -> variables, which a test declares to stand in for what cannot run
+        # here (Java; a script outside the Groovy subset) or what it need not run.
         self.outputs: dict[tuple[str | None, str], dict[str, Any]] = {}
         # The authenticated user of the command under way (`authenticatedUserId`), if any.
         self.user: str | None = None
@@ -933,8 +934,9 @@ class Interpreter:
                 execution_id: str, activity_id: str, element: str,
                 task: Task | None = None) -> None:
         """ExpressionTaskListener / ExpressionExecutionListener: evaluate the expression, its
-        value unused; a failure fails the command. A Java or script listener cannot run here:
-        what a test declared for it (set_outputs('<element>:<event>', ...)) stands in."""
+        value unused; a failure fails the command. A script listener runs its Groovy; a Java
+        one cannot run here: what a test declared for it (set_outputs('<element>:<event>',
+        ...)) stands in, as it does for a script."""
         if listener.expression is not None:
             expression = compile_text(listener.expression)  # cached; compiled at deploy
             variables = listener_scope(instance, execution_id, activity_id, self.user, task,
@@ -957,7 +959,7 @@ class Interpreter:
         if seen in self.unrun_listeners:
             return
         message = (f"listener not run: {what}, {event} listener of '{element}' in process "
-                   f"'{key}'; mockidm runs no Java or Groovy, so it passed through")
+                   f"'{key}'; mockidm runs no Java, so it passed through")
         _log.warning("%s", message)
         self.unrun_listeners[seen] = (
             None if any(d is not None for d in declared) else

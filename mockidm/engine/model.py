@@ -75,7 +75,8 @@ class Listener:
 
     Exactly one of `expression` (evaluated when the event fires), `delegate_expression` and
     `implementation` (a Java class, ScriptTaskListener's Groovy included) is set; the last
-    two run Java code, which the mock cannot: they pass through (see Interpreter)."""
+    two run Java code, which the mock cannot: they pass through (see Interpreter), except a
+    script listener, whose `script` the mock runs."""
 
     event: str
     expression: str | None = None

@@ -348,8 +348,8 @@ class Engine:
 
     def set_outputs(self, activity_id: str, variables: Mapping[str, Any], *,
                     key: str | None = None) -> None:
-        """The variables a script or service task sets when a token passes it (the mock
-        runs no scripts): for every process, or for process `key` only. A Java or script
+        """The variables a script or service task sets when a token passes it, declared in
+        place of running it: for every process, or for process `key` only. A Java or script
         listener is named '<element id>:<event>' (element: its task, flow or process key)."""
         self.interpreter.outputs[(key, activity_id)] = dict(variables)
 
