@@ -71,14 +71,20 @@ def sort_items(items: list[dict[str, Any]], sort_keys: Sequence[str], policy: So
             raise IdmError(policy.unknown_status, f"Sort key: {name} is not valid")
         keys.append((policy.fields[name], descending))
 
-    def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
+    # Items come oldest first. Ties (two tasks created in the same millisecond) keep that
+    # order in the first key's direction, as a database adding the id as a last key would:
+    # otherwise a descending sort would show tied items oldest first and others newest first,
+    # and the order would hang on whether two commands fell in the same millisecond.
+    tie_direction = -1 if keys[0][1] else 1
+
+    def compare(a: tuple[int, dict[str, Any]], b: tuple[int, dict[str, Any]]) -> int:
         for field, descending in keys:
-            result = _compare_values(a.get(field), b.get(field))
+            result = _compare_values(a[1].get(field), b[1].get(field))
             if result:
                 return -result if descending else result
-        return 0
+        return tie_direction * (a[0] - b[0])
 
-    return sorted(items, key=cmp_to_key(compare))
+    return [item for _, item in sorted(enumerate(items), key=cmp_to_key(compare))]
 
 
 def _compare_values(a: Any, b: Any) -> int:

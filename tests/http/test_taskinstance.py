@@ -209,6 +209,17 @@ def test_sort_by_create_time(idm):
     assert found(idm, "_sortKeys=-createTime") == [late, early]
 
 
+def test_tasks_created_in_the_same_millisecond_sort_as_if_created_in_turn(idm):
+    """A tie keeps creation order in the sort's direction, so that a client's newest-first
+    list does not depend on whether two commands fell in the same millisecond."""
+    idm.server.call(lambda: idm.engine.clock.freeze(T0))
+    first = task_of(idm, start(idm, "roleRequest"))
+    second = task_of(idm, start(idm, "roleRequest"))
+    assert found(idm, "_sortKeys=createTime") == [first, second]
+    assert found(idm, "_sortKeys=-createTime") == [second, first]
+    assert found(idm, "_sortKeys=-createTime,name") == [second, first]
+
+
 def test_sort_by_id_and_instance_is_lexicographic(idm):
     idm.server.call(lambda: setattr(idm.engine.ids, "next_value", 97))
     first = task_of(idm, start(idm, "roleRequest"))  # instance 97, task 98
