@@ -24,7 +24,8 @@ def call(idm: IdmObjects, name: str, *arguments: object) -> object:
 
 def test_create_read_update_delete(idm: IdmObjects) -> None:
     created = call(idm, "create", "managed/user", "cy", {"userName": "cy"})
-    assert created == {"userName": "cy", "_id": "cy", "_rev": "1"}
+    # IDM's default configuration makes a new managed user active.
+    assert created == {"userName": "cy", "accountStatus": "active", "_id": "cy", "_rev": "1"}
     generated = call(idm, "create", "repo/ui/notification/", None, {"message": "hi"})
     assert len(generated["_id"]) == 36
     assert idm.get(f"repo/ui/notification/{generated['_id']}")["message"] == "hi"
