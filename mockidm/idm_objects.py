@@ -262,9 +262,11 @@ class IdmObjects:
                 found = [{"_id": o["_id"], "_rev": o["_rev"]} for o in items]
             elif query_id == "query-all":
                 found = items
-            elif query_id in ("for-userName", "credential-query"):
-                name = params.get("uid", params.get("username"))
-                found = [o for o in items if o.get("userName") == name]
+            elif query_id == "for-userName":
+                found = [o for o in items if o.get("userName") == params.get("uid")]
+            elif query_id == "credential-query":  # what IDM authenticates a user with
+                found = [o for o in items if o.get("userName") == params.get("username")
+                         and o.get("accountStatus") == "active"]
             elif query_id == "get-by-field-value":
                 found = [o for o in items
                          if to_string(o.get(to_string(params.get("field")))) ==
