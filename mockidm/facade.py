@@ -39,8 +39,8 @@ from .http.app import create_app
 from .http.auth import BearerToken, Sessions
 from .http.faults import FAULT_FIELDS, AuthFaults, Fault
 from .http.journal import Exchange, Journal
-from .identity import AUTHORIZED, Identity, ProcessAccessRule, User
-from .idm_objects import describe_call
+from .identity import AUTHORIZED, Identity, ProcessAccessRule, User, managed_user_object
+from .idm_objects import MANAGED_USERS, describe_call
 from .profile import Profile, get_profile
 from .samples import deploy_samples
 from .server import ThreadedServer
@@ -210,8 +210,20 @@ class MockIDM:
 
     def add_managed_user(self, user_name: str, password: str,
                          authz_roles: Iterable[str] = ()) -> None:
-        """A managed user: `openidm-authorized` plus its `authzRoles`, as IDM grants them."""
-        self.add_user(user_name, password, [AUTHORIZED, *authz_roles])
+        """A managed user: the `managed/user` object `managed/user/<user_name>` (userName,
+        password, `authzRoles` referring to these roles, active), which logs in with
+        `openidm-authorized` plus its `authzRoles`, as IDM grants them, and which workflow
+        scripts find. Added again, it replaces the first; a name of an internal user or of
+        another managed user is a ValueError (IDM's valid-username policy)."""
+        if not user_name or "/" in user_name:
+            raise ValueError(f"a managed user's name is not empty and holds no '/': "
+                             f"{user_name!r}")
+        with self.state.lock:
+            if user_name in self.state.identity.users:
+                raise ValueError(f"{user_name!r} is an internal user: IDM refuses a managed "
+                                 "user of the same name")
+            self.state.idm.seed(MANAGED_USERS,
+                                [managed_user_object(user_name, password, authz_roles)])
 
     def set_process_access(self, rules: Iterable[ProcessAccessRule] | Mapping[str, Any]
                            | str | Path) -> None:
@@ -230,9 +242,10 @@ class MockIDM:
             return list(self.state.identity.process_access)
 
     def users(self) -> list[User]:
-        """The internal users (managed ones included), in the order added."""
+        """The users who can log in: the internal ones in the order added, then the managed
+        ones (the active `managed/user` objects with a password)."""
         with self.state.lock:
-            return list(self.state.identity.users.values())
+            return self.state.identity.all_users()
 
     def add_token(self, token: str, subject: str, roles: Iterable[str] = (AUTHORIZED,), *,
                   expires_in: timedelta | float | None = None) -> BearerToken:
@@ -259,9 +272,12 @@ class MockIDM:
                 raise KeyError(token)
 
     def user(self, name: str) -> User:
-        """The internal user `name` (KeyError if there is none)."""
+        """The user who logs in as `name`: internal, else managed (KeyError if none)."""
         with self.state.lock:
-            return self.state.identity.users[name]
+            found = self.state.identity.user(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     # state mid-flow ------------------------------------------------------------------------
 
@@ -310,7 +326,7 @@ class MockIDM:
         and authorized users who are its assignee or one of its candidates (by name, or by a
         role among its candidate groups). `_action=claim` is the administrators' only."""
         with self.state.lock:
-            return [user.name for user in self.state.identity.users.values()
+            return [user.name for user in self.state.identity.all_users()
                     if may_update_task(self.state, user, task)]
 
     def claim(self, task_id: str, user: str | None) -> Task:
@@ -595,8 +611,9 @@ class MockIDM:
                 self.state.engine = engine
                 self.state.identity = Identity.default(self.profile)
                 self.state.sessions.clock = engine.clock
-                self.state.idm.objects.clear()
+                self.state.idm.clear_objects()
                 self.state.wire_scripts()
+                self.state.wire_identity()
             self.state.idm.answers.clear()
             self.state.idm.journal.clear()
             self.state.sessions.expire_all()  # a new mock knows no session
@@ -625,7 +642,7 @@ class MockIDM:
             found = {"profile": self.profile.name, "engine": dump_engine(self.engine),
                      "identity": self.state.identity.to_json()}
             if self.state.idm.objects:  # written only when there are some: older readers
-                found["idmObjects"] = self.state.idm.containers()
+                found["idmObjects"] = self.state.idm.containers(private=True)
             return found
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
@@ -638,26 +655,33 @@ class MockIDM:
             self.state.engine = engine
             self.state.identity = identity
             self.state.sessions.clock = engine.clock
-            self.state.idm.objects.clear()
-            for container, objects in (snapshot.get("idmObjects") or {}).items():
-                self.state.idm.seed(container, objects)
+            self.state.idm.load(snapshot.get("idmObjects") or {})
             self.state.wire_scripts()
+            self.state.wire_identity()
 
     # the IDM objects scripts call ------------------------------------------------------------
 
     def seed_objects(self, container: str, objects: list[Mapping[str, Any]]) -> None:
         """Put IDM objects in the store (`managed/user`, `managed/role`, `internal/...`);
-        each needs an `_id`."""
+        each needs an `_id`. A `managed/user` with a userName and a password logs in (unless
+        its `accountStatus` is not active); its userName must be no other user's."""
         with self.state.lock:
+            if container.strip("/") == MANAGED_USERS:
+                for item in objects:
+                    name = item.get("userName") if isinstance(item, Mapping) else None
+                    if isinstance(name, str) and name in self.state.identity.users:
+                        raise ValueError(f"managed/user/{item.get('_id')} has the userName "
+                                         f"{name!r} of an internal user: IDM refuses it")
             self.state.idm.seed(container, objects)
 
     def idm_object(self, path: str) -> dict[str, Any] | None:
-        """One object of the store (`managed/user/bjensen`), None if there is none."""
+        """One object of the store (`managed/user/bjensen`) as a read shows it (no password),
+        None if there is none."""
         with self.state.lock:
             return self.state.idm.get(path)
 
     def idm_objects(self) -> dict[str, list[dict[str, Any]]]:
-        """Every object of the store, by container."""
+        """Every object of the store, by container, as a read shows them (no password)."""
         with self.state.lock:
             return self.state.idm.containers()
 

@@ -1,6 +1,9 @@
 """Who may call the mock: users with passwords and roles, and IDM's process-access rules.
 
-Plain data and the rules over it; the HTTP layer asks it questions.
+Plain data and the rules over it; the HTTP layer asks it questions. Internal users live
+here; managed users are `managed/user` objects of the IDM objects (`idm_objects.py`), which
+`State` hands the identity as `managed`: a user name that is no internal user is looked up
+there by userName, as IDM's MANAGED_USER authentication module queries `managed/user`.
 """
 
 from __future__ import annotations
@@ -9,13 +12,36 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .profile import Profile
 
 ADMIN = "openidm-admin"
 AUTHORIZED = "openidm-authorized"
 REGISTRATION = "openidm-reg"
+# Where IDM's internal roles live: an `authzRoles` reference to one names a role.
+INTERNAL_ROLES = "internal/role/"
+# The roles IDM's MANAGED_USER module gives every managed user: its defaultUserRoles in 7+
+# (6.5's onCreateUser.js puts the same role in a new user's authzRoles instead).
+MANAGED_USER_ROLES = (AUTHORIZED,)
+
+
+class ManagedUsers(Protocol):
+    """Where the managed users are: the `managed/user` objects, by userName."""
+
+    def managed_users_named(self, user_name: str) -> list[dict[str, Any]]: ...
+
+    def managed_users(self) -> list[dict[str, Any]]: ...
+
+
+def managed_user_object(user_name: str, password: str, authz_roles: Iterable[str]
+                        ) -> dict[str, Any]:
+    """A `managed/user` object as a client creates one (the store adds IDM's defaults): its
+    id is the user name; each of `authz_roles` is a reference to an internal role (a bare
+    name) or to the path given."""
+    return {"_id": user_name, "userName": user_name, "password": password,
+            "authzRoles": [{"_ref": role if "/" in role else INTERNAL_ROLES + role}
+                           for role in authz_roles]}
 
 
 @dataclass
@@ -45,8 +71,9 @@ class ProcessAccessRule:
 @dataclass
 class Identity:
     profile: Profile
-    users: dict[str, User] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)  # the internal users
     process_access: list[ProcessAccessRule] = field(default_factory=list)
+    managed: ManagedUsers | None = None  # the managed users (not in to_json: theirs)
 
     @classmethod
     def default(cls, profile: Profile) -> Identity:
@@ -64,15 +91,59 @@ class Identity:
         return user
 
     def authenticate(self, name: str, password: str) -> User | None:
+        # An internal user first, at the cost of one lookup: IDM's openidm-admin and
+        # anonymous are STATIC_USER modules, which it tries before MANAGED_USER.
         user = self.users.get(name)
-        if user is None or not _same(user.password, password):
+        if user is not None and _same(user.password, password):
+            return user
+        managed = self.managed_user(name)
+        if managed is not None and _same(managed.password, password):
+            return managed
+        return None
+
+    def user(self, name: str) -> User | None:
+        """The internal user of that name, else the managed user who logs in with it."""
+        user = self.users.get(name)
+        return user if user is not None else self.managed_user(name)
+
+    def managed_user(self, user_name: str) -> User | None:
+        """The managed user IDM's `credential-query` finds for this user name (`userName`
+        equal and `accountStatus` active, exactly one: IDM refuses an ambiguous one), with
+        the roles IDM gives: openidm-authorized and one per `authzRoles` reference. None
+        without one, or when it has no password to log in with."""
+        if self.managed is None:
             return None
-        return user
+        found = [o for o in self.managed.managed_users_named(user_name)
+                 if o.get("accountStatus") == "active"]
+        if len(found) != 1 or not isinstance(found[0].get("password"), str):
+            return None
+        return User(user_name, found[0]["password"], self.managed_roles(found[0]))
+
+    def managed_roles(self, managed_user: Mapping[str, Any]) -> tuple[str, ...]:
+        roles = [self.profile.role(r) for r in MANAGED_USER_ROLES]
+        references = managed_user.get("authzRoles")
+        for reference in references if isinstance(references, list) else ():
+            path = reference.get("_ref") if isinstance(reference, Mapping) else None
+            if not isinstance(path, str):
+                continue
+            role = (self.profile.role(path.removeprefix(INTERNAL_ROLES))
+                    if path.startswith(INTERNAL_ROLES) else path)
+            if role not in roles:
+                roles.append(role)
+        return tuple(roles)
+
+    def all_users(self) -> list[User]:
+        """The internal users in the order added, then the managed users who can log in."""
+        managed = [] if self.managed is None else self.managed.managed_users()
+        names = [o["userName"] for o in managed
+                 if isinstance(o.get("userName"), str) and o["userName"] not in self.users]
+        return [*self.users.values(),
+                *(u for u in map(self.managed_user, dict.fromkeys(names)) if u is not None)]
 
     def groups_of(self, name: str) -> tuple[str, ...]:
         """The groups a workflow engine that asks IDM finds for a user: the roles of the
         mock's user of that name (none for a name it does not know)."""
-        user = self.users.get(name)
+        user = self.user(name)
         return () if user is None else user.roles
 
     def is_admin(self, user: User) -> bool:
@@ -83,7 +154,8 @@ class Identity:
                    for rule in self.process_access)
 
     def to_json(self) -> dict[str, Any]:
-        """Users (with their passwords: a snapshot must restore them) and access rules."""
+        """Internal users (with their passwords: a snapshot must restore them) and access
+        rules; the managed users are in the IDM objects' part of a snapshot."""
         return {
             "users": [{"name": u.name, "password": u.password, "roles": list(u.roles)}
                       for u in self.users.values()],

@@ -26,6 +26,14 @@ from .http.queryfilter import parse as parse_filter
 
 # Resources the store keeps (the first path segment).
 STORED = ("managed", "internal", "repo")
+# Where IDM keeps its managed users, which log in with their userName and password.
+MANAGED_USERS = "managed/user"
+# Fields the store keeps and never returns on a read (scripts, the journal, the admin API):
+# managed.json's `password` is `"scope": "private"` and encrypted; IDM hands it to no one.
+PRIVATE = frozenset({"password"})
+# What IDM's default configuration gives a new object that lacks it (managed.json's default
+# in 7+, onCreateUser.js's setDefaultFields in 6.5): a managed user is active.
+DEFAULTS: Mapping[str, Mapping[str, Any]] = {MANAGED_USERS: {"accountStatus": "active"}}
 # What IDM's email service answers a send (EmailServiceImpl).
 EMAIL_SENT = {"status": "OK"}
 
@@ -88,25 +96,94 @@ class IdmObjects:
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     answers: list[ScriptedAnswer] = field(default_factory=list)
     journal: list[IdmCall] = field(default_factory=list)
+    # managed/user's userName -> the ids of the managed users that have it
+    _user_names: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     # the store ---------------------------------------------------------------------------
+    # Every write goes through `_put` and `_drop`, which keep the index of managed users by
+    # userName that authentication asks on every request of a managed user.
 
     def seed(self, container: str, objects: list[Mapping[str, Any]]) -> None:
-        """Put objects in a container (`managed/user`); each needs an `_id`."""
-        kept = self.objects.setdefault(container.strip("/"), {})
+        """Put objects in a container (`managed/user`); each needs an `_id`. A managed user's
+        userName must be no other managed user's (IDM's valid-username policy)."""
+        container = container.strip("/")
         for item in objects:
             if not isinstance(item, Mapping) or not isinstance(item.get("_id"), str):
                 raise ValueError(f"an object of {container} needs an _id string: {item!r}")
-            kept[item["_id"]] = {**_copy(dict(item)), "_rev": str(item.get("_rev", "1"))}
+        if container == MANAGED_USERS:
+            self._check_user_names(objects)
+        for item in objects:
+            self._put(container, item["_id"], {**_with_defaults(container, _copy(dict(item))),
+                                               "_rev": str(item.get("_rev", "1"))})
+
+    def load(self, containers: Mapping[str, list[Mapping[str, Any]]]) -> None:
+        """Replace every object with these, as `containers(private=True)` gave them."""
+        self.clear_objects()
+        for container, objects in containers.items():
+            for item in objects:
+                self._put(container.strip("/"), item["_id"], _copy(dict(item)))
+
+    def clear_objects(self) -> None:
+        self.objects.clear()
+        self._user_names.clear()
 
     def get(self, path: str) -> dict[str, Any] | None:
         container, object_id = _split(path)
         found = self.objects.get(container, {}).get(object_id)
-        return _copy(found) if found is not None else None
+        return _public(found) if found is not None else None
 
-    def containers(self) -> dict[str, list[dict[str, Any]]]:
-        return {name: [_copy(o) for o in kept.values()]
+    def containers(self, *, private: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """Every object by container; with their private fields (a snapshot) or as a read
+        shows them."""
+        shown = _copy if private else _public
+        return {name: [shown(o) for o in kept.values()]
                 for name, kept in sorted(self.objects.items())}
+
+    def managed_users_named(self, user_name: str) -> list[dict[str, Any]]:
+        """The managed users with this userName, as stored (not copies: look, do not touch)."""
+        ids = self._user_names.get(user_name)
+        if not ids:
+            return []
+        kept = self.objects[MANAGED_USERS]
+        return [kept[i] for i in ids]
+
+    def managed_users(self) -> list[dict[str, Any]]:
+        """Every managed user, as stored (not copies: look, do not touch)."""
+        return list(self.objects.get(MANAGED_USERS, {}).values())
+
+    def _check_user_names(self, objects: list[Mapping[str, Any]]) -> None:
+        taken = {name: set(ids) for name, ids in self._user_names.items()}
+        for item in objects:
+            name = item.get("userName")
+            if not isinstance(name, str):
+                continue
+            others = taken.setdefault(name, set()) - {item["_id"]}
+            if others:
+                raise ValueError(f"managed/user/{item['_id']} has the userName {name!r} of "
+                                 f"managed/user/{min(others)}: IDM keeps user names unique")
+            taken[name].add(item["_id"])
+
+    def _put(self, container: str, object_id: str, stored: dict[str, Any]) -> None:
+        kept = self.objects.setdefault(container, {})
+        if container == MANAGED_USERS:
+            self._unindex(object_id, kept.get(object_id))
+            name = stored.get("userName")
+            if isinstance(name, str):
+                self._user_names.setdefault(name, set()).add(object_id)
+        kept[object_id] = stored
+
+    def _drop(self, container: str, object_id: str) -> None:
+        kept = self.objects[container]
+        if container == MANAGED_USERS:
+            self._unindex(object_id, kept.get(object_id))
+        del kept[object_id]
+
+    def _unindex(self, object_id: str, previous: Mapping[str, Any] | None) -> None:
+        name = None if previous is None else previous.get("userName")
+        if isinstance(name, str) and name in self._user_names:
+            self._user_names[name].discard(object_id)
+            if not self._user_names[name]:
+                del self._user_names[name]
 
     def create(self, container: str, new_id: str | None, content: Any) -> dict[str, Any]:
         container = container.strip("/")
@@ -114,18 +191,18 @@ class IdmObjects:
             raise IdmCallError(400, "The request content must be a JSON object")
         object_id = new_id or (content.get("_id") if isinstance(content.get("_id"), str)
                                else None) or str(uuid.uuid4())
-        kept = self.objects.setdefault(container, {})
-        if object_id in kept:
+        if object_id in self.objects.get(container, {}):
             raise IdmCallError(412, f"Create rejected as Object with same ID already exists. "
                                f"{container}/{object_id}")
-        stored = {**_copy(content), "_id": object_id, "_rev": "1"}
-        kept[object_id] = stored
-        return _copy(stored)
+        stored = {**_with_defaults(container, _copy(content)), "_id": object_id, "_rev": "1"}
+        self._put(container, object_id, stored)
+        return _public(stored)
 
     def read(self, path: str) -> dict[str, Any] | None:
         return self.get(path)
 
-    def _existing(self, path: str, rev: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    def _existing(self, path: str, rev: Any) -> tuple[str, dict[str, Any], str]:
+        """The container, the object as stored and its id; 404 or 412 as IDM refuses."""
         container, object_id = _split(path)
         kept = self.objects.get(container, {})
         if object_id not in kept:
@@ -135,19 +212,22 @@ class IdmObjects:
             raise IdmCallError(412, "Update rejected as current Object revision "
                                f"{current['_rev']} is different than expected by caller "
                                f"({to_string(rev)}), the object has changed since retrieval.")
-        return kept, current, object_id
+        return container, current, object_id
 
     def update(self, path: str, rev: Any, content: Any) -> dict[str, Any]:
-        kept, current, object_id = self._existing(path, rev)
+        container, current, object_id = self._existing(path, rev)
         if not isinstance(content, dict):
             raise IdmCallError(400, "The request content must be a JSON object")
-        stored = {**_copy(content), "_id": object_id,
+        # A script's read never shows a private field, so an update that lacks one keeps it:
+        # in IDM the script read it (encrypted) and wrote it back.
+        kept = {k: current[k] for k in PRIVATE if k in current and k not in content}
+        stored = {**_copy(content), **kept, "_id": object_id,
                   "_rev": str(int(current["_rev"]) + 1)}
-        kept[object_id] = stored
-        return _copy(stored)
+        self._put(container, object_id, stored)
+        return _public(stored)
 
     def patch(self, path: str, rev: Any, operations: Any) -> dict[str, Any]:
-        kept, current, object_id = self._existing(path, rev)
+        container, current, object_id = self._existing(path, rev)
         if isinstance(operations, dict):
             operations = [operations]
         if not isinstance(operations, list):
@@ -157,19 +237,19 @@ class IdmObjects:
             _apply(patched, operation)
         patched["_id"] = object_id
         patched["_rev"] = str(int(current["_rev"]) + 1)
-        kept[object_id] = patched
-        return _copy(patched)
+        self._put(container, object_id, patched)
+        return _public(patched)
 
     def delete(self, path: str, rev: Any) -> dict[str, Any]:
-        kept, current, object_id = self._existing(path, rev)
-        del kept[object_id]
-        return _copy(current)
+        container, current, object_id = self._existing(path, rev)
+        self._drop(container, object_id)
+        return _public(current)
 
     def query(self, container: str, params: Any, fields: Any = None) -> dict[str, Any] | None:
         """The store's answer, or None when it has none (an unknown _queryId)."""
         container = container.strip("/")
         params = dict(params or {})
-        items = [_copy(o) for o in self.objects.get(container, {}).values()]
+        items = [_public(o) for o in self.objects.get(container, {}).values()]
         if "_queryFilter" in params:
             try:
                 query = _filter(to_string(params["_queryFilter"]))
@@ -182,9 +262,11 @@ class IdmObjects:
                 found = [{"_id": o["_id"], "_rev": o["_rev"]} for o in items]
             elif query_id == "query-all":
                 found = items
-            elif query_id in ("for-userName", "credential-query"):
-                name = params.get("uid", params.get("username"))
-                found = [o for o in items if o.get("userName") == name]
+            elif query_id == "for-userName":
+                found = [o for o in items if o.get("userName") == params.get("uid")]
+            elif query_id == "credential-query":  # what IDM authenticates a user with
+                found = [o for o in items if o.get("userName") == params.get("username")
+                         and o.get("accountStatus") == "active"]
             elif query_id == "get-by-field-value":
                 found = [o for o in items
                          if to_string(o.get(to_string(params.get("field")))) ==
@@ -230,7 +312,7 @@ class IdmObjects:
                 and (resource is None or _resource_matches(resource, c.resource))]
 
     def reset(self) -> None:
-        self.objects.clear()
+        self.clear_objects()
         self.answers.clear()
         self.journal.clear()
 
@@ -244,6 +326,18 @@ def _copy(value: Any) -> Any:
     if kind is list:
         return [_copy(v) for v in value]
     return value
+
+
+def _public(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """What a read shows of a stored object: a copy without its private fields."""
+    return {k: _copy(v) for k, v in stored.items() if k not in PRIVATE}
+
+
+def _with_defaults(container: str, content: dict[str, Any]) -> dict[str, Any]:
+    """The content with IDM's defaults for what it lacks (changed in place)."""
+    for name, value in DEFAULTS.get(container, {}).items():
+        content.setdefault(name, _copy(value))
+    return content
 
 
 @lru_cache(maxsize=256)

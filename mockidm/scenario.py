@@ -4,8 +4,8 @@
     clock: {freeze: "2026-01-01T00:00:00Z"}       # before anything is deployed or started
     users:                                         # internal users
       - {name: alice, password: secret, roles: [openidm-authorized, manager]}
-    managedUsers:                                  # openidm-authorized + their authzRoles
-      - {userName: bob, password: pw, authzRoles: [hr]}
+    managedUsers:                                  # managed/user objects that log in with
+      - {userName: bob, password: pw, authzRoles: [hr]}  # openidm-authorized + authzRoles
     processAccess: conf/process-access.json        # IDM's file, or its content inline:
     # processAccess: {workflowAccess: [{propertiesCheck: {property: key, matches: onb,
     #                                                     requiresRole: manager}}]}
@@ -537,6 +537,14 @@ class _Token:
 
 
 @dataclass(frozen=True)
+class _ManagedUser:
+    where: _Where
+    user_name: str
+    password: str
+    authz_roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A parsed, checked scenario with its files read: `apply` it to any number of mocks."""
 
@@ -552,7 +560,9 @@ class Scenario:
     faults: tuple[Mapping[str, Any], ...]
     tokens: tuple[_Token, ...]
     paging: bool | None  # None: as the mock's profile does
+    managed_users: tuple[_ManagedUser, ...] = ()
     idm_objects: Mapping[str, Any] = field(default_factory=dict)
+    idm_objects_where: Mapping[str, _Where] = field(default_factory=dict)
     idm_answers: tuple[Mapping[str, Any], ...] = ()
 
     def apply(self, mock: MockIDM) -> list[ProcessInstance]:
@@ -579,10 +589,18 @@ class Scenario:
             mock.freeze_time(self.clock)
         for name, password, roles in self.users:
             mock.add_user(name, password, roles)
+        for managed in self.managed_users:
+            try:
+                mock.add_managed_user(managed.user_name, managed.password, managed.authz_roles)
+            except ValueError as exc:
+                raise managed.where.error(str(exc)) from exc
         if self.process_access is not None:
             mock.set_process_access(self.process_access)
         for container, objects in self.idm_objects.items():
-            mock.seed_objects(container, copy.deepcopy(objects))
+            try:
+                mock.seed_objects(container, copy.deepcopy(objects))
+            except ValueError as exc:
+                raise self.idm_objects_where[container].error(str(exc)) from exc
         for answer in self.idm_answers:
             error = answer.get("error")
             mock.idm_answer(answer["resource"], copy.deepcopy(answer.get("answer")),
@@ -700,16 +718,20 @@ class _Builder:
         auth = data.get("auth", {})
         return Scenario(
             source=self.doc.file, data=data, clock=self.clock(),
-            users=tuple([(u["name"], u["password"], tuple(u.get("roles", [AUTHORIZED])))
-                         for u in data.get("users", [])]
-                        + [(u["userName"], u["password"], (AUTHORIZED, *u.get("authzRoles", [])))
-                           for u in data.get("managedUsers", [])]),
+            users=tuple((u["name"], u["password"], tuple(u.get("roles", [AUTHORIZED])))
+                        for u in data.get("users", [])),
+            managed_users=tuple(
+                _ManagedUser(self.doc.where(["managedUsers", i, "userName"]), u["userName"],
+                             u["password"], tuple(u.get("authzRoles", [])))
+                for i, u in enumerate(data.get("managedUsers", []))),
             process_access=self.process_access(),
             definitions=tuple(d for i, item in enumerate(data.get("definitions", []))
                               for d in self.definition(i, item)),
             outputs=tuple(_Output(o["activity"], o.get("key"), o["variables"])
                           for o in data.get("outputs", [])),
             idm_objects=data.get("idmObjects", {}),
+            idm_objects_where={container: self.doc.where(["idmObjects", container], key=True)
+                               for container in data.get("idmObjects", {})},
             idm_answers=tuple(data.get("idmAnswers", [])),
             instances=tuple(self.instance(i, item)
                             for i, item in enumerate(data.get("instances", []))),

@@ -37,6 +37,12 @@ class State:
 
     def __post_init__(self) -> None:
         self.wire_scripts()
+        self.wire_identity()
+
+    def wire_identity(self) -> None:
+        """Let the identity find the managed users among the IDM objects; again whenever
+        the identity is replaced (reset, restore)."""
+        self.identity.managed = self.idm
 
     def wire_scripts(self) -> None:
         """Give the engine's scripts and expressions IDM's `openidm` (over `idm`) and

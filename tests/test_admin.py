@@ -244,6 +244,13 @@ def test_managed_user_gets_authorized_plus_authz_roles(served):
     response = served.idm("GET", "endpoint/getprocessesforuser", auth=False, headers={
         "X-OpenIDM-Username": "erin", "X-OpenIDM-Password": "erin-pw"})
     assert response.status_code == 200
+    # One fact: the managed user is a managed/user object, which shows no password.
+    assert served.admin.idm_object("managed/user/erin") == {
+        "_id": "erin", "userName": "erin", "authzRoles": [{"_ref": "internal/role/reviewers"}],
+        "accountStatus": "active", "_rev": "1"}
+    clash = served.raw("POST", "/__mockidm/managed-users",
+                       json={"userName": "openidm-admin", "password": "x"})
+    assert clash.status_code == 400 and "internal user" in clash.json()["message"]
 
 
 def test_process_access_decides_what_a_user_sees(served):

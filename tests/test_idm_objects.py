@@ -24,7 +24,8 @@ def call(idm: IdmObjects, name: str, *arguments: object) -> object:
 
 def test_create_read_update_delete(idm: IdmObjects) -> None:
     created = call(idm, "create", "managed/user", "cy", {"userName": "cy"})
-    assert created == {"userName": "cy", "_id": "cy", "_rev": "1"}
+    # IDM's default configuration makes a new managed user active.
+    assert created == {"userName": "cy", "accountStatus": "active", "_id": "cy", "_rev": "1"}
     generated = call(idm, "create", "repo/ui/notification/", None, {"message": "hi"})
     assert len(generated["_id"]) == 36
     assert idm.get(f"repo/ui/notification/{generated['_id']}")["message"] == "hi"
@@ -73,6 +74,11 @@ def test_queries(idm: IdmObjects) -> None:
     assert ids["result"] == [{"_id": "ada", "_rev": "1"}, {"_id": "bob", "_rev": "1"}]
     by_name = call(idm, "query", "managed/user", {"_queryId": "for-userName", "uid": "ada"})
     assert [u["_id"] for u in by_name["result"]] == ["ada"]
+    idm.seed("managed/user", [{"_id": "cy", "userName": "cy", "accountStatus": "inactive"}])
+    for name, found in (("ada", ["ada"]), ("cy", [])):  # active users only
+        credential = call(idm, "query", "managed/user",
+                          {"_queryId": "credential-query", "username": name})
+        assert [u["_id"] for u in credential["result"]] == found
     with pytest.raises(IdmCallError) as bad:
         call(idm, "query", "managed/user", {"_queryFilter": "userName eq"})
     assert bad.value.status == 400

@@ -161,7 +161,7 @@ class AdminClient:
     # users and access ----------------------------------------------------------------------
 
     def users(self) -> list[dict[str, Any]]:
-        """The internal users (managed ones included): names and roles, no passwords."""
+        """The users who can log in (internal, then managed): names and roles, no passwords."""
         return self.request("GET", "users")
 
     def add_user(self, name: str, password: str, roles: Iterable[str] | None = None

@@ -189,7 +189,8 @@ def authenticate(headers: Mapping[str, str], cookies: Mapping[str, str], identit
     token = cookies.get(SESSION_COOKIE)
     if token:
         name = sessions.verify(token)
-        user = identity.users.get(name) if name is not None else None
+        user = None if name is None else (identity.users.get(name)
+                                          or identity.managed_user(name))
         if user is not None:
             return Principal(user, "cookie")
     username, password = headers.get("x-openidm-username"), headers.get("x-openidm-password")

@@ -26,10 +26,13 @@ def headers(user: str) -> dict[str, str]:
             "X-OpenIDM-NoSession": "true"}
 
 
+# Managed users: they log in with their userName and password. The manager's id is their
+# userName, which the script makes the task's assignee.
 USERS = [
-    {"_id": "u-bjensen", "userName": "bjensen", "givenName": "Barbara", "sn": "Jensen",
-     "mail": "bjensen@example.com", "manager": {"_ref": "managed/user/u-jdoe"}, "roles": []},
-    {"_id": "u-jdoe", "userName": "jdoe", "givenName": "John", "sn": "Doe",
+    {"_id": "u-bjensen", "userName": "bjensen", "password": PASSWORD, "givenName": "Barbara",
+     "sn": "Jensen", "mail": "bjensen@example.com", "manager": {"_ref": "managed/user/jdoe"},
+     "roles": []},
+    {"_id": "jdoe", "userName": "jdoe", "password": PASSWORD, "givenName": "John", "sn": "Doe",
      "mail": "jdoe@example.com", "roles": []},
 ]
 
@@ -37,8 +40,6 @@ USERS = [
 @pytest.fixture
 def idm() -> Iterator[MockIDM]:
     mock = MockIDM()
-    mock.add_managed_user("bjensen", PASSWORD)
-    mock.add_managed_user("u-jdoe", PASSWORD)  # the manager logs in with the id the script found
     mock.seed_objects("managed/user", USERS)
     mock.seed_objects("managed/role", [{"_id": "auditor", "name": "Auditor"}])
     mock.deploy_folder(WORKFLOWS)
@@ -54,7 +55,7 @@ def request_role(mock: MockIDM) -> tuple[str, dict]:
     instance = started.json()["_id"]
     [waiting] = mock.tasks(instance)
     # The manager reads it: IDM lets the assignee read their task.
-    task = requests.get(f"{mock.url}/{TI}/{waiting.id}", headers=headers("u-jdoe"),
+    task = requests.get(f"{mock.url}/{TI}/{waiting.id}", headers=headers("jdoe"),
                         timeout=10)
     assert task.status_code == 200, task.text
     return instance, task.json()
@@ -62,14 +63,14 @@ def request_role(mock: MockIDM) -> tuple[str, dict]:
 
 def decide(mock: MockIDM, task: dict, decision: str) -> None:
     done = requests.post(f"{mock.url}/{TI}/{task['_id']}?_action=complete",
-                         json={"decision": decision}, headers=headers("u-jdoe"), timeout=10)
+                         json={"decision": decision}, headers=headers("jdoe"), timeout=10)
     assert done.status_code == 200, done.text
 
 
 def test_approval_gives_the_requester_the_role_and_one_email(idm: MockIDM) -> None:
     instance, task = request_role(idm)
     # The script found the manager with openidm.query: the task is theirs, named by it.
-    assert task["assignee"] == "u-jdoe"
+    assert task["assignee"] == "jdoe"
     assert task["name"] == "Role auditor for Barbara Jensen"
     decide(idm, task, "approve")
     assert idm.idm_object("managed/user/u-bjensen")["roles"] == [
@@ -137,15 +138,15 @@ def test_an_assertion_on_idm_calls_lists_the_calls_made(idm: MockIDM) -> None:
 
 
 def test_a_failing_script_fails_the_command_and_changes_nothing(idm: MockIDM) -> None:
-    idm.seed_objects("managed/user", [{"_id": "u-bjensen", "userName": "someone-else"}])
+    idm.add_user("walter", PASSWORD)  # an internal user: the script finds no managed user
     started = requests.post(f"{idm.url}/{PI}?_action=create",
                             json={"_key": "scriptedRoleRequest", "roleId": "auditor"},
-                            headers=headers("bjensen"), timeout=10)
+                            headers=headers("walter"), timeout=10)
     assert started.status_code == 500
     message = started.json()["message"]
     # Activiti's ScriptingEngines around the JSR-223 Groovy engine's ScriptException.
     assert message.startswith("problem evaluating script: javax.script.ScriptException: "
-                              "java.lang.IllegalArgumentException: no managed user bjensen")
+                              "java.lang.IllegalArgumentException: no managed user walter")
     assert "activity &#39;findManager&#39;, line 4 of the script" in message
     assert idm.instances() == []
 

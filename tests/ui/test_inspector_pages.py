@@ -383,7 +383,6 @@ def test_a_called_instance_and_its_caller_link_to_each_other(served: MockIDM) ->
 
 
 def test_the_idm_calls_an_instances_scripts_made_are_on_its_page(served: MockIDM) -> None:
-    served.add_managed_user("bjensen", "Passw0rd!")
     served.seed_objects("managed/user", [
         {"_id": "u-bjensen", "userName": "bjensen", "givenName": "<b>Barbara</b>", "sn": "J",
          "mail": "b@example.com", "roles": []}])
