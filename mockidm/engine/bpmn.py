@@ -192,16 +192,26 @@ def diagram_resource_name(model: ProcessModel, resource_name: str,
     `key` in `abc.bpmn20.xml`, `abc.key.png` else `abc.png`, then the same for jpg, gif and
     svg. The base keeps its trailing dot: only the suffix `bpmn20.xml` or `bpmn` is cut."""
     names = set(resources)
-    base = resource_name
-    for suffix in BPMN_RESOURCE_SUFFIXES:
-        if resource_name.endswith(suffix):
-            base = resource_name[: -len(suffix)]
-            break
+    base = _resource_base(resource_name)
     for image in DIAGRAM_SUFFIXES:
         for candidate in (f"{base}{model.key}.{image}", f"{base}{image}"):
             if candidate in names:
                 return candidate
     return None
+
+
+def generated_diagram_name(model: ProcessModel, resource_name: str) -> str:
+    """The name BpmnDeployer gives the PNG it generates for a process that has diagram
+    interchange and no image of its own: `abc.key.png` for a process `key` in `abc.bpmn20.xml`."""
+    return f"{_resource_base(resource_name)}{model.key}.png"
+
+
+def _resource_base(resource_name: str) -> str:
+    """The resource's name without its suffix `bpmn20.xml` or `bpmn` (its dot stays)."""
+    for suffix in BPMN_RESOURCE_SUFFIXES:
+        if resource_name.endswith(suffix):
+            return resource_name[: -len(suffix)]
+    return resource_name
 
 
 def load_bpmn(data: bytes | str, resource_name: str) -> list[ProcessModel]:

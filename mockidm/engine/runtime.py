@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .bpmn import diagram_resource_name
+from .bpmn import diagram_resource_name, generated_diagram_name, load_bpmn
 from .clock import Clock, IdGenerator
 from .deployables import (
     FolderDeployment,
@@ -22,6 +22,8 @@ from .deployables import (
     deployable_paths,
     read_data,
 )
+from .diagram_geometry import Diagram, from_interchange
+from .diagram_image import render_png
 from .errors import (
     DefinitionError,
     EngineError,
@@ -96,6 +98,9 @@ class Engine:
             full_id = f"{model.key}:{version}:{n}"
             diagram = (diagram_resource_name(model, model.resource_name, deployment.resources)
                        if model.resource_name else None)
+            if diagram is None and model.graphical_notation and model.resource_name:
+                # The engine draws one: named now, drawn when first read (`resource`).
+                diagram = generated_diagram_name(model, model.resource_name)
             definition = ProcessDefinition(
                 id=full_id if len(full_id) <= _MAX_DEFINITION_ID else n,
                 key=model.key, version=version, deployment_id=deployment.id, model=model,
@@ -166,9 +171,21 @@ class Engine:
         return FolderDeployment(deployed, skipped)
 
     def resource(self, deployment_id: str, name: str) -> bytes | None:
-        """A file that came with a deployment (a form template, a diagram)."""
+        """A file of a deployment: one that came with it (a form template, a diagram), or the
+        diagram the engine generated for one of its processes."""
         deployment = self.store.deployments.get(deployment_id)
-        return deployment.resources.get(name) if deployment else None
+        if deployment is None:
+            return None
+        if name in deployment.resources:
+            return deployment.resources[name]
+        for definition_id in deployment.definition_ids:
+            definition = self.store.definitions.get(definition_id)
+            model = definition.model if definition else None
+            if (model is not None and definition is not None and model.resource_name
+                    and definition.diagram_resource_name == name):
+                bpmn = deployment.resources.get(model.resource_name)
+                return None if bpmn is None else _drawn(bpmn, model.resource_name, model.key)
+        return None
 
     def read_resource(self, deployment_id: str, name: str) -> bytes:
         """A file of a deployment, as the engine's getResourceAsStream reads it: ObjectNotFound
@@ -579,3 +596,13 @@ _FLOWABLE_EXCEPTION = "org.flowable.common.engine.api.FlowableException"
 # A test suite deploys the same files again and again, and models are immutable: each file is
 # parsed once.
 _read = lru_cache(maxsize=256)(read_data)
+
+
+@lru_cache(maxsize=64)
+def _drawn(bpmn: bytes, resource_name: str, key: str) -> bytes | None:
+    """The PNG the engine generates for process `key` of a BPMN file, drawn on first read rather
+    than at deploy (a few milliseconds each: docs/fidelity.md) and kept; the same file always
+    draws the same bytes, so when it is drawn shows nowhere."""
+    model = next((m for m in load_bpmn(bpmn, resource_name) if m.key == key), None)
+    drawn = None if model is None else from_interchange(model, bpmn, partial=True)
+    return render_png(drawn) if isinstance(drawn, Diagram) else None

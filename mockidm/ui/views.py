@@ -26,12 +26,12 @@ from aiohttp_sse import sse_response
 from yarl import URL
 
 from ..engine import EngineError, ObjectNotFound, ProcessDefinition, Task
+from ..engine.diagram_geometry import diagram, is_event, is_gateway
 from ..engine.jobs import JobRun
 from ..engine.model import FormProperty
 from ..http.faults import FAULT_FIELDS
 from ..http.journal import Exchange
 from . import PREFIX
-from .diagram import diagram, is_event, is_gateway
 from .path import progress
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The diagram's geometry (mockidm/ui/diagram.py) and the path an instance took
+"""The diagram's geometry (mockidm/engine/diagram_geometry.py) and the path an instance took
 (mockidm/ui/path.py), without HTTP."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockidm import MockIDM
-from mockidm.ui.diagram import diagram, layered
+from mockidm.engine.diagram_geometry import diagram, layered
 from mockidm.ui.path import progress
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """A process's diagram as geometry: where each flow node's shape sits and the points each
 sequence flow passes through, in pixels, with nothing of how it is drawn (the inspector draws
-it as SVG; a PNG renderer can reuse it).
+it as SVG, `diagram_image.py` as the PNG the engine generates at deploy).
 
 Two sources: the BPMN file's diagram interchange (`bpmndi:BPMNShape` bounds and
 `bpmndi:BPMNEdge` waypoints), used when it places every node of the process; otherwise an
@@ -20,7 +20,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree  # type: ignore[import-untyped]
 
-from ..engine.model import START_EVENT, SUB_PROCESS, Flow, ProcessModel
+from .model import START_EVENT, SUB_PROCESS, Flow, ProcessModel
 
 DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 DC = "{http://www.omg.org/spec/DD/20100524/DC}"
@@ -74,6 +74,8 @@ class Diagram:
     height: float
     automatic: bool  # laid out by mockidm, not read from the file
     note: str | None = None  # why the file's own diagram was not used, when it has one
+    # Where this diagram's (0, 0) lies in the file's own coordinates (read from the file only).
+    offset: Point = (0.0, 0.0)
 
 
 def diagram(model: ProcessModel, bpmn: bytes | None) -> Diagram:
@@ -90,8 +92,10 @@ def diagram(model: ProcessModel, bpmn: bytes | None) -> Diagram:
     return layered(model, note)
 
 
-def from_interchange(model: ProcessModel, bpmn: bytes) -> Diagram | str:
-    """The process's diagram as its file draws it, or why it cannot be used."""
+def from_interchange(model: ProcessModel, bpmn: bytes, *, partial: bool = False
+                     ) -> Diagram | str:
+    """The process's diagram as its file draws it, or why it cannot be used. partial: what the
+    file places is enough (the nodes it leaves out are left out, with their flows)."""
     root: Element = ElementTree.fromstring(bpmn, forbid_dtd=True)
     bounds: dict[str, tuple[float, float, float, float]] = {}
     waypoints: dict[str, list[Point]] = {}
@@ -108,20 +112,22 @@ def from_interchange(model: ProcessModel, bpmn: bytes) -> Diagram | str:
                 waypoints[element] = [(float(p.get("x") or 0), float(p.get("y") or 0))
                                       for p in edge.iter(f"{OMG_DI}waypoint")]
     missing = [node for node in model.nodes if node not in bounds]
-    if missing:
+    if missing and not partial:
         return (f"the file's diagram does not place {', '.join(missing[:5])}"
                 + (" ..." if len(missing) > 5 else "") + ": laid out automatically")
-    left = min(b[0] for b in bounds.values()) - MARGIN
-    top = min(b[1] for b in bounds.values()) - MARGIN
+    left = min((b[0] for b in bounds.values()), default=MARGIN) - MARGIN
+    top = min((b[1] for b in bounds.values()), default=MARGIN) - MARGIN
     shapes = {node_id: Shape(node_id, node.kind, node.name, b[0] - left, b[1] - top, b[2], b[3])
-              for node_id, node in model.nodes.items() for b in [bounds[node_id]]}
+              for node_id, node in model.nodes.items() if (b := bounds.get(node_id))}
     edges = []
     for flow in model.flows:
         points = [(x - left, y - top) for x, y in waypoints.get(flow.id, [])]
         if len(points) < 2:  # a flow the file does not draw: a straight line
+            if flow.source not in shapes or flow.target not in shapes:
+                continue
             points = _straight(shapes[flow.source], shapes[flow.target])
         edges.append(Edge(flow.id, flow.source, flow.target, tuple(points), flow.condition))
-    return _framed(shapes, edges, automatic=False)
+    return _framed(shapes, edges, automatic=False, offset=(left, top))
 
 
 def layered(model: ProcessModel, note: str | None = None) -> Diagram:
@@ -225,12 +231,12 @@ def _moved(shape: Shape, dx: float, dy: float) -> Shape:
 
 
 def _framed(shapes: dict[str, Shape], edges: Iterable[Edge], *, automatic: bool,
-            note: str | None = None) -> Diagram:
+            note: str | None = None, offset: Point = (0.0, 0.0)) -> Diagram:
     edges = tuple(edges)
     xs = [s.x + s.width for s in shapes.values()] + [p[0] for e in edges for p in e.points]
     ys = [s.y + s.height for s in shapes.values()] + [p[1] for e in edges for p in e.points]
     return Diagram(shapes, edges, max(xs, default=0.0) + MARGIN + LABEL_ROOM,
-                   max(ys, default=0.0) + MARGIN + LABEL_ROOM / 2, automatic, note)
+                   max(ys, default=0.0) + MARGIN + LABEL_ROOM / 2, automatic, note, offset)
 
 
 def _size(kind: str) -> tuple[float, float]:
