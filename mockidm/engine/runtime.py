@@ -598,7 +598,7 @@ _FLOWABLE_EXCEPTION = "org.flowable.common.engine.api.FlowableException"
 _read = lru_cache(maxsize=256)(read_data)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)  # one per definition of a large suite (PNGs of a few kB)
 def _drawn(bpmn: bytes, resource_name: str, key: str) -> bytes | None:
     """The PNG the engine generates for process `key` of a BPMN file, drawn on first read rather
     than at deploy (a few milliseconds each: docs/fidelity.md) and kept; the same file always
