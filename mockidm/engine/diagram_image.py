@@ -8,8 +8,9 @@ rounded corners, light grey fill, grey border and the name centred in them; even
 (an end event's border thick, a catching event's doubled); gateways as diamonds with their
 mark; flows as dark grey lines ending in a filled arrow head, a conditional flow out of an
 activity with a small diamond at its start; event and gateway names in the label colour under
-their shape. Not drawn: the engine's small task icons and BPMN label bounds (a name sits under
-its shape), pools and lanes, text annotations.
+their shape; for an instance, its active activities framed in red. Not drawn: the engine's
+small task icons and BPMN label bounds (a name sits under its shape), pools and lanes, text
+annotations.
 
 Pillow draws it: the maintained imaging library of Python (antialiased shapes and text with a
 bundled FreeType font, a PNG writer that adds no timestamp, so the same file always gives the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from .diagram_geometry import Diagram, Point, Shape, is_event, is_gateway
@@ -48,6 +50,7 @@ EVENT_FILL = (255, 255, 255, 255)
 EVENT_BORDER = (88, 88, 88, 255)
 CONNECTION = (88, 88, 88, 255)
 LABEL = (112, 146, 190, 255)
+HIGHLIGHT = (255, 0, 0, 255)
 TEXT = (0, 0, 0, 255)
 GATEWAY = (0, 0, 0, 255)
 CANVAS_MARGIN = 10  # right and below the last thing drawn
@@ -69,8 +72,9 @@ def canvas_size(diagram: Diagram) -> tuple[int, int]:
             int(max(ys, default=0.0) + dy) + CANVAS_MARGIN)
 
 
-def render_png(diagram: Diagram) -> bytes:
-    """The diagram as PNG bytes: the same diagram always gives the same bytes."""
+def render_png(diagram: Diagram, highlighted: Collection[str] = ()) -> bytes:
+    """The diagram as PNG bytes, the activities `highlighted` (an instance's active ones)
+    framed in red: the same diagram always gives the same bytes."""
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("RGBA", canvas_size(diagram), (0, 0, 0, 0))
@@ -83,6 +87,11 @@ def render_png(diagram: Diagram) -> bytes:
     # Sub-processes first: what they hold is drawn over them.
     for shape in sorted(shapes.values(), key=lambda s: s.kind != SUB_PROCESS):
         _shape(draw, shape, font, label_font)
+    for node_id in sorted(highlighted):
+        if (active := shapes.get(node_id)) is not None:
+            draw.rounded_rectangle((active.x, active.y, active.x + active.width,
+                                    active.y + active.height), radius=10, outline=HIGHLIGHT,
+                                   width=THICK)
     for edge in diagram.edges:
         points = [(x + dx, y + dy) for x, y in edge.points]
         source = shapes.get(edge.source)

@@ -187,6 +187,18 @@ class Engine:
                 return None if bpmn is None else _drawn(bpmn, model.resource_name, model.key)
         return None
 
+    def instance_diagram(self, instance: ProcessInstance) -> bytes | None:
+        """The diagram the engine generates for a running instance, its active activities
+        framed, whatever image the deployment has; None when its process has no diagram
+        interchange."""
+        model = instance.definition.model
+        deployment = self.store.deployments.get(instance.definition.deployment_id)
+        if not model.graphical_notation or not model.resource_name or deployment is None:
+            return None
+        bpmn = deployment.resources.get(model.resource_name)
+        active = frozenset(instance.executions.values())
+        return None if bpmn is None else _drawn(bpmn, model.resource_name, model.key, active)
+
     def read_resource(self, deployment_id: str, name: str) -> bytes:
         """A file of a deployment, as the engine's getResourceAsStream reads it: ObjectNotFound
         when the deployment does not hold it (a form key naming no file of the .bar)."""
@@ -599,10 +611,12 @@ _read = lru_cache(maxsize=256)(read_data)
 
 
 @lru_cache(maxsize=1024)  # one per definition of a large suite (PNGs of a few kB)
-def _drawn(bpmn: bytes, resource_name: str, key: str) -> bytes | None:
-    """The PNG the engine generates for process `key` of a BPMN file, drawn on first read rather
-    than at deploy (a few milliseconds each: docs/fidelity.md) and kept; the same file always
-    draws the same bytes, so when it is drawn shows nowhere."""
+def _drawn(bpmn: bytes, resource_name: str, key: str,
+           highlighted: frozenset[str] = frozenset()) -> bytes | None:
+    """The PNG the engine generates for process `key` of a BPMN file (with the activities
+    `highlighted` framed), drawn on first read rather than at deploy (a few milliseconds each:
+    docs/fidelity.md) and kept; the same file always draws the same bytes, so when it is drawn
+    shows nowhere."""
     model = next((m for m in load_bpmn(bpmn, resource_name) if m.key == key), None)
     drawn = None if model is None else from_interchange(model, bpmn, partial=True)
-    return render_png(drawn) if isinstance(drawn, Diagram) else None
+    return render_png(drawn, highlighted) if isinstance(drawn, Diagram) else None

@@ -116,10 +116,10 @@ def read_instance(call: Call) -> Reply:
     if any(f.strip("/") == "diagram" for f in call.request.fields or []):
         if instance.ended:  # the engine draws only running instances (IDM's message lacks a space)
             raise IdmError(500, f"Process instance with id{instance.id} could not be found")
-        name = instance.definition.diagram_resource_name
-        diagram = call.engine.resource(instance.definition.deployment_id, name) if name else None
+        # Generated on each read with the active activities framed, whatever image the
+        # deployment has; none without diagram interchange.
+        diagram = call.engine.instance_diagram(instance)
         if diagram is not None:
-            # IDM highlights the active activities; the mock returns the deployed picture.
             body["diagram"] = base64.b64encode(diagram).decode("ascii")
     return Reply(body)
 

@@ -297,7 +297,9 @@ def test_running_instance_diagram_and_a_finished_one(hire):
     idm, definition = hire
     instance = ok(idm.start({"_processDefinitionId": definition}), 201)["_id"]
     body = ok(idm.request("GET", f"workflow/processinstance/{instance}?_fields=diagram"))
-    assert base64.b64decode(body["diagram"]) == DIAGRAM
+    # The engine draws an instance's diagram from diagram interchange, which hire's file has
+    # not: the archive's image is no instance diagram (test_generated_diagrams.py draws one).
+    assert body == {"_id": instance}
     [task] = ok(idm.request("GET", "workflow/taskinstance?_queryId=filtered-query"
                                    f"&processInstanceId={instance}"))["result"]
     ok(idm.request("POST", f"workflow/taskinstance/{task['_id']}?_action=complete", json={}))

@@ -118,3 +118,40 @@ def test_an_archive_with_its_own_image_shows_that_one(engine, served, tmp_path):
     response = served.request("GET", f"{PD}/{definition.id}?_fields=/diagram&_mimeType=image/png")
     assert response.status_code == 200
     assert response.content == own.getvalue()
+
+
+HIGHLIGHT = (255, 0, 0, 255)
+
+
+def _instance_png(idm: Idm, instance: str) -> Image.Image:
+    body = ok(idm.request("GET", f"workflow/processinstance/{instance}?_fields=diagram"))
+    assert set(body) == {"_id", "diagram"}
+    return Image.open(io.BytesIO(base64.b64decode(body["diagram"]))).convert("RGBA")
+
+
+def test_a_running_instance_diagram_frames_its_active_task_in_red(engine, served):
+    [definition] = engine.deploy_file(DRAWN)
+    started = served.request("POST", "workflow/processinstance?_action=create",
+                             json={"_key": "drawnReview"})
+    assert started.status_code == 201, started.text
+    image = _instance_png(served, started.json()["_id"])
+    assert image.size == SIZE
+    x, y, w, _ = TASK
+    assert image.getpixel((x + w // 2, y)) == HIGHLIGHT  # the waiting review task's frame
+    assert image.getpixel((x + 10, y + 10)) == TASK_BOX
+    plain = _png(served, definition.id)  # the definition's diagram frames nothing
+    assert plain.getpixel((x + w // 2, y)) == TASK_BORDER
+    assert HIGHLIGHT not in {plain.getpixel((px, y)) for px in range(x, x + w)}
+
+
+def test_an_instance_diagram_ignores_the_archive_image(engine, served, tmp_path):
+    path = tmp_path / "review.bar"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("drawnReview.bpmn20.xml", DRAWN.read_bytes())
+        archive.writestr("drawnReview.png", b"\x89PNG\r\n\x1a\nnot drawn by the engine")
+    engine.deploy_file(path)
+    started = served.request("POST", "workflow/processinstance?_action=create",
+                             json={"_key": "drawnReview"})
+    image = _instance_png(served, started.json()["_id"])
+    assert image.size == SIZE
+    assert image.getpixel((TASK[0] + TASK[2] // 2, TASK[1])) == HIGHLIGHT
