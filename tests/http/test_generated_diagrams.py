@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from idm_client import Idm, ok
 from PIL import Image
 
 from mockidm import Engine, create_app
+from mockidm.engine.snapshot import dump_engine, load_engine
 from mockidm.server import ThreadedServer
 
 PD = "workflow/processdefinition"
@@ -155,3 +157,15 @@ def test_an_instance_diagram_ignores_the_archive_image(engine, served, tmp_path)
     image = _instance_png(served, started.json()["_id"])
     assert image.size == SIZE
     assert image.getpixel((TASK[0] + TASK[2] // 2, TASK[1])) == HIGHLIGHT
+
+
+def test_a_restored_snapshot_draws_the_same_diagram(engine):
+    # Snapshots carry the diagram's name, not its picture: the restored engine draws it again.
+    [definition] = engine.deploy_file(DRAWN)
+    name = definition.diagram_resource_name or ""
+    png = engine.resource(definition.deployment_id, name)
+    restored = load_engine(json.loads(json.dumps(dump_engine(engine))))
+    again = restored.definition(definition.id)
+    assert again.diagram_resource_name == "drawnReview.drawnReview.png"
+    assert name not in restored.store.deployments[again.deployment_id].resources
+    assert restored.resource(again.deployment_id, name) == png
