@@ -23,7 +23,14 @@ import pytest
 import requests
 import schemathesis
 from aiohttp import web
-from broken_servers import BROKEN, Broken, Journal, mock_app, recording
+from broken_servers import (
+    BROKEN,
+    EXAMPLES_TO_SHOW_EVERY_BREAK,
+    Broken,
+    Journal,
+    mock_app,
+    recording,
+)
 from schemathesis.checks import CHECKS
 from schemathesis.core.failures import FailureGroup
 from schemathesis.errors import IncorrectUsage
@@ -168,11 +175,11 @@ def test_each_broken_server_fails_exactly_its_rule(broken: Broken) -> None:
     """The targeted rules all pass (their fault shows only for generated inputs), and of the
     schema-driven rules only its own fails, with schemathesis's message and a curl line."""
     with serve(broken.app) as server:
-        report, _ = check(server)
+        report, _ = check(server, max_examples=EXAMPLES_TO_SHOW_EVERY_BREAK)
     failed = {r.rule_id: r.message for r in report.failed}
     assert set(failed) == {broken.rule}, failed
     message = failed[broken.rule]
-    assert f"schemathesis, {FEW} examples per operation: " in message
+    assert f"schemathesis, {EXAMPLES_TO_SHOW_EVERY_BREAK} examples per operation: " in message
     assert "expected: " in message and "got: " in message and "reproduce: curl" in message
     assert "$MOCKIDM_CONTRACT_PASSWORD" in message and "openidm-admin\"" not in message
     for text in REPORTED[broken.name]:

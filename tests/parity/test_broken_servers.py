@@ -15,7 +15,7 @@ import pytest
 from recorder import recording
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kit"))
-from broken_servers import BROKEN, Broken, mock_app
+from broken_servers import BROKEN, EXAMPLES_TO_SHOW_EVERY_BREAK, Broken, mock_app
 
 from mockidm import MockIDM
 from mockidm.contract import FAILED, Target, catalogue, run, select
@@ -27,7 +27,6 @@ from mockidm.parity.compare import DIFFERENT, Comparison, compare
 from mockidm.parity.normalise import Rules
 from mockidm.server import ThreadedServer
 
-FEW_EXAMPLES = 3  # as tests/kit/test_checks.py: enough for every fuzz-* break to show
 # Breaks a recorded answer shows by itself, which `mockidm contract --har` must find too.
 SEEN_PASSIVELY = {"create-answers-200", "error-reason-renamed", "envelope-without-totals",
                   "numeric-rev", "etag-added", "no-content-api-version"}
@@ -37,7 +36,7 @@ def record_kit(factory, rule_ids: list[str], har: Path) -> dict[str, str]:  # ty
     """The kit's rules run against `factory`'s server through the recorder; their results."""
     with ThreadedServer(factory) as server, \
             recording(server.origin, har, keep_secrets=True) as proxy:
-        report = run(Target(proxy.url, max_examples=FEW_EXAMPLES), select(rule_ids))
+        report = run(Target(proxy.url, max_examples=EXAMPLES_TO_SHOW_EVERY_BREAK), select(rule_ids))
     return {r.rule_id: r.status for r in report.results}
 
 
