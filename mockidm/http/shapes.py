@@ -146,7 +146,10 @@ def created(i: ProcessInstance) -> dict[str, Any]:
     }
 
 
-def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any]:
+def instance(i: ProcessInstance, profile: Profile | None = None, *,
+             resource_name: bool = True) -> dict[str, Any]:
+    """An instance; its `processVariables` filled where the profile says the release loads
+    them (none without a profile: IDM's delete answers it as it was, unloaded)."""
     body: dict[str, Any] = {
         "_id": i.id,
         "businessKey": i.business_key,
@@ -156,8 +159,8 @@ def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any
         "endTime": iso(i.end_time),
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
-        # IDM never loads them into instance queries (docs/process-instances.md)
-        "processVariables": {},
+        "processVariables": (visible(i.variables)
+                             if profile is not None and profile.instance_variables else {}),
         "queryVariables": None,
         "startActivityId": i.start_activity,
         "startTime": iso(i.start_time),
@@ -208,20 +211,26 @@ def task(t: Task) -> dict[str, Any]:
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 
 
+def visible(variables: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
+
+
 def task_read(t: Task, variables: dict[str, Any],
               form: list[tuple[str, str | None]]) -> dict[str, Any]:
     """A task with its variables and its form (`Engine.form_values`: id, value as text)."""
     body = task(t)
     body["formProperties"] = [{name: value} for name, value in form]
-    body["variables"] = {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
+    body["variables"] = visible(variables)
     body["candidates"] = {"candidateUsers": list(t.candidate_users),
                           "candidateGroups": list(t.candidate_groups)}
     return body
 
 
-def task_history(t: Task, profile: Profile) -> dict[str, Any]:
+def task_history(t: Task, profile: Profile, *, in_instance_read: bool = False
+                 ) -> dict[str, Any]:
     """A task of the history; its `deleteReason` as the release records it (a completed
-    task's, one a multi-instance cut short: the profile says)."""
+    task's, one a multi-instance cut short: the profile says). In an instance read, a
+    release that loads variables (`Profile.instance_variables`) shows the task's own."""
     reason = t.delete_reason
     if reason == COMPLETED:
         reason = profile.completed_task_delete_reason
@@ -248,7 +257,8 @@ def task_history(t: Task, profile: Profile) -> dict[str, Any]:
         "processVariables": {},
         "startTime": iso(t.create_time),
         "taskDefinitionKey": t.key,
-        "taskLocalVariables": {},
+        "taskLocalVariables": (visible(t.local_variables)
+                               if in_instance_read and profile.instance_variables else {}),
         "tenantId": "",
         "time": iso(t.create_time),
         "workTimeInMillis": None,
