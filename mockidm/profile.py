@@ -61,6 +61,9 @@ class Profile:
     # `taskinstance/history`), `{}` standing for the id (null for a `_queryFilter`); a resource
     # not listed answers IDM's `Unknown query-id`.
     unknown_query_messages: tuple[tuple[str, str], ...] = ()
+    # A task action other than claim and complete: 400 with this message, `{}` standing for
+    # the action (OpenIDM: "Unknown action"; Wren:IDM's port names it).
+    unknown_task_action_message: str = "Unknown action"
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -131,6 +134,7 @@ WREN = Profile(
         ("taskinstance", "Unknown query '{}' to get task instances."),
         ("taskinstance/history", "Unknown query '{}' to get historic task instances."),
     ),
+    unknown_task_action_message="Unknown action '{}'.",
 )
 
 PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5, WREN)}

@@ -38,6 +38,10 @@ def assert_answers_as_wren(url: str, headers: dict[str, str] | None = None) -> N
     mine = _ok(http.get(f"{url}/workflow/taskinstance?_queryId=filtered-query"
                         "&taskCandidateUser=openidm-admin"))["result"]
     assert task["_id"] in [t["_id"] for t in mine]
+    # unknown_task_action_message
+    refused = http.post(f"{url}/workflow/taskinstance/{task['_id']}?_action=approve", json={})
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Unknown action &#39;approve&#39;."
     # complete_variables_local
     _ok(http.post(f"{url}/workflow/taskinstance/{task['_id']}?_action=complete",
                   json={"result": "approve"}))

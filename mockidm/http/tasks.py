@@ -160,7 +160,7 @@ def act_on_task(call: Call) -> Reply:
         call.engine.complete(task.id, content if isinstance(content, dict) else {},
                              local=call.profile.complete_variables_local)
     else:
-        raise IdmError(400, "Unknown action")
+        raise IdmError(400, call.profile.unknown_task_action_message.replace("{}", action or ""))
     return Reply({"Task action performed": action})
 
 

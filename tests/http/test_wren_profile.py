@@ -138,6 +138,17 @@ def test_unknown_queries_name_the_resource(profiled: tuple[str, Idm], path: str,
         assert by_filter.status_code == 200
 
 
+def test_an_unknown_task_action_is_named_TaskInstanceResource(profiled: tuple[str, Idm]) -> None:
+    """TaskInstanceResource.java actionInstance: an action other than claim and complete is a
+    400 naming it (the task must exist first: an unknown task is 404)."""
+    name, idm = profiled
+    task = the_task(idm, start(idm, "accessApproval"))["_id"]
+    answer = idm.request("POST", f"{TASKS}/{task}?_action=approve", json={})
+    assert answer.status_code == 400
+    expected = "Unknown action &#39;approve&#39;." if name == "wren" else "Unknown action"
+    assert answer.json()["message"] == expected
+
+
 def test_bare_role_names_make_candidate_groups_TaskInstanceResource(
         profiled: tuple[str, Idm]) -> None:
     """The e2e suite's onboarding task is offered to the group `openidm-admin` and the admin
