@@ -146,10 +146,7 @@ def created(i: ProcessInstance) -> dict[str, Any]:
     }
 
 
-def instance(i: ProcessInstance, profile: Profile | None = None, *,
-             resource_name: bool = True) -> dict[str, Any]:
-    """An instance; its `processVariables` filled where the profile says the release loads
-    them (none without a profile: IDM's delete answers it as it was, unloaded)."""
+def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
         "_id": i.id,
         "businessKey": i.business_key,
@@ -159,8 +156,9 @@ def instance(i: ProcessInstance, profile: Profile | None = None, *,
         "endTime": iso(i.end_time),
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
-        "processVariables": (visible(i.variables)
-                             if profile is not None and profile.instance_variables else {}),
+        # OpenIDM never loads them (docs/process-instances.md); where a release does
+        # (`Profile.instance_variables`), the handler fills them in
+        "processVariables": {},
         "queryVariables": None,
         "startActivityId": i.start_activity,
         "startTime": iso(i.start_time),
@@ -212,6 +210,7 @@ HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 
 
 def visible(variables: dict[str, Any]) -> dict[str, Any]:
+    """Variables as a read shows them: without those the engine keeps for itself."""
     return {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
 
 
@@ -220,17 +219,15 @@ def task_read(t: Task, variables: dict[str, Any],
     """A task with its variables and its form (`Engine.form_values`: id, value as text)."""
     body = task(t)
     body["formProperties"] = [{name: value} for name, value in form]
-    body["variables"] = visible(variables)
+    body["variables"] = {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
     body["candidates"] = {"candidateUsers": list(t.candidate_users),
                           "candidateGroups": list(t.candidate_groups)}
     return body
 
 
-def task_history(t: Task, profile: Profile, *, in_instance_read: bool = False
-                 ) -> dict[str, Any]:
+def task_history(t: Task, profile: Profile) -> dict[str, Any]:
     """A task of the history; its `deleteReason` as the release records it (a completed
-    task's, one a multi-instance cut short: the profile says). In an instance read, a
-    release that loads variables (`Profile.instance_variables`) shows the task's own."""
+    task's, one a multi-instance cut short: the profile says)."""
     reason = t.delete_reason
     if reason == COMPLETED:
         reason = profile.completed_task_delete_reason
@@ -257,8 +254,7 @@ def task_history(t: Task, profile: Profile, *, in_instance_read: bool = False
         "processVariables": {},
         "startTime": iso(t.create_time),
         "taskDefinitionKey": t.key,
-        "taskLocalVariables": (visible(t.local_variables)
-                               if in_instance_read and profile.instance_variables else {}),
+        "taskLocalVariables": {},
         "tenantId": "",
         "time": iso(t.create_time),
         "workTimeInMillis": None,
