@@ -64,6 +64,10 @@ class Profile:
     # A task action other than claim and complete: 400 with this message, `{}` standing for
     # the action (OpenIDM: "Unknown action"; Wren:IDM's port names it).
     unknown_task_action_message: str = "Unknown action"
+    # Queries (by operationId) that page although `paging` is off, as their provider pages:
+    # Wren:IDM's task history pages from `_pagedResultsOffset` (it never reads a cookie back)
+    # and counts on any policy but NONE. Choosing paging (`--paging on/off`) replaces it.
+    own_paging: frozenset[str] = frozenset()
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -135,6 +139,7 @@ WREN = Profile(
         ("taskinstance/history", "Unknown query '{}' to get historic task instances."),
     ),
     unknown_task_action_message="Unknown action '{}'.",
+    own_paging=frozenset({"queryTaskInstanceHistory"}),
 )
 
 PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5, WREN)}
@@ -149,6 +154,6 @@ def get_profile(profile: str | Profile, *, paging: bool | None = None) -> Profil
         except KeyError:
             raise ValueError(
                 f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
-    if paging is None or paging == profile.paging:
+    if paging is None or (paging == profile.paging and not profile.own_paging):
         return profile
-    return replace(profile, paging=paging)
+    return replace(profile, paging=paging, own_paging=frozenset())

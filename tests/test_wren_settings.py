@@ -134,3 +134,18 @@ def test_the_admin_api_drives_a_wren_mock() -> None:
         assert history["tasks"][0]["taskLocalVariables"] == {"result": "reject"}
         assert history["processVariables"] == {"userName": "admin", "decision": "reject"}
         assert_answers_as_wren(idm)
+
+
+@pytest.mark.parametrize("paging", [False, True])
+def test_choosing_paging_replaces_wrens_own(paging: bool) -> None:
+    """`paging=` (as `--paging on/off` and a fixture file's `paging`) decides for every query:
+    off, the task history no longer pages as Wren's does; on, every query pages the mock's way."""
+    mock = MockIDM("wren", paging=paging)
+    mock.deploy_file(WORKFLOW)
+    with mock.serve():
+        for _ in range(2):
+            mock.start_process("accessApproval")
+        for path in ("taskinstance/history", "processinstance"):
+            answer = requests.get(f"{mock.url}/workflow/{path}?_queryId=query-all-ids"
+                                  "&_pageSize=1", headers=ADMIN, timeout=10)
+            assert answer.json()["resultCount"] == (1 if paging else 2), path

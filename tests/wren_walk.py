@@ -54,6 +54,13 @@ def assert_answers_as_wren(url: str, headers: dict[str, str] | None = None) -> N
     _ok(http.delete(f"{url}/workflow/processinstance/{second}"))
     gone = _ok(http.get(f"{url}/workflow/processinstance/history/{second}"))
     assert gone["deleteReason"] == "Deleted by Wren:IDM."
+    # own_paging (and paging off): the task history pages by offset, instances do not
+    paged = _ok(http.get(f"{url}/workflow/taskinstance/history?_queryId=query-all-ids"
+                         "&_pageSize=1&_pagedResultsCookie=1"))
+    assert paged["resultCount"] == 1 and paged["pagedResultsCookie"] == "1"
+    everything = _ok(http.get(f"{url}/workflow/processinstance/history?_queryId=query-all-ids"
+                              "&_pageSize=1"))
+    assert everything["resultCount"] >= 2
     # unknown_query_messages
     unknown = http.get(f"{url}/workflow/taskinstance?_queryFilter=true")
     assert unknown.status_code == 400

@@ -173,3 +173,32 @@ def test_running_queries_do_not_page_ProcessInstanceResource(profiled: tuple[str
     body = ok(idm.request("GET", f"{INSTANCES}?_queryId=query-all-ids&_pageSize=1"))
     assert body["resultCount"] == (3 if name == "wren" else 1)
     assert body["pagedResultsCookie"] is None if name == "wren" else body["pagedResultsCookie"]
+
+
+def test_the_task_history_pages_by_offset_TaskInstanceHistoryResource(wren: Idm) -> None:
+    """TaskInstanceHistoryResource.java queryCollection: `listPage(offset, pageSize)` when a
+    page size is given; the cookie is the next offset but never read back (the offset decides);
+    with a count policy other than NONE the total is counted (EXACT) and the cookie is null on
+    the last page, without one the cookie follows any full page. The running queries do not
+    page (test_running_queries_do_not_page_ProcessInstanceResource)."""
+    for _ in range(3):
+        start(wren, "accessApproval")
+
+    def page(params: str) -> dict[str, Any]:
+        return ok(wren.request("GET", f"{TASK_HISTORY}?_queryId=query-all-ids&{params}"))
+
+    first = page("_pageSize=2")
+    assert first["resultCount"] == 2 and first["pagedResultsCookie"] == "2"
+    assert (first["totalPagedResultsPolicy"], first["totalPagedResults"]) == ("NONE", -1)
+    assert page("_pageSize=2&_pagedResultsCookie=2")["result"] == first["result"]  # not read
+    last = page("_pageSize=2&_pagedResultsOffset=2")
+    assert last["resultCount"] == 1 and last["pagedResultsCookie"] is None
+    full = page("_pageSize=1&_pagedResultsOffset=2")  # a full page: a cookie past the end
+    assert full["pagedResultsCookie"] == "3" and page("_pageSize=1&_pagedResultsOffset=3")[
+        "result"] == []
+    counted = page("_pageSize=2&_pagedResultsOffset=2&_totalPagedResultsPolicy=ESTIMATE")
+    assert (counted["totalPagedResultsPolicy"], counted["totalPagedResults"]) == ("EXACT", 3)
+    assert counted["pagedResultsCookie"] is None
+    assert page("_pageSize=2&_totalPagedResultsPolicy=EXACT")["pagedResultsCookie"] == "2"
+    assert ok(wren.request("GET", f"{TASKS}?_queryId=query-all-ids&_pageSize=1"))[
+        "resultCount"] == 3
