@@ -1,5 +1,6 @@
-"""Query paging, where the profile pages (`Profile.paging`): one page of a query's items and
-the envelope fields that say where the next one starts.
+"""Query paging, where the profile pages (`Profile.paging`, or `Profile.own_paging` for one
+provider's own way): one page of a query's items and the envelope fields that say where the
+next one starts.
 
 What PingIDM 8.1's workflow providers do with paging is not public; this is the mock's choice,
 an offset cookie and an exact count on request (docs/fidelity.md, "paging, 8.1 profile", says
