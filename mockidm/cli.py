@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--paging", choices=("on", "off"),
                        help="whether queries honour _pageSize, _pagedResultsOffset, "
                             "_pagedResultsCookie and _totalPagedResultsPolicy (default: as the "
-                            "profile does: on for 8.1, off for 6.5)")
+                            "profile does: on for 8.1, off for 6.5, the task history only "
+                            "for wren)")
     serve.add_argument("--workflow-dir", metavar="DIR", type=Path,
                        help="deploy every BPMN file (*.bpmn20.xml, *.bpmn) and archive (*.bar, "
                             "*.zip) in DIR at start, in file-name order, each on its own as IDM "

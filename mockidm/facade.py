@@ -335,8 +335,11 @@ class MockIDM:
             return self.engine.claim(task_id, user)
 
     def complete(self, task_id: str, variables: Mapping[str, Any] | None = None) -> Task:
+        """Complete as a client's `_action=complete` would (the variables on the task where
+        the profile's release keeps them there)."""
         with self.state.lock:
-            return self.engine.complete(task_id, variables)
+            return self.engine.complete(task_id, variables,
+                                        local=self.profile.complete_variables_local)
 
     # time ----------------------------------------------------------------------------------
 

@@ -48,10 +48,37 @@ class Profile:
     # API descriptors (`?_api`, `?_crestapi`) need an access rule (7.3.2, 7.4.2, 7.5.1, 8.0+:
     # the default rules grant them to admins only) or any authenticated user may read them.
     descriptors_need_authorization: bool
+    # The `deleteReason` a deleted instance and its open tasks record: OpenIDM's providers pass
+    # "Deleted by Openidm" (8.1 unknown, kept); Wren:IDM's port passes "Deleted by Wren:IDM.".
+    instance_delete_reason: str = "Deleted by Openidm"
+    # Instance reads and queries fill `processVariables` (and an instance read's `tasks` their
+    # `taskLocalVariables`) from the engine's variables (Wren:IDM's port), or show `{}` (OpenIDM).
+    instance_variables: bool = False
+    # `_action=complete` stores its variables on the task, not the process (Wren:IDM's port
+    # calls Flowable's complete with localScope=true), or in the process (OpenIDM, the default).
+    complete_variables_local: bool = False
+    # The message of an unknown query id per resource (`processinstance`, `taskinstance`,
+    # `taskinstance/history`), `{}` standing for the id (null for a `_queryFilter`); a resource
+    # not listed answers IDM's `Unknown query-id`.
+    unknown_query_messages: tuple[tuple[str, str], ...] = ()
+    # A task action other than claim and complete: 400 with this message, `{}` standing for
+    # the action (OpenIDM: "Unknown action"; Wren:IDM's port names it).
+    unknown_task_action_message: str = "Unknown action"
+    # Queries (by operationId) that page although `paging` is off, as their provider pages:
+    # Wren:IDM's task history pages from `_pagedResultsOffset` (it never reads a cookie back)
+    # and counts on any policy but NONE. Choosing paging (`--paging on/off`) replaces it.
+    own_paging: frozenset[str] = frozenset()
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
         return name if "/" in name else self.role_prefix + name
+
+    def unknown_query_message(self, resource: str, query_id: str | None) -> str:
+        """What this release answers to a query id `resource` does not know."""
+        template = dict(self.unknown_query_messages).get(resource)
+        if template is None:
+            return "Unknown query-id"
+        return template.replace("{}", "null" if query_id is None else query_id)
 
 
 PINGIDM_8_1 = Profile(
@@ -86,7 +113,36 @@ IDM_6_5 = Profile(
     descriptors_need_authorization=False,
 )
 
-PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5)}
+# Wren:IDM (WrenSecurity/wrenidm), whose workflow module is its own Flowable port
+# (`wrenidm-workflow-flowable`): Flowable's engine behaviours as 8.1, OpenIDM's Common REST
+# as 6.5, and the port's own answers (docs/profiles.md lists each with its source).
+WREN = Profile(
+    name="wren",
+    role_prefix="",
+    query_filter=False,
+    resource_versioning=False,
+    max_protocol_minor=1,
+    executions_and_jobs=False,
+    latest_processes_only=False,
+    task_not_found_status=500,
+    paging=False,
+    completed_task_delete_reason=None,
+    multi_instance_task_delete_reason="MI_END",
+    candidate_user_groups=True,
+    descriptors_need_authorization=False,
+    instance_delete_reason="Deleted by Wren:IDM.",
+    instance_variables=True,
+    complete_variables_local=True,
+    unknown_query_messages=(
+        ("processinstance", "Unknown query '{}' to get process instances."),
+        ("taskinstance", "Unknown query '{}' to get task instances."),
+        ("taskinstance/history", "Unknown query '{}' to get historic task instances."),
+    ),
+    unknown_task_action_message="Unknown action '{}'.",
+    own_paging=frozenset({"queryTaskInstanceHistory"}),
+)
+
+PROFILES = {p.name: p for p in (PINGIDM_8_1, IDM_6_5, WREN)}
 SUPPORTED_RESOURCE_VERSIONS = ((1, 0),)  # workflow endpoints are resource version 1.0
 
 
@@ -98,6 +154,6 @@ def get_profile(profile: str | Profile, *, paging: bool | None = None) -> Profil
         except KeyError:
             raise ValueError(
                 f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
-    if paging is None or paging == profile.paging:
+    if paging is None or (paging == profile.paging and not profile.own_paging):
         return profile
-    return replace(profile, paging=paging)
+    return replace(profile, paging=paging, own_paging=frozenset())

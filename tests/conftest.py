@@ -36,6 +36,12 @@ def idm65(request: pytest.FixtureRequest) -> Iterator[Idm]:
 
 
 @pytest.fixture
+def wren(request: pytest.FixtureRequest) -> Iterator[Idm]:
+    """The same with the Wren:IDM profile."""
+    yield from _serve(request, "wren")
+
+
+@pytest.fixture
 def mock() -> Iterator[MockIDM]:
     """A served `MockIDM()`: no definitions, the default users (modules extend it)."""
     with MockIDM().serve() as served:

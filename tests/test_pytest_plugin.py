@@ -266,7 +266,7 @@ def test_bad_user(mockidm):
         "*_ ERROR at setup of test_positional _*",
         "@pytest.mark.mockidm takes keywords only",
         "*_ ERROR at setup of test_profile _*",
-        "@pytest.mark.mockidm: unknown profile '7.0'; choose one of 8.1, 6.5",
+        "@pytest.mark.mockidm: unknown profile '7.0'; choose one of 8.1, 6.5, wren",
         "*_ ERROR at setup of test_bad_bpmn _*",
         "mockidm: process.bpmn20.xml*",
         "*_ ERROR at setup of test_bad_user _*",

@@ -350,12 +350,17 @@ class Engine:
                 setattr(task, attr, changes[attr])
         return task
 
-    def complete(self, task_id: str, variables: Mapping[str, Any] | None = None) -> Task:
-        """Store the variables in the process and move its token on."""
+    def complete(self, task_id: str, variables: Mapping[str, Any] | None = None, *,
+                 local: bool = False) -> Task:
+        """Store the variables in the process (or, `local`, on the task, as Flowable's
+        complete with localScope does) and move its token on."""
         task = self.task(task_id)
         instance = self.store.instances[task.instance_id]
         with self.interpreter.atomic(instance):
-            _set_variables(instance, task.execution_id, variables)
+            if local:  # a new dict: `atomic` keeps the old one to restore on failure
+                task.local_variables = {**task.local_variables, **(variables or {})}
+            else:
+                _set_variables(instance, task.execution_id, variables)
             self.interpreter.complete_task(task, instance)
             self.interpreter.resume(instance, task.execution_id)
         return task

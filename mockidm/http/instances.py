@@ -49,8 +49,17 @@ def create_instance(call: Call) -> Reply:
     return Reply(shapes.created(instance), status=201, location=instance.id)
 
 
+def _loaded(items: list[dict[str, Any]], instances: list[ProcessInstance]
+            ) -> list[dict[str, Any]]:
+    """Shaped instances with their variables, for a release that loads them
+    (`Profile.instance_variables`; the check stays in the handlers, off the common path)."""
+    for item, i in zip(items, instances, strict=True):
+        item["processVariables"] = shapes.visible(i.variables)
+    return items
+
+
 def _query(call: Call, *, history: bool) -> Reply:
-    query_filter_allowed(call)
+    query_filter_allowed(call, "processinstance")
     request, params = call.request, call.request.params
     running_only = None if history else False
     if request.query_filter is not None:
@@ -60,13 +69,19 @@ def _query(call: Call, *, history: bool) -> Reply:
                 and isinstance(equality[1], str)):
             # Let the business-key index narrow the scan; the filter still decides.
             query.business_key_folded = equality[1].lower()
-        items = [shapes.instance(i) for i in call.engine.query_instances(query)]
+        instances = call.engine.query_instances(query)
+        items = [shapes.instance(i) for i in instances]
+        if call.state.profile.instance_variables:
+            items = _loaded(items, instances)
         return Reply(items=sort_items(filtered(items, call), request.sort_keys, _SORT))
     if request.query_id == QUERY_ALL_IDS:
         instances = call.engine.query_instances(InstanceQuery(finished=running_only))
-        return Reply(items=[shapes.instance(i) for i in instances])
+        items = [shapes.instance(i) for i in instances]
+        if call.state.profile.instance_variables:
+            items = _loaded(items, instances)
+        return Reply(items=items)
     if request.query_id != FILTERED_QUERY:
-        raise unknown_query_id()
+        raise unknown_query_id(call, "processinstance")
     # The running view always asks the engine for unfinished instances; a query asking for
     # both finished and unfinished ones matches nothing.
     finished_wanted = is_true(params.get("finished"))
@@ -85,7 +100,10 @@ def _query(call: Call, *, history: bool) -> Reply:
         finished=finished,
         variables=variables_filter(params),
     )
-    items = [shapes.instance(i) for i in call.engine.query_instances(query)]
+    instances = call.engine.query_instances(query)
+    items = [shapes.instance(i) for i in instances]
+    if call.state.profile.instance_variables:
+        items = _loaded(items, instances)
     return Reply(items=sort_items(items, request.sort_keys, _SORT))
 
 
@@ -111,8 +129,12 @@ def _instance(call: Call) -> ProcessInstance:
 def read_instance(call: Call) -> Reply:
     instance = _instance(call)
     body = shapes.instance(instance)
-    body["tasks"] = [shapes.task_history(t, call.profile)
-                     for t in call.engine.tasks_of(instance.id)]
+    tasks = call.engine.tasks_of(instance.id)
+    body["tasks"] = [shapes.task_history(t, call.profile) for t in tasks]
+    if call.profile.instance_variables:  # with each task's own variables
+        [body] = _loaded([body], [instance])
+        for shaped, task in zip(body["tasks"], tasks, strict=True):
+            shaped["taskLocalVariables"] = shapes.visible(task.local_variables)
     if any(f.strip("/") == "diagram" for f in call.request.fields or []):
         if instance.ended:  # the engine draws only running instances (IDM's message lacks a space)
             raise IdmError(500, f"Process instance with id{instance.id} could not be found")
@@ -128,9 +150,11 @@ def read_instance(call: Call) -> Reply:
 @operation("deleteProcessInstanceHistory")
 def delete_instance(call: Call) -> Reply:
     instance = _instance(call)
+    # The answer is the instance as read before the deletion, without its variables (IDM
+    # serialises it without loading them).
     body = shapes.instance(instance, resource_name=False)
     try:
-        call.engine.delete_instance(instance.id)
+        call.engine.delete_instance(instance.id, call.profile.instance_delete_reason)
     except ObjectNotFound as exc:  # it has already ended
         raise IdmError(404, exc.message) from None
     return Reply(body)

@@ -31,8 +31,11 @@ def operation(operation_id: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def unknown_query_id() -> IdmError:
-    return IdmError(400, "Unknown query-id")
+def unknown_query_id(call: Call | None = None, resource: str = "") -> IdmError:
+    """An unknown query id on `resource`, in the words of the call's release."""
+    if call is None:
+        return IdmError(400, "Unknown query-id")
+    return IdmError(400, call.profile.unknown_query_message(resource, call.request.query_id))
 
 
 def variables_filter(params: Mapping[str, str]) -> dict[str, str]:
@@ -104,10 +107,10 @@ def filtered(items: Iterable[dict[str, Any]], call: Call) -> list[dict[str, Any]
     return [item for item in items if query_filter.matches(item)]
 
 
-def query_filter_allowed(call: Call) -> None:
+def query_filter_allowed(call: Call, resource: str = "") -> None:
     """Before 7, the workflow providers knew no `_queryFilter`: the query id is null."""
     if call.request.query_filter is not None and not call.profile.query_filter:
-        raise unknown_query_id()
+        raise unknown_query_id(call, resource)
 
 
 def query_reply(items: list[dict[str, Any]]) -> Reply:

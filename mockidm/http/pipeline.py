@@ -50,7 +50,7 @@ from .errors import IdmError, forbidden, not_supported
 from .faults import Fault
 from .journal import Exchange
 from .operations import HANDLERS
-from .paging import paged_envelope
+from .paging import offset_paged_envelope, paged_envelope
 from .queryfilter import parse_pointer
 from .render import JSON_TYPE, error_response, query_envelope, select_fields, to_json
 from .router import Resource, Router
@@ -233,8 +233,10 @@ class Pipeline:
                  reply: Reply) -> web.Response:
         if reply.items is not None:
             items = reply.items
-            if crest.page_size > 0 and self.state.profile.paging:
-                content: Any = paged_envelope(items, crest)
+            if crest.page_size > 0 and (self.state.profile.paging
+                                        or op.operation_id in self.state.profile.own_paging):
+                content: Any = (paged_envelope if self.state.profile.paging
+                                else offset_paged_envelope)(items, crest)
                 items = content["result"]
                 if crest.fields:
                     content["result"] = [select_fields(i, crest.fields) for i in items]

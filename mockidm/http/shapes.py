@@ -156,7 +156,8 @@ def instance(i: ProcessInstance, *, resource_name: bool = True) -> dict[str, Any
         "endTime": iso(i.end_time),
         "processDefinitionId": i.definition.id,
         "processInstanceId": i.id,
-        # IDM never loads them into instance queries (docs/process-instances.md)
+        # OpenIDM never loads them (docs/process-instances.md); where a release does
+        # (`Profile.instance_variables`), the handler fills them in
         "processVariables": {},
         "queryVariables": None,
         "startActivityId": i.start_activity,
@@ -206,6 +207,11 @@ def task(t: Task) -> dict[str, Any]:
 
 # Process variables the engine keeps for itself and never shows in a task read.
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
+
+
+def visible(variables: dict[str, Any]) -> dict[str, Any]:
+    """Variables as a read shows them: without those the engine keeps for itself."""
+    return {k: v for k, v in variables.items() if k not in HIDDEN_VARIABLES}
 
 
 def task_read(t: Task, variables: dict[str, Any],

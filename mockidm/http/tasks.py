@@ -94,7 +94,7 @@ def _either(params: dict[str, str], yes: str, no: str) -> bool | None:
 
 @operation("queryTaskInstances")
 def query_tasks(call: Call) -> Reply:
-    query_filter_allowed(call)
+    query_filter_allowed(call, "taskinstance")
     request = call.request
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         items = filtered((shapes.task(t) for t in call.engine.query_tasks(TaskQuery())), call)
@@ -102,13 +102,13 @@ def query_tasks(call: Call) -> Reply:
         query = _task_query(call, history=False)
         items = [shapes.task(t) for t in call.engine.query_tasks(query)]
     else:
-        raise unknown_query_id()
+        raise unknown_query_id(call, "taskinstance")
     return Reply(items=sort_items(items, request.sort_keys, _SORT))
 
 
 @operation("queryTaskInstanceHistory")
 def query_task_history(call: Call) -> Reply:
-    query_filter_allowed(call)
+    query_filter_allowed(call, "taskinstance/history")
     request = call.request
     if request.query_filter is not None or request.query_id == QUERY_ALL_IDS:
         tasks = call.engine.query_tasks(TaskQuery(history=True))
@@ -120,7 +120,7 @@ def query_task_history(call: Call) -> Reply:
         items = _delete_reason([shapes.task_history(t, call.profile) for t in tasks],
                                request.params.get("deleteReason"))
     else:
-        raise unknown_query_id()
+        raise unknown_query_id(call, "taskinstance/history")
     return Reply(items=sort_items(items, request.sort_keys, _HISTORY_SORT))
 
 
@@ -157,9 +157,10 @@ def act_on_task(call: Call) -> Reply:
             raise IdmError(500)
         call.engine.claim(task.id, user)
     elif action == "complete":
-        call.engine.complete(task.id, content if isinstance(content, dict) else {})
+        call.engine.complete(task.id, content if isinstance(content, dict) else {},
+                             local=call.profile.complete_variables_local)
     else:
-        raise IdmError(400, "Unknown action")
+        raise IdmError(400, call.profile.unknown_task_action_message.replace("{}", action or ""))
     return Reply({"Task action performed": action})
 
 
