@@ -286,7 +286,12 @@ class IdmObjects:
             raise IdmCallError(400, "The patch request is not a list of operations")
         patched = _copy(current)
         for operation in operations:
-            _apply(patched, operation)
+            try:
+                _apply(patched, operation)
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                # A field through a value that is no object or array, an index out of range
+                raise IdmCallError(400, "The patch operation cannot be applied to the field "
+                                   f"{to_string(operation.get('field'))}") from None
         patched["_id"] = object_id
         patched["_rev"] = str(int(current["_rev"]) + 1)
         self._put(container, object_id, patched)

@@ -82,7 +82,11 @@ def _query(call: Call, container: str) -> Reply:
                             "_queryFilter")
     if request.query_id != QUERY_ALL_IDS and relationships.split(container) is None:
         items = [_shown(call, container, i) for i in items]
-    return Reply(items=sort_items(items, request.sort_keys, _SORT))
+    try:
+        return Reply(items=sort_items(items, request.sort_keys, _SORT))
+    except TypeError:  # two objects (JSON objects) compared: the mock has no order for them
+        raise IdmError(400, "mockidm cannot sort by a field that holds JSON objects: "
+                            f"{', '.join(request.sort_keys)}") from None
 
 
 def _create(call: Call, container: str) -> Reply:

@@ -177,6 +177,16 @@ def test_a_bad_patch_operation_is_400(mock: MockIDM) -> None:
     seed(mock)
     refused(call(mock, "PATCH", "managed/user/bjensen",
                  [{"operation": "frobnicate", "field": "/sn"}]), 400)
+    # Through a string, past an array's end: refused, never a crash.
+    refused(call(mock, "PATCH", "managed/user/bjensen",
+                 [{"operation": "add", "field": "/sn/0/x", "value": 1}]), 400)
+    refused(call(mock, "PATCH", "managed/user/bjensen", "not a list"), 400)
+
+
+def test_sorting_by_a_field_of_objects_is_refused_not_a_crash(mock: MockIDM) -> None:
+    for name in ("a", "b"):
+        answer(call(mock, "PUT", f"managed/role/{name}", {"meta": {"n": name}}), 201)
+    refused(call(mock, "GET", "managed/role?_queryFilter=true&_sortKeys=meta"), 400)
 
 
 # delete ---------------------------------------------------------------------------------------
