@@ -98,7 +98,8 @@ def _create(call: Call, container: str) -> Reply:
         return Reply(_shown(call, container, _store_call(
             store.update, f"{container}/{new_id}", None, request.content)))
     created = _store_call(store.create, container, new_id, request.content)
-    return Reply(_shown(call, container, created), status=201, location=created["_id"])
+    return Reply(_shown(call, container, created), status=201,
+                 location=f"{container}/{created['_id']}")
 
 
 def _read(call: Call, container: str) -> Reply:
@@ -183,9 +184,9 @@ def create_relationship(call: Call) -> Reply:
     if call.request.new_resource_id is not None:
         raise IdmError(501, "mockidm creates a relationship with POST ?_action=create only: "
                             "its id is the server's")
-    created = _store_call(call.state.idm.create, _relationship_collection(call), None,
-                          call.request.content)
-    return Reply(created, status=201, location=created["_id"])
+    collection = _relationship_collection(call)
+    created = _store_call(call.state.idm.create, collection, None, call.request.content)
+    return Reply(created, status=201, location=f"{collection}/{created['_id']}")
 
 
 @operation("readRelationship")

@@ -257,11 +257,8 @@ class Pipeline:
         if reply.location is not None:
             # The Host header as aiohttp's `request.host` reads it, without its cost.
             host = request.headers.get("Host") or request.host
-            collection = request.path.rstrip('/')
-            if crest.new_resource_id is not None:  # a PUT's path already names the new one
-                collection = collection.rsplit("/", 1)[0]
-            base = f"{request.scheme}://{host}{collection}"
-            headers = {**headers, "Location": f"{base}/{reply.location}"}
+            headers = {**headers, "Location": f"{request.scheme}://{host}{BASE_PATH}/"
+                                              f"{reply.location}"}
         # aiohttp copies the headers it is given: the shared dict stays as it is.
         return web.Response(body=to_json(content, crest.pretty), status=reply.status,
                             headers=headers)
