@@ -306,6 +306,21 @@ def test_requests_are_journaled_with_their_operation(mock: MockIDM) -> None:
     assert operations[-2:] == ["createManagedObject", "createManagedObject"]
 
 
+def test_a_route_fault_takes_an_object_request_and_nothing_changes(mock: MockIDM) -> None:
+    mock.fault(operation="createManagedObject", status=503, message="repo down", times=1)
+    refused(call(mock, "PUT", "managed/role/employee", {"name": "employee"}), 503,
+            "repo down")
+    assert mock.state.idm.get("managed/role/employee") is None
+    answer(call(mock, "PUT", "managed/role/employee", {"name": "employee"}), 201)
+
+
+def test_the_6_5_profile_serves_objects_too() -> None:
+    with MockIDM(profile="6.5").serve() as served:
+        answer(call(served, "PUT", "managed/role/employee", {"name": "employee"}), 201)
+        found = answer(call(served, "GET", "managed/role?_queryFilter=true"))
+        assert [r["_id"] for r in found["result"]] == ["employee"]
+
+
 # the walk -------------------------------------------------------------------------------------
 
 def test_a_role_request_assigns_the_role_a_client_then_reads(mock: MockIDM) -> None:
