@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from . import idm_relationships as relationships
 from .engine.expressions import EngineObject
 from .engine.groovy.values import GroovyError, to_string
 from .http.queryfilter import QueryFilterError
@@ -187,6 +188,9 @@ class IdmObjects:
 
     def create(self, container: str, new_id: str | None, content: Any) -> dict[str, Any]:
         container = container.strip("/")
+        relationship = relationships.split(container)
+        if relationship is not None and relationship[3] is None:
+            return self._relate(*relationship[:3], content)
         if not isinstance(content, dict):
             raise IdmCallError(400, "The request content must be a JSON object")
         object_id = new_id or (content.get("_id") if isinstance(content.get("_id"), str)
@@ -199,10 +203,58 @@ class IdmObjects:
         return _public(stored)
 
     def read(self, path: str) -> dict[str, Any] | None:
+        relationship = relationships.split(path)
+        if relationship is not None and relationship[3] is not None:
+            return next((i for i in self._references(*relationship[:3])
+                         if i["_id"] == relationship[3]), None)
         return self.get(path)
+
+    # relationships (`managed/user/{id}/roles`): kept in the owner's field ----------------
+
+    def _owner(self, container: str, owner_id: str) -> dict[str, Any]:
+        owner = self.objects.get(container, {}).get(owner_id)
+        if owner is None:
+            raise IdmCallError(404, f"Object {owner_id} not found in {container}")
+        return owner
+
+    def _references(self, container: str, owner_id: str, field: str) -> list[dict[str, Any]]:
+        """A relationship collection's items, as IDM shows them."""
+        kept = self._owner(container, owner_id).get(field)
+        owner = f"{container}/{owner_id}"
+        return [relationships.shown(owner, field, i) for i in kept or []
+                if isinstance(i, dict) and isinstance(i.get("_ref"), str)]
+
+    def _relate(self, container: str, owner_id: str, field: str, content: Any
+                ) -> dict[str, Any]:
+        owner = self._owner(container, owner_id)
+        try:
+            reference = relationships.new_reference(content)
+        except ValueError as error:
+            raise IdmCallError(400, str(error)) from None
+        kept = owner.get(field)
+        # The owner's revision stays: IDM keeps relationships apart from the object.
+        self._put(container, owner_id, {**owner, field: [*(kept if isinstance(kept, list)
+                                                            else []), reference]})
+        return relationships.shown(f"{container}/{owner_id}", field, reference)
+
+    def _unrelate(self, container: str, owner_id: str, field: str, rel_id: str
+                  ) -> dict[str, Any]:
+        owner = self._owner(container, owner_id)
+        kept = owner.get(field)
+        items: list[Any] = kept if isinstance(kept, list) else []
+        path = f"{container}/{owner_id}"
+        for index, item in enumerate(items):
+            if relationships.shown(path, field, item).get("_id") == rel_id:
+                self._put(container, owner_id,
+                          {**owner, field: items[:index] + items[index + 1:]})
+                return relationships.shown(path, field, item)
+        raise IdmCallError(404, f"Object {rel_id} not found in {path}/{field}")
 
     def _existing(self, path: str, rev: Any) -> tuple[str, dict[str, Any], str]:
         """The container, the object as stored and its id; 404 or 412 as IDM refuses."""
+        if relationships.split(path) is not None:
+            raise IdmCallError(501, "mockidm changes a relationship by creating and deleting "
+                               "it, not by update or patch")
         container, object_id = _split(path)
         kept = self.objects.get(container, {})
         if object_id not in kept:
@@ -234,13 +286,21 @@ class IdmObjects:
             raise IdmCallError(400, "The patch request is not a list of operations")
         patched = _copy(current)
         for operation in operations:
-            _apply(patched, operation)
+            try:
+                _apply(patched, operation)
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                # A field through a value that is no object or array, an index out of range
+                raise IdmCallError(400, "The patch operation cannot be applied to the field "
+                                   f"{to_string(operation.get('field'))}") from None
         patched["_id"] = object_id
         patched["_rev"] = str(int(current["_rev"]) + 1)
         self._put(container, object_id, patched)
         return _public(patched)
 
     def delete(self, path: str, rev: Any) -> dict[str, Any]:
+        relationship = relationships.split(path)
+        if relationship is not None and relationship[3] is not None:
+            return self._unrelate(*relationship[:3], relationship[3])
         container, current, object_id = self._existing(path, rev)
         self._drop(container, object_id)
         return _public(current)
@@ -249,7 +309,11 @@ class IdmObjects:
         """The store's answer, or None when it has none (an unknown _queryId)."""
         container = container.strip("/")
         params = dict(params or {})
-        items = [_public(o) for o in self.objects.get(container, {}).values()]
+        relationship = relationships.split(container)
+        if relationship is not None and relationship[3] is None:
+            items = self._references(*relationship[:3])
+        else:
+            items = [_public(o) for o in self.objects.get(container, {}).values()]
         if "_queryFilter" in params:
             try:
                 query = _filter(to_string(params["_queryFilter"]))

@@ -31,6 +31,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 
 # operationId -> (method, path, x-crest-operation): the fixed list the server maps to handlers.
 WF = "/openidm/workflow"
+REL = "/openidm/managed/{objectType}/{objectId}/{relationshipField}"
 OPERATIONS: dict[str, tuple[str, str, str]] = {
     "queryProcessDefinitions": ("get", f"{WF}/processdefinition", "query"),
     "readProcessDefinition": ("get", f"{WF}/processdefinition/{{processDefinitionId}}", "read"),
@@ -83,6 +84,19 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "deleteDeadLetterJob": ("delete", f"{WF}/job/deadletter/{{jobId}}", "delete"),
     "getProcessesForUser": ("get", "/openidm/endpoint/getprocessesforuser", "read"),
     "getTasksView": ("get", "/openidm/endpoint/gettasksview", "query"),
+    **{f"{verb}{kind.capitalize()}{noun}": (method, f"/openidm/{kind}/{{objectType}}{tail}", crest)
+       for kind in ("managed", "internal")
+       for verb, noun, method, tail, crest in (
+           ("query", "Objects", "get", "", "query"),
+           ("create", "Object", "post", "", "create"),
+           ("read", "Object", "get", "/{objectId}", "read"),
+           ("update", "Object", "put", "/{objectId}", "update"),
+           ("patch", "Object", "patch", "/{objectId}", "patch"),
+           ("delete", "Object", "delete", "/{objectId}", "delete"))},
+    "queryRelationships": ("get", f"{REL}", "query"),
+    "createRelationship": ("post", f"{REL}", "create"),
+    "readRelationship": ("get", f"{REL}/{{relationshipId}}", "read"),
+    "deleteRelationship": ("delete", f"{REL}/{{relationshipId}}", "delete"),
 }
 # IDM routes these but its provider refuses them (501), so they never succeed.
 NEVER_SUCCEEDS = {"readTaskInstanceHistory"}
@@ -91,10 +105,13 @@ COMMON_ERRORS = {"400", "401", "403", "404", "409", "412", "500",
 WITH_501 = {
     "createProcessInstance", "createProcessInstanceHistory", "updateTaskInstance",
     "queryTaskInstances", "actOnExecutions", "queryExecutions",
-    "readTaskInstanceHistory", "actOnJob", "actOnDeadLetterJob",
+    "readTaskInstanceHistory", "actOnJob", "actOnDeadLetterJob", "createRelationship",
 }
 SUCCESS = {"create": "201"}  # every other CREST operation answers 200
-TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint"}
+# A PUT without If-None-Match on an object that exists replaces it: 200 beside the 201.
+UPSERTS = {"createManagedObject", "createInternalObject"}
+TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint",
+        "object"}
 # The API descriptors: answered on any path (written under these), by `_api` / `_crestapi`,
 # before Common REST checks anything; tests/http/test_descriptors.py checks them.
 DESCRIPTORS = {
@@ -676,7 +693,8 @@ def test_openapi_header() -> None:
     assert (schemes["bearerToken"]["type"], schemes["bearerToken"]["scheme"]) == ("http", "bearer")
     # Resources, and the two descriptor operations, which answer on any path (their own is
     # only where they are written down).
-    assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/"))
+    assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/", "/openidm/managed/",
+                                "/openidm/internal/"))
                or item["get"]["operationId"] in DESCRIPTORS
                for path, item in doc["paths"].items())
 
@@ -770,7 +788,9 @@ def test_operation_responses(operation_id: str) -> None:
     if operation_id in NEVER_SUCCEEDS:
         assert success == []
     else:
-        assert success == [SUCCESS.get(op["x-crest-operation"], "200")]
+        assert sorted(success) == sorted(
+            [SUCCESS.get(op["x-crest-operation"], "200")]
+            + (["200"] if operation_id in UPSERTS else []))
     assert "401" in statuses
     expected = COMMON_ERRORS | ({"501"} if operation_id in WITH_501 else set())
     assert statuses == expected | set(success)

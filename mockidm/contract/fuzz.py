@@ -297,8 +297,11 @@ class Run:
         self.context = parts.path.rstrip("/")
         config = schemathesis.Config.from_dict(_config(target, self.origin))
         # The API descriptors are documentation, not workflow behaviour: not generated for.
-        self.schema = schemathesis.openapi.from_path(_spec_for(self.context),
-                                                     config=config).exclude(tag="descriptor")
+        # Nor are the IDM objects: against a real IDM they would write to its repository,
+        # where its schema and policies answer what no generic spec describes.
+        self.schema = schemathesis.openapi.from_path(
+            _spec_for(self.context), config=config).exclude(tag="descriptor").exclude(
+            tag="object")
         # Hooks on the schema, shared by its clones, and no one else's.
         self.schema.hook(self._after_validate_hook())
         self.schema.hook(_flatmap_body)

@@ -14,7 +14,17 @@ from ..identity import AUTHORIZED, User
 from ..state import State
 from . import shapes
 from .auth import Principal
-from .crest import ACTION, CREATE, DESCRIPTOR_OPERATIONS, QUERY, READ, UPDATE, CrestRequest
+from .crest import (
+    ACTION,
+    CREATE,
+    DELETE,
+    DESCRIPTOR_OPERATIONS,
+    PATCH,
+    QUERY,
+    READ,
+    UPDATE,
+    CrestRequest,
+)
 from .errors import IdmError, forbidden
 
 
@@ -61,6 +71,8 @@ def authorize(state: State, principal: Principal, request: CrestRequest,
 
 def _authorized_user_may(state: State, principal: Principal, request: CrestRequest,
                          path: tuple[str, ...]) -> bool:
+    if path[:1] in (("managed",), ("internal",)):
+        return request.op in (READ, UPDATE, PATCH, DELETE) and _own_data(state, principal, path)
     if path == ("endpoint", "getprocessesforuser"):
         return request.op == READ
     if path == ("endpoint", "gettasksview"):
@@ -77,6 +89,22 @@ def _authorized_user_may(state: State, principal: Principal, request: CrestReque
         if request.op == ACTION and request.action != "read":
             return False
         return any(p["_id"] == path[2] for p in processes_for_user(state, principal))
+    return False
+
+
+def _own_data(state: State, principal: Principal, path: tuple[str, ...]) -> bool:
+    """IDM's `ownDataOnly()`: the request's path is exactly the caller's own object
+    (`internal/user/<name>` for an internal user, `managed/user/<_id>` for a managed one);
+    a relationship below it, or a query of the collection, is not."""
+    if len(path) != 3:
+        return False
+    container, object_id = f"{path[0]}/{path[1]}", path[2]
+    internal = principal.name in state.identity.users
+    if container == "internal/user":
+        return internal and object_id == principal.name
+    if container == "managed/user" and not internal:
+        return any(u.get("_id") == object_id
+                   for u in state.idm.managed_users_named(principal.name))
     return False
 
 

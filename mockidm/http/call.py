@@ -36,7 +36,7 @@ class Reply:
     content: dict[str, Any] | None = None
     items: list[dict[str, Any]] | None = None
     status: int = 200
-    location: str | None = None  # the new resource's id, for 201
+    location: str | None = None  # the new resource's path under /openidm, for 201
 
 
 Handler = Callable[[Call], Reply]

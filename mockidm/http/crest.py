@@ -63,6 +63,7 @@ class CrestRequest:
     content: Any = None
     new_resource_id: str | None = None
     if_match: str | None = None
+    if_none_match: str | None = None  # a PUT's: `*` refuses to replace what exists
     fields: list[str] | None = None
     pretty: bool = False
     mime_type: str | None = None
@@ -125,6 +126,7 @@ def parse_request(method: str, raw_path: str, query: Iterable[tuple[str, str]],
             raise IdmError(412, "Use of If-None-Match not supported for PATCH requests")
         request.op = PATCH
         request.content = _json_content(headers, body)
+        request.if_match = headers.get("if-match")
     else:
         raise IdmError(501, f"Method {method} not supported")
     _take_params(request, params)
@@ -328,6 +330,7 @@ def _parse_put(request: CrestRequest, params: dict, headers: Mapping[str, str],
         if not request.path:
             raise IdmError(400, "No new resource ID in HTTP PUT request")
         request.op = CREATE
+        request.if_none_match = if_none_match
         request.new_resource_id = request.path[-1]
         request.path = request.path[:-1]
     else:

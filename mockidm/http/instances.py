@@ -46,7 +46,8 @@ def create_instance(call: Call) -> Reply:
                                      user=call.principal.name)
     except ObjectNotFound as exc:
         raise IdmError(404, exc.message) from None
-    return Reply(shapes.created(instance), status=201, location=instance.id)
+    return Reply(shapes.created(instance), status=201,
+                 location=f"workflow/processinstance/{instance.id}")
 
 
 def _loaded(items: list[dict[str, Any]], instances: list[ProcessInstance]

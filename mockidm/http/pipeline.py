@@ -28,6 +28,7 @@ from . import (  # noqa: F401
     executions,
     instances,
     jobs,
+    objects,
     tasks,
 )
 from .access import authorize
@@ -258,8 +259,8 @@ class Pipeline:
         if reply.location is not None:
             # The Host header as aiohttp's `request.host` reads it, without its cost.
             host = request.headers.get("Host") or request.host
-            base = f"{request.scheme}://{host}{request.path.rstrip('/')}"
-            headers = {**headers, "Location": f"{base}/{reply.location}"}
+            headers = {**headers, "Location": f"{request.scheme}://{host}{BASE_PATH}/"
+                                              f"{reply.location}"}
         # aiohttp copies the headers it is given: the shared dict stays as it is.
         return web.Response(body=to_json(content, crest.pretty), status=reply.status,
                             headers=headers)

@@ -25,8 +25,12 @@ class Resource:
     # Cached: asked on every request, fixed once the router is built.
     @cached_property
     def is_collection(self) -> bool:
-        # A path ending in an id is an instance; so is a singleton that declares a read.
-        return not self.elements[-1].startswith("{") and "read" not in self.operations
+        # A path ending in an id is an instance; so is a singleton that declares a read. A
+        # template that queries or creates (`managed/{objectType}`) is a collection.
+        if "read" in self.operations:
+            return False
+        return (not self.elements[-1].startswith("{")
+                or not self.operations.keys().isdisjoint(("query", "create")))
 
     @cached_property
     def other_operations_status(self) -> int:

@@ -109,14 +109,15 @@ def test_a_redacted_recording_replays_with_the_mocks_credentials(tmp_path: Path)
                      timeout=10)
         mock.add_token("tok", "openidm-admin", roles=["openidm-admin"])
         requests.get(base, headers={"Authorization": "Bearer tok"}, timeout=10)
-        requests.get(proxy.url + "/managed/user?_queryFilter=true", headers=ADMIN, timeout=10)
+        requests.get(proxy.url + "/system/ldap/account?_queryFilter=true", headers=ADMIN,
+                     timeout=10)
     assert "openidm-admin\"" not in har.read_text().replace('"openidm-admin"}', "")
     comparison = compared(har, "8.1")
     verdicts = [e.verdict for e in comparison.exchanges]
-    # The mock's 404 for managed users is what IDM says of a path it does not have: the same.
+    # The mock's 404 for a connector is what IDM says of a path it does not have: the same.
     assert verdicts == [SAME, SAME, SAME, SAME, NOT_COMPARABLE, SAME], differences(comparison)
     assert "bearer token was redacted" in comparison.exchanges[4].reason
-    # A real IDM has managed users: what it answered there, the mock cannot judge.
+    # A real IDM has connectors: what it answered there, the mock cannot judge.
     entries = read_har(har)
     entries[5].status = 200
     entries[5].response_body = b'{"result": [], "resultCount": 0}'
