@@ -68,6 +68,9 @@ class Profile:
     # Wren:IDM's task history pages from `_pagedResultsOffset` (it never reads a cookie back)
     # and counts on any policy but NONE. Choosing paging (`--paging on/off`) replaces it.
     own_paging: frozenset[str] = frozenset()
+    # What `info/version` answers as `productVersion`: the release this profile stands for
+    # (docs/fidelity.md, "info/version").
+    product_version: str = "8.1.0"
 
     def role(self, name: str) -> str:
         """The name this release gives a built-in role (`openidm-admin` -> its full name)."""
@@ -111,6 +114,7 @@ IDM_6_5 = Profile(
     multi_instance_task_delete_reason="deleted",
     candidate_user_groups=False,
     descriptors_need_authorization=False,
+    product_version="6.5.0",
 )
 
 # Wren:IDM (WrenSecurity/wrenidm), whose workflow module is its own Flowable port
@@ -131,6 +135,7 @@ WREN = Profile(
     candidate_user_groups=True,
     descriptors_need_authorization=False,
     instance_delete_reason="Deleted by Wren:IDM.",
+    product_version="7.0.0-M4",  # wrenidm's pom.xml
     instance_variables=True,
     complete_variables_local=True,
     unknown_query_messages=(

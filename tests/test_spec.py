@@ -84,6 +84,8 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "deleteDeadLetterJob": ("delete", f"{WF}/job/deadletter/{{jobId}}", "delete"),
     "getProcessesForUser": ("get", "/openidm/endpoint/getprocessesforuser", "read"),
     "getTasksView": ("get", "/openidm/endpoint/gettasksview", "query"),
+    "readInfoPing": ("get", "/openidm/info/ping", "read"),
+    "readInfoVersion": ("get", "/openidm/info/version", "read"),
     **{f"{verb}{kind.capitalize()}{noun}": (method, f"/openidm/{kind}/{{objectType}}{tail}", crest)
        for kind in ("managed", "internal")
        for verb, noun, method, tail, crest in (
@@ -111,7 +113,7 @@ SUCCESS = {"create": "201"}  # every other CREST operation answers 200
 # A PUT without If-None-Match on an object that exists replaces it: 200 beside the 201.
 UPSERTS = {"createManagedObject", "createInternalObject"}
 TAGS = {"processdefinition", "processinstance", "taskinstance", "execution", "job", "endpoint",
-        "object"}
+        "object", "info"}
 # The API descriptors: answered on any path (written under these), by `_api` / `_crestapi`,
 # before Common REST checks anything; tests/http/test_descriptors.py checks them.
 DESCRIPTORS = {
@@ -694,7 +696,7 @@ def test_openapi_header() -> None:
     # Resources, and the two descriptor operations, which answer on any path (their own is
     # only where they are written down).
     assert all(path.startswith(("/openidm/workflow/", "/openidm/endpoint/", "/openidm/managed/",
-                                "/openidm/internal/"))
+                                "/openidm/internal/", "/openidm/info/"))
                or item["get"]["operationId"] in DESCRIPTORS
                for path, item in doc["paths"].items())
 

@@ -62,6 +62,8 @@ def authorize(state: State, principal: Principal, request: CrestRequest,
         if state.profile.descriptors_need_authorization:
             raise forbidden()  # 7.3.2+: a rule with checkIfApiRequest() is needed beyond admins
         return
+    if request.path[:1] == ("info",) and request.op == READ:
+        return  # IDM's first default rule: `info/*` is readable by every role, anonymous too
     if state.profile.role(AUTHORIZED) not in principal.user.roles:
         raise forbidden()
     path = request.path + ((request.new_resource_id,) if request.new_resource_id else ())

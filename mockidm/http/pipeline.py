@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     descriptors,
     endpoints,
     executions,
+    info,
     instances,
     jobs,
     objects,
