@@ -561,7 +561,7 @@ def test_max_examples_bounds_the_requests(live: ThreadedServer) -> None:
     assert result.status == PASSED
     sent = int(result.message.split(": ")[1].split(" requests")[0])
     # One example per operation, and STARTS_WEIGHT more valid ones per create.
-    assert 31 <= sent <= 31 + 2 * fuzz.STARTS_WEIGHT, result.message
+    assert 33 <= sent <= 33 + 2 * fuzz.STARTS_WEIGHT, result.message
 
 
 def test_ctrl_c_during_the_session_still_cleans_up(monkeypatch: pytest.MonkeyPatch,

@@ -47,7 +47,7 @@ def test_all_rules_pass_against_the_mock(mock: ThreadedServer, tmp_path: Path,
     assert all(progress), work[:8]
     counts = [tuple(int(n) for n in found.groups()) for found in progress if found]
     total, operations = counts[0][1], counts[0][3]
-    assert [done for done, *_ in counts][::5] == [0, total] and operations == 31
+    assert [done for done, *_ in counts][::5] == [0, total] and operations == 33
     assert [done for done, *_ in counts] == sorted(done for done, *_ in counts)
     assert counts[-1][2] == operations and counts[-1][4] > 0
     assert re.fullmatch(rf"{re.escape(line)}ok \(\d+\.\d\d s\)", work[7])

@@ -142,9 +142,9 @@ def test_in_a_terminal_a_bar_shows_the_schema_driven_rules_at_work() -> None:
     number = next(n for n, r in enumerate(rules, 1) if r.id == "fuzz-conformance")
     line = f"[{number}/{len(rules)}] fuzz-conformance ... "
     bars = re.findall(rf"\r{re.escape(line)}\[([#.]{{24}})\] conformance run: (\d+)/(\d+) "
-                      r"examples, (\d+) of 31 operations", text)
+                      r"examples, (\d+) of 33 operations", text)
     assert len(bars) >= 2, text
     assert bars[0][0] == "." * 24 and bars[-1][0] == "#" * 24
-    assert bars[-1][1] == bars[-1][2] and bars[-1][3] == "31"
+    assert bars[-1][1] == bars[-1][2] and bars[-1][3] == "33"
     assert re.search(rf"\r{re.escape(line)}ok \(\d+\.\d\d s\)\r\n", text), text
     assert "\n  conformance run" not in text  # no plain lines in a terminal
